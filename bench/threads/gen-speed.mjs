@@ -1,0 +1,299 @@
+#!/usr/bin/env node
+// Generation / prompt-processing speed of node-llama-cpp at threads 1 and 2,
+// with and without the persistent-threadpool shim (native/build/libcorral-threadpool.so),
+// side by side with a native llama.cpp reference built against the same binaries.
+//
+//   node bench/threads/gen-speed.mjs MODEL.gguf [options]
+//
+// Options:
+//   --threads 1,2        thread counts to test (default 1,2)
+//   --gen 256            tokens generated per measured run (default 256)
+//   --prompt 512         prompt-processing batch size in tokens, 0 = skip (default 512)
+//   --runs 3             measured runs per child process (default 3; one extra warm-up run is discarded)
+//   --rounds 2           child processes per configuration, interleaved (default 2)
+//   --variants LIST      comma list of configurations (default: off,shim,ref)
+//                          off          node-llama-cpp as is
+//                          shim         LD_PRELOAD=native/build/libcorral-threadpool.so
+//                          shim-poll0   shim with CORRAL_THREADPOOL_POLL=0 (idle workers sleep at once)
+//                          shim-seq2    shim, context with sequences: 2 (server-like; one active sequence)
+//                          shim-micro   shim + batching.dispatchSchedule = queueMicrotask, sequences: 2
+//                          completion   shim + LlamaCompletion.generateCompletion (high-level API) instead of seq.evaluate
+//                          ref          native llama.cpp (bench/threads/llama-ref.c), persistent threadpool, poll 50
+//                          ref-noattach native llama.cpp with ggml's per-decode disposable threadpool
+//   --shim PATH          shim library (default native/build/libcorral-threadpool.so)
+//   --json FILE          also write all raw results as JSON
+//
+// Every configuration runs in its own child process; configurations are interleaved
+// round-robin so that background load affects them alike. Reported: median and best
+// tokens/s over all measured runs, startup costs of the node children, and whether the
+// greedy tokens of all configurations are identical.
+
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync, readdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const projectRoot = resolve(here, "..", "..");
+const PROMPT_TEXT = "The quick brown fox jumps over the lazy dog. Once upon a time";
+const MARK = "@@GEN_SPEED@@";
+
+// ---------------------------------------------------------------- child: node-llama-cpp
+async function child(cfg) {
+    const t0 = performance.now();
+    const { getLlama, LlamaLogLevel, LlamaCompletion } = await import("node-llama-cpp");
+    const t1 = performance.now();
+    const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false });
+    const t2 = performance.now();
+    const model = await llama.loadModel({ modelPath: cfg.model, gpuLayers: 0 });
+    const t3 = performance.now();
+    const ctxOptions = { contextSize: 2048, sequences: cfg.sequences ?? 1, threads: cfg.threads, batchSize: 512 };
+    if (cfg.dispatch === "microtask") ctxOptions.batching = { dispatchSchedule: (dispatch) => queueMicrotask(dispatch) };
+    const ctx = await model.createContext(ctxOptions);
+    const t4 = performance.now();
+    const seq = ctx.getSequence();
+
+    const out = {
+        startup: { importMs: t1 - t0, getLlamaMs: t2 - t1, loadModelMs: t3 - t2, createContextMs: t4 - t3 },
+        pp_tps: [], tg_tps: [], tokens: [], prompt: []
+    };
+
+    // prompt processing: cfg.prompt deterministic tokens (same ids as llama-ref.c), one batch
+    if (cfg.prompt > 0) {
+        const nVocab = model.tokens.bos != null ? 32000 : 32000;
+        const pt = Array.from({ length: cfg.prompt }, (_, i) => 100 + (i * 7919) % (nVocab - 200));
+        pt[0] = model.tokens.bos;
+        for (let rep = 0; rep <= cfg.runs; rep++) {
+            await seq.clearHistory();
+            const s = performance.now();
+            await seq.evaluateWithoutGeneratingNewTokens(pt);
+            const dt = performance.now() - s;
+            if (rep > 0) out.pp_tps.push(cfg.prompt / (dt / 1000));
+        }
+    }
+
+    // generation: BOS + short prompt, greedy; the clock starts when the first token is out
+    const prompt = [model.tokens.bos, ...model.tokenize(PROMPT_TEXT)];
+    out.prompt = prompt;
+    if (cfg.mode === "completion") {
+        const completion = new LlamaCompletion({ contextSequence: seq });
+        for (let rep = 0; rep <= cfg.runs; rep++) {
+            await seq.clearHistory();
+            const n = rep === 0 ? 16 : cfg.gen;
+            let first = null, count = 0;
+            const toks = [];
+            await completion.generateCompletion(model.detokenize(prompt.slice(1)), {
+                maxTokens: n + 1, temperature: 0,
+                onToken(chunk) {
+                    for (const t of chunk) { if (first == null) first = performance.now(); else count++; toks.push(t); }
+                }
+            });
+            const dt = performance.now() - first;
+            if (rep > 0) { out.tg_tps.push(count / (dt / 1000)); out.tokens = toks.slice(0, 32); }
+        }
+    } else {
+        for (let rep = 0; rep <= cfg.runs; rep++) {
+            await seq.clearHistory();
+            const n = rep === 0 ? 16 : cfg.gen;
+            const toks = [];
+            let s = 0;
+            for await (const t of seq.evaluate(prompt, { temperature: 0 })) {
+                if (toks.length === 0) s = performance.now();
+                toks.push(t);
+                if (toks.length > n) break;
+            }
+            const dt = performance.now() - s;
+            if (rep > 0) { out.tg_tps.push(n / (dt / 1000)); out.tokens = toks.slice(0, 32); }
+        }
+    }
+    process.stdout.write(MARK + JSON.stringify(out) + "\n");
+    // exit without disposing: teardown is not measured
+    process.exit(0);
+}
+
+// ---------------------------------------------------------------- native reference
+function binsDir() {
+    const require = createRequire(join(projectRoot, "package.json"));
+    const pkg = require.resolve("@node-llama-cpp/linux-x64/package.json");
+    return join(dirname(pkg), "bins", "linux-x64");
+}
+
+function buildRef() {
+    const bins = binsDir();
+    const bundle = join(projectRoot, "node_modules", "node-llama-cpp", "llama", "gitRelease.bundle");
+    const src = join(here, "llama-ref.c");
+    const key = createHash("sha256").update(bins + bundle + src).digest("hex").slice(0, 12);
+    const dir = join(tmpdir(), `corral-llama-ref-${key}`);
+    const exe = join(dir, "llama-ref");
+    if (existsSync(exe)) return { exe, bins };
+    if (!existsSync(bundle)) throw new Error(`no ${bundle}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const run = (cmd, args, opts = {}) => {
+        const r = spawnSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], ...opts });
+        if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
+        return r.stdout;
+    };
+    const repo = join(dir, "repo");
+    run("git", ["init", "-q", repo]);
+    run("git", ["-C", repo, "fetch", "-q", bundle, "HEAD"]);
+    const tar = run("git", ["-C", repo, "archive", "FETCH_HEAD", "include", "ggml/include"], { maxBuffer: 64 << 20 });
+    run("tar", ["-x", "-C", dir], { input: tar });
+    rmSync(repo, { recursive: true, force: true });
+    const libs = readdirSync(bins);
+    const libllama = libs.find((f) => /^libllama\..*so$/.test(f) || f === "libllama.so");
+    const libggml = libs.find((f) => /^libggml\..*so$/.test(f) || f === "libggml.so");
+    run("cc", ["-O2", "-o", exe, src, "-I", join(dir, "include"), "-I", join(dir, "ggml", "include"),
+        "-L", bins, `-l:${libllama}`, `-l:${libggml}`, "-l:libggml-base.so", `-Wl,-rpath,${bins}`]);
+    return { exe, bins };
+}
+
+// ---------------------------------------------------------------- parent
+function parseArgs(argv) {
+    const opts = { threads: [1, 2], gen: 256, prompt: 512, runs: 3, rounds: 2,
+        variants: ["off", "shim", "ref"], shim: join(projectRoot, "native", "build", "libcorral-threadpool.so"), json: null };
+    const rest = [];
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const v = () => argv[++i];
+        if (a === "--threads") opts.threads = v().split(",").map(Number);
+        else if (a === "--gen") opts.gen = Number(v());
+        else if (a === "--prompt") opts.prompt = Number(v());
+        else if (a === "--runs") opts.runs = Number(v());
+        else if (a === "--rounds") opts.rounds = Number(v());
+        else if (a === "--variants") opts.variants = v().split(",");
+        else if (a === "--shim") opts.shim = resolve(v());
+        else if (a === "--json") opts.json = resolve(v());
+        else rest.push(a);
+    }
+    if (rest.length !== 1) {
+        console.error("usage: node bench/threads/gen-speed.mjs MODEL.gguf [--threads 1,2] [--gen 256] [--prompt 512] [--runs 3] [--rounds 2] [--variants off,shim,ref] [--shim PATH] [--json FILE]");
+        process.exit(2);
+    }
+    opts.model = resolve(rest[0]);
+    return opts;
+}
+
+function runChild(cmd, args, env) {
+    return new Promise((res) => {
+        const p = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "", stderr = "";
+        p.stdout.on("data", (d) => stdout += d);
+        p.stderr.on("data", (d) => stderr += d);
+        p.on("close", (code) => res({ code, stdout, stderr }));
+    });
+}
+
+const median = (a) => { if (!a.length) return NaN; const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const fmt = (x, d = 1) => Number.isFinite(x) ? x.toFixed(d) : "-";
+
+async function parent(opts) {
+    if (!existsSync(opts.model)) { console.error(`model not found: ${opts.model}`); process.exit(2); }
+    const needsShim = opts.variants.some((v) => v.startsWith("shim") || v === "completion");
+    if (needsShim && !existsSync(opts.shim)) {
+        console.error(`shim not found: ${opts.shim} (run: node native/build.mjs)`);
+        process.exit(2);
+    }
+    let ref = null;
+    if (opts.variants.some((v) => v.startsWith("ref"))) {
+        try { ref = buildRef(); }
+        catch (err) { console.error(`native reference unavailable, skipping: ${err.message}`); }
+    }
+
+    const baseEnv = { ...process.env };
+    delete baseEnv.LD_PRELOAD;
+    const configs = [];
+    for (const threads of opts.threads) for (const variant of opts.variants) configs.push({ threads, variant });
+    const results = new Map(configs.map((c) => [`${c.variant}@${c.threads}`, { ...c, pp: [], tg: [], startup: [], tokens: null, prompt: null, errors: [] }]));
+
+    console.error(`model ${opts.model}; ${opts.rounds} round(s) x ${opts.runs} run(s); gen ${opts.gen} tokens, prompt ${opts.prompt} tokens`);
+    for (let round = 0; round < opts.rounds; round++) {
+        for (const c of configs) {
+            const r = results.get(`${c.variant}@${c.threads}`);
+            let cmd, args, env = { ...baseEnv };
+            if (c.variant.startsWith("ref")) {
+                if (!ref) continue;
+                cmd = ref.exe;
+                args = [ref.bins, opts.model, String(c.threads), String(opts.gen), String(opts.prompt),
+                    c.variant === "ref-noattach" ? "0" : "1", "50", String(opts.runs)];
+            } else {
+                const cfg = { model: opts.model, threads: c.threads, gen: opts.gen, prompt: opts.prompt, runs: opts.runs };
+                if (c.variant !== "off") env.LD_PRELOAD = opts.shim;
+                if (c.variant === "shim-poll0") env.CORRAL_THREADPOOL_POLL = "0";
+                if (c.variant === "shim-seq2") cfg.sequences = 2;
+                if (c.variant === "shim-micro") { cfg.sequences = 2; cfg.dispatch = "microtask"; }
+                if (c.variant === "completion") cfg.mode = "completion";
+                cmd = process.execPath;
+                args = [fileURLToPath(import.meta.url), "--child", JSON.stringify(cfg)];
+            }
+            const { code, stdout, stderr } = await runChild(cmd, args, env);
+            const line = stdout.split("\n").find((l) => l.startsWith(MARK) || l.startsWith("{"));
+            if (code !== 0 || !line) {
+                r.errors.push(`exit ${code}: ${stderr.slice(-500)}`);
+                console.error(`  ${c.variant} t=${c.threads}: FAILED (exit ${code}) ${stderr.slice(-300)}`);
+                continue;
+            }
+            const o = JSON.parse(line.startsWith(MARK) ? line.slice(MARK.length) : line);
+            r.pp.push(...o.pp_tps);
+            r.tg.push(...o.tg_tps);
+            if (o.startup) r.startup.push(o.startup);
+            r.tokens ??= o.tokens;
+            r.prompt ??= o.prompt;
+            console.error(`  round ${round + 1} ${c.variant.padEnd(12)} t=${c.threads}: tg ${o.tg_tps.map((x) => fmt(x)).join(" ")} | pp ${o.pp_tps.map((x) => fmt(x)).join(" ")}`);
+        }
+    }
+
+    // table
+    const rows = [...results.values()];
+    const refOf = (t) => results.get(`ref@${t}`);
+    console.log("");
+    console.log(`model: ${opts.model}`);
+    console.log(`generation: ${opts.gen} tokens after a ${rows.find((r) => r.prompt)?.prompt?.length ?? "?"}-token prompt, greedy; prompt processing: ${opts.prompt} tokens in one batch`);
+    console.log("");
+    const head = ["config", "threads", "gen tok/s med", "gen best", "% of ref", "pp tok/s med", "pp best", "% of ref", "n"];
+    const table = [head];
+    for (const r of rows) {
+        if (!r.tg.length && !r.errors.length) continue;
+        const rf = refOf(r.threads);
+        const tgM = median(r.tg), ppM = median(r.pp);
+        table.push([r.variant, String(r.threads), fmt(tgM), fmt(Math.max(...r.tg)),
+            rf && rf.tg.length && r.variant !== "ref" ? fmt(100 * tgM / median(rf.tg), 0) + "%" : "",
+            fmt(ppM), r.pp.length ? fmt(Math.max(...r.pp)) : "-",
+            rf && rf.pp.length && r.pp.length && r.variant !== "ref" ? fmt(100 * ppM / median(rf.pp), 0) + "%" : "",
+            String(r.tg.length) + (r.errors.length ? ` (${r.errors.length} failed)` : "")]);
+    }
+    const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+    for (const [i, row] of table.entries()) {
+        console.log(row.map((cell, j) => j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j])).join("  "));
+        if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
+    }
+
+    const st = rows.flatMap((r) => r.startup);
+    if (st.length) {
+        console.log("");
+        console.log(`node startup (median of ${st.length} children): import node-llama-cpp ${fmt(median(st.map((s) => s.importMs)), 0)} ms, ` +
+            `getLlama ${fmt(median(st.map((s) => s.getLlamaMs)), 0)} ms, loadModel ${fmt(median(st.map((s) => s.loadModelMs)), 0)} ms, ` +
+            `createContext ${fmt(median(st.map((s) => s.createContextMs)), 0)} ms`);
+    }
+
+    const withTokens = rows.filter((r) => r.tokens);
+    if (withTokens.length) {
+        const base = withTokens[0];
+        const diff = withTokens.filter((r) => JSON.stringify(r.tokens) !== JSON.stringify(base.tokens));
+        const promptDiff = withTokens.filter((r) => JSON.stringify(r.prompt) !== JSON.stringify(base.prompt));
+        console.log("");
+        if (!diff.length) console.log(`greedy tokens: identical across all ${withTokens.length} configurations (first ${base.tokens.length} compared)`);
+        else {
+            console.log(`greedy tokens DIFFER from ${base.variant}@${base.threads}: ${diff.map((r) => `${r.variant}@${r.threads}`).join(", ")}`);
+            for (const r of [base, ...diff]) console.log(`  ${r.variant}@${r.threads}: ${r.tokens.join(",")}`);
+        }
+        if (promptDiff.length) console.log(`note: prompt tokenization differs for ${promptDiff.map((r) => `${r.variant}@${r.threads}`).join(", ")}`);
+    }
+    if (opts.json) writeFileSync(opts.json, JSON.stringify({ opts, results: rows }, null, 2));
+}
+
+if (process.argv[2] === "--child") await child(JSON.parse(process.argv[3]));
+else await parent(parseArgs(process.argv.slice(2)));

@@ -1,0 +1,103 @@
+import { ACCEPTED_UNIMPLEMENTED, DEFAULTS, OPTIONS, type OptionSpec, type ServerOptions } from "./options.js";
+
+/** A command-line mistake: reported as one line on stderr, exit code 2. */
+export class CliError extends Error {}
+
+export interface ParseResult {
+  options: ServerOptions;
+  /** One line each, for flags accepted but not implemented. */
+  warnings: string[];
+  /** Keys given explicitly on the command line or in the environment. */
+  explicit: Set<keyof ServerOptions>;
+}
+
+const BY_NAME = new Map<string, { spec: OptionSpec; negated: boolean }>();
+for (const spec of OPTIONS) {
+  for (const n of spec.names) BY_NAME.set(n, { spec, negated: false });
+  for (const n of spec.negNames ?? []) BY_NAME.set(n, { spec, negated: true });
+}
+
+const TRUE_WORDS = new Set(["1", "true", "on", "enabled", "yes"]);
+const FALSE_WORDS = new Set(["0", "false", "off", "disabled", "no"]);
+
+export function parseBool(raw: string, where: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (TRUE_WORDS.has(v)) return true;
+  if (FALSE_WORDS.has(v)) return false;
+  throw new CliError(`${where}: expected a boolean (true/false, on/off, 1/0), got '${raw}'`);
+}
+
+/** Converts one raw value for an option, checking type, range and choices. */
+export function convertValue(spec: OptionSpec, raw: string, where: string): unknown {
+  switch (spec.type) {
+    case "bool":
+      return parseBool(raw, where);
+    case "int":
+    case "float": {
+      const s = raw.trim();
+      const n = Number(s);
+      if (s === "" || !Number.isFinite(n) || (spec.type === "int" && !Number.isInteger(n))) {
+        throw new CliError(`${where}: expected ${spec.type === "int" ? "an integer" : "a number"}, got '${raw}'`);
+      }
+      if (spec.min !== undefined && n < spec.min) throw new CliError(`${where}: must be >= ${spec.min}, got ${n}`);
+      if (spec.max !== undefined && n > spec.max) throw new CliError(`${where}: must be <= ${spec.max}, got ${n}`);
+      return n;
+    }
+    case "list":
+      return raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    case "string":
+      if (spec.choices && !spec.choices.includes(raw)) {
+        throw new CliError(`${where}: must be one of ${spec.choices.join(", ")}, got '${raw}'`);
+      }
+      return raw;
+  }
+}
+
+/**
+ * Parses argv (without node and script) and the environment. Precedence, as llama.cpp: command line > environment >
+ * defaults. Unknown flags are an error; llama-server flags corral does not implement are a warning.
+ */
+export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParseResult {
+  const values: Record<string, unknown> = { ...DEFAULTS };
+  const explicit = new Set<keyof ServerOptions>();
+  const warnings: string[] = [];
+
+  for (const spec of OPTIONS) {
+    const raw = spec.env ? env[spec.env] : undefined;
+    if (raw === undefined || raw === "") continue;
+    values[spec.key] = convertValue(spec, raw, `environment variable ${spec.env}`);
+    explicit.add(spec.key);
+  }
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    const found = BY_NAME.get(name);
+    if (!found) {
+      const arity = ACCEPTED_UNIMPLEMENTED[name];
+      if (arity === undefined) {
+        throw new CliError(arg.startsWith("-") ? `unknown argument: ${name}` : `unexpected argument: ${arg}`);
+      }
+      const skip = inline !== undefined ? 0 : arity;
+      if (i + skip > argv.length - 1) throw new CliError(`${name}: expected a value`);
+      i += skip;
+      warnings.push(`${name} is not implemented by corral yet; ignored`);
+      continue;
+    }
+    const { spec, negated } = found;
+    if (spec.type === "bool") {
+      values[spec.key] = inline !== undefined ? parseBool(inline, name) !== negated : !negated;
+    } else {
+      let raw = inline;
+      if (raw === undefined) {
+        if (i + 1 >= argv.length) throw new CliError(`${name}: expected a value (${spec.valueName ?? "VALUE"})`);
+        raw = argv[++i]!;
+      }
+      values[spec.key] = convertValue(spec, raw, name);
+    }
+    explicit.add(spec.key);
+  }
+  return { options: values as unknown as ServerOptions, warnings, explicit };
+}

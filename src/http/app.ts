@@ -1,0 +1,63 @@
+// The Fastify instance both servers share: JSON bodies whatever their Content-Type (llama-server accepts
+// `curl -d` without a header), OpenAI-shaped errors for everything, API-key checks, JSON 404s.
+import Fastify, { type FastifyInstance } from "fastify";
+import { makeKeyCheck, PUBLIC_PATHS } from "./auth.js";
+import { ApiError, toApiError } from "./errors.js";
+import type { Logger } from "../util/log.js";
+
+export interface AppOptions {
+  apiKeys: readonly string[];
+  timeoutS: number;
+  bodyLimit: number;
+  log: Logger;
+  verbose: boolean;
+}
+
+export function createApp(o: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: o.bodyLimit,
+    connectionTimeout: o.timeoutS * 1000,
+    keepAliveTimeout: 5000,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new ApiError(400, `invalid JSON in request body: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  if (o.apiKeys.length > 0) {
+    const check = makeKeyCheck(o.apiKeys);
+    app.addHook("onRequest", async (req) => {
+      if (req.method === "OPTIONS") return;
+      const path = req.url.split("?", 1)[0]!;
+      if (PUBLIC_PATHS.has(path) && req.method === "GET") return;
+      check(req.headers);
+    });
+  }
+
+  if (o.verbose) {
+    app.addHook("onResponse", async (req, reply) => {
+      o.log.debug(`${req.method} ${req.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
+    });
+  }
+
+  app.setErrorHandler((err, _req, reply) => {
+    const e = toApiError(err);
+    if (e.status >= 500) o.log.error(`request failed: ${e.message}`);
+    if (reply.raw.headersSent) return;
+    reply.code(e.status === 499 ? 400 : e.status).headers(e.headers).send(e.toJSON());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(new ApiError(404, `File Not Found: ${req.method} ${req.url.split("?", 1)[0]}`).toJSON());
+  });
+  return app;
+}

@@ -1,0 +1,29 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { ApiError } from "./errors.js";
+
+/** Paths llama-server leaves open even with --api-key. */
+export const PUBLIC_PATHS: ReadonlySet<string> = new Set(["/health", "/v1/health", "/models", "/v1/models", "/"]);
+
+const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
+
+/**
+ * Checks `Authorization: Bearer KEY` or `X-Api-Key: KEY` against the configured keys. Keys are compared as
+ * SHA-256 digests with timingSafeEqual, so neither a key's content nor its length leaks through timing.
+ */
+export function makeKeyCheck(keys: readonly string[]): (headers: Record<string, string | string[] | undefined>) => void {
+  const digests = keys.map(digest);
+  return (headers) => {
+    const auth = headers["authorization"];
+    const xkey = headers["x-api-key"];
+    let given: string | undefined;
+    if (typeof auth === "string" && /^bearer\s+/i.test(auth)) given = auth.replace(/^bearer\s+/i, "").trim();
+    else if (typeof xkey === "string") given = xkey.trim();
+    if (given !== undefined) {
+      const d = digest(given);
+      let ok = false;
+      for (const k of digests) ok = timingSafeEqual(d, k) || ok;
+      if (ok) return;
+    }
+    throw new ApiError(401, "Invalid API Key", { type: "authentication_error" });
+  };
+}

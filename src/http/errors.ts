@@ -1,0 +1,75 @@
+// OpenAI-shaped errors, with llama-server's `type` names, shared by the model server and the router.
+
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "server_error"
+  | "not_supported_error"
+  | "unavailable_error"
+  | "exceed_context_size_error";
+
+const STATUS_TYPES: Record<number, ErrorType> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  500: "server_error",
+  501: "not_supported_error",
+  503: "unavailable_error",
+};
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly type: ErrorType;
+  /** Extra top-level fields inside `error` (llama-server adds e.g. n_prompt_tokens/n_ctx). */
+  readonly extra: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    message: string,
+    opts: { type?: ErrorType; extra?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.status = status;
+    this.type = opts.type ?? STATUS_TYPES[status] ?? (status >= 500 ? "server_error" : "invalid_request_error");
+    this.extra = opts.extra ?? {};
+    this.headers = opts.headers ?? {};
+  }
+
+  toJSON(): { error: Record<string, unknown> } {
+    return { error: { code: this.status, message: this.message, type: this.type, ...this.extra } };
+  }
+}
+
+export const badRequest = (message: string): ApiError => new ApiError(400, message);
+export const notFound = (message: string): ApiError => new ApiError(404, message);
+export const unavailable = (message: string, retryAfterS?: number): ApiError =>
+  new ApiError(503, message, retryAfterS ? { headers: { "retry-after": String(retryAfterS) } } : {});
+
+/** Turns anything thrown into an ApiError; unknown errors become 500 without leaking a stack. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { statusCode?: number; message?: string; code?: string };
+  // Fastify's own errors (body parsing, body too large, bad content type) carry a 4xx statusCode.
+  if (typeof e?.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+    return new ApiError(e.statusCode, fastifyMessage(e));
+  }
+  return new ApiError(500, e?.message ? String(e.message) : "internal error");
+}
+
+function fastifyMessage(e: { message?: string; code?: string }): string {
+  switch (e.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return `invalid JSON in request body: ${e.message ?? ""}`.trim();
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return "request body is too large";
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return "unsupported Content-Type: send application/json";
+    default:
+      return e.message ?? "bad request";
+  }
+}

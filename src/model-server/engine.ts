@@ -1,0 +1,168 @@
+// Owns the node-llama-cpp objects of one model: the backend, the weights, one context whose sequences are the
+// slots, and (with --embedding) an embedding context.
+import type {
+  Llama,
+  LlamaContext,
+  LlamaEmbeddingContext,
+  LlamaModel,
+  Token,
+} from "node-llama-cpp";
+import { statSync } from "node:fs";
+import { basename } from "node:path";
+import type { ServerOptions } from "../cli/options.js";
+
+export interface ModelFacts {
+  path: string;
+  sizeBytes: number;
+  nParams: number;
+  nEmbd: number;
+  nVocab: number;
+  nCtxTrain: number;
+  nCtxSlot: number;
+  slots: number;
+  chatTemplate: string | undefined;
+  bosToken: string;
+  eosToken: string;
+  gpu: string | false;
+  gpuLayers: number;
+}
+
+export interface Engine {
+  llama: Llama;
+  model: LlamaModel;
+  context: LlamaContext;
+  embedding?: LlamaEmbeddingContext;
+  facts: ModelFacts;
+  /** Tokenize text that may contain special tokens, adding BOS when the model wants one. */
+  tokenizePrompt(text: string, addSpecial?: boolean): Token[];
+  dispose(): Promise<void>;
+}
+
+/** Thrown for model files that cannot be loaded; main turns it into one line on stderr. */
+export class ModelLoadError extends Error {}
+
+export async function loadEngine(opts: ServerOptions, modelPath: string): Promise<Engine> {
+  const size = fileSize(modelPath);
+  const nllc = await import("node-llama-cpp");
+  const wantGpu = opts.nGpuLayers !== undefined && opts.nGpuLayers !== 0;
+  const llama = await nllc.getLlama({
+    gpu: wantGpu ? "auto" : false,
+    build: "never",
+    logLevel: opts.verbose ? nllc.LlamaLogLevel.info : nllc.LlamaLogLevel.error,
+    progressLogs: false,
+    ...(opts.threads > 0 ? { maxThreads: opts.threads } : {}),
+  });
+  await checkGgufHeader(modelPath);
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({
+      modelPath,
+      gpuLayers: !wantGpu || llama.gpu === false ? 0 : opts.nGpuLayers === -1 ? "max" : opts.nGpuLayers!,
+      useMmap: opts.mmap,
+      useMlock: opts.mlock,
+      ...(opts.flashAttn ? { defaultContextFlashAttention: opts.flashAttn === "auto" ? "auto" : opts.flashAttn === "on" } : {}),
+    });
+  } catch (err) {
+    throw new ModelLoadError(`failed to load model '${modelPath}': ${(err as Error).message}`);
+  }
+  const nCtxTrain = model.trainContextSize;
+  const slots = opts.parallel;
+  const total = opts.ctxSize > 0 ? opts.ctxSize : nCtxTrain;
+  // llama-server splits -c between the slots; each slot gets an equal share.
+  const nCtxSlot = Math.max(16, Math.floor(total / slots));
+  const threads = opts.threads > 0 ? opts.threads : undefined;
+  let context: LlamaContext;
+  try {
+    context = await model.createContext({
+      contextSize: nCtxSlot,
+      sequences: slots,
+      batchSize: Math.min(opts.batchSize, nCtxSlot * slots),
+      ...(threads ? { threads } : {}),
+      ...(opts.flashAttn ? { flashAttention: opts.flashAttn === "auto" ? "auto" : opts.flashAttn === "on" } : {}),
+    });
+  } catch (err) {
+    await model.dispose();
+    throw new ModelLoadError(`failed to create a context of ${nCtxSlot} x ${slots} tokens: ${(err as Error).message}`);
+  }
+  let embedding: LlamaEmbeddingContext | undefined;
+  if (opts.embedding) {
+    embedding = await model.createEmbeddingContext({
+      contextSize: nCtxSlot,
+      batchSize: Math.min(opts.batchSize, nCtxSlot),
+      ...(threads ? { threads } : {}),
+    });
+  }
+  const meta = model.fileInfo.metadata as unknown as { tokenizer?: { chat_template?: string } };
+  const bos = model.tokens.bos;
+  const eos = model.tokens.eos;
+  const facts: ModelFacts = {
+    path: modelPath,
+    sizeBytes: size,
+    nParams: model.fileInsights.totalParameters,
+    nEmbd: model.embeddingVectorSize,
+    nVocab: vocabSize(model),
+    nCtxTrain,
+    nCtxSlot,
+    slots,
+    chatTemplate: typeof meta.tokenizer?.chat_template === "string" ? meta.tokenizer.chat_template : undefined,
+    bosToken: bos != null ? model.detokenize([bos], true) : "",
+    eosToken: eos != null ? model.detokenize([eos], true) : "",
+    gpu: llama.gpu,
+    gpuLayers: model.gpuLayers,
+  };
+  const shouldAddBos = model.tokens.shouldPrependBosToken;
+  return {
+    llama,
+    model,
+    context,
+    embedding,
+    facts,
+    tokenizePrompt(text: string, addSpecial = true): Token[] {
+      const tokens = model.tokenize(text, true);
+      if (addSpecial && shouldAddBos && bos != null && tokens[0] !== bos) tokens.unshift(bos);
+      return tokens;
+    },
+    async dispose() {
+      await embedding?.dispose();
+      await context.dispose();
+      await model.dispose();
+      await llama.dispose();
+    },
+  };
+}
+
+function fileSize(path: string): number {
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new ModelLoadError(`model path '${path}' is not a file`);
+    return st.size;
+  } catch (err) {
+    if (err instanceof ModelLoadError) throw err;
+    throw new ModelLoadError(`cannot open model file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** llama.cpp aborts the whole process on some malformed files; checking the magic first gives a clear message. */
+async function checkGgufHeader(path: string): Promise<void> {
+  const { open } = await import("node:fs/promises");
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(8);
+    const { bytesRead } = await fh.read(buf, 0, 8, 0);
+    if (bytesRead < 8 || buf.toString("latin1", 0, 4) !== "GGUF") {
+      throw new ModelLoadError(`'${basename(path)}' is not a GGUF file (bad magic)`);
+    }
+    const version = buf.readUInt32LE(4);
+    if (version < 2 || version > 3) throw new ModelLoadError(`'${basename(path)}' has unsupported GGUF version ${version}`);
+  } finally {
+    await fh.close();
+  }
+}
+
+function vocabSize(model: LlamaModel): number {
+  const meta = model.fileInfo.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
+  const declared = meta[model.fileInfo.metadata.general.architecture]?.["vocab_size"];
+  if (typeof declared === "number") return declared;
+  const tokens = (meta["tokenizer"]?.["ggml"] as { tokens?: unknown[] } | undefined)?.tokens;
+  return Array.isArray(tokens) ? tokens.length : 0;
+}

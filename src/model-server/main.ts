@@ -1,0 +1,119 @@
+// `corral -m model.gguf`: one model behind an OpenAI-compatible API. The HTTP server listens first (answering
+// 503 while loading, as llama-server does), then the model loads.
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import type { ServerOptions } from "../cli/options.js";
+import { createApp } from "../http/app.js";
+import { createLogger, type Logger } from "../util/log.js";
+import { StartupError } from "../util/startup-error.js";
+import { ChatTemplate, CHATML_TEMPLATE } from "./chat-template.js";
+import { loadEngine, ModelLoadError } from "./engine.js";
+import { preloadSamplingClasses } from "./generate.js";
+import { connectParent } from "./parent-link.js";
+import { registerEmbeddingRoutes } from "./routes/embeddings.js";
+import { registerGenerationRoutes } from "./routes/generation.js";
+import { registerInfoRoutes } from "./routes/info.js";
+import { registerMetricsRoute } from "./routes/metrics.js";
+import { registerTokenRoutes } from "./routes/tokens.js";
+import { SlotPool } from "./slots.js";
+import type { ServerState } from "./state.js";
+
+const BODY_LIMIT = 32 * 1024 * 1024;
+
+export async function runModelServer(opts: ServerOptions, modelPath: string, log: Logger = createLogger({ format: opts.logFormat, verbose: opts.verbose })): Promise<void> {
+  const aliases = opts.alias && opts.alias.length > 0 ? opts.alias : [basename(modelPath).replace(/\.gguf$/i, "")];
+  const state: ServerState = {
+    opts,
+    log,
+    modelId: aliases[0]!,
+    aliases,
+    apiKeys: readApiKeys(opts),
+    startedAt: Date.now(),
+    stats: { promptTokensTotal: 0, promptSecondsTotal: 0, predictedTokensTotal: 0, predictedSecondsTotal: 0, requestsTotal: 0 },
+  };
+  const templateOverride = readTemplateOverride(opts);
+
+  const app = createApp({ apiKeys: state.apiKeys, timeoutS: opts.timeout, bodyLimit: BODY_LIMIT, log, verbose: opts.verbose });
+  registerInfoRoutes(app, state);
+  registerGenerationRoutes(app, state);
+  registerEmbeddingRoutes(app, state);
+  registerTokenRoutes(app, state);
+  await registerMetricsRoute(app, state);
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    // A second signal, or a parent that is gone, must not wait for a graceful close.
+    setTimeout(() => process.exit(code), 3000).unref();
+    await app.close().catch(() => {});
+    await state.ready?.engine.dispose().catch(() => {});
+    process.exit(code);
+  };
+  const parent = connectParent(() => process.exit(0));
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+
+  try {
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    throw new StartupError(`cannot listen on ${opts.host}:${opts.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const addr = app.server.address();
+  const port = typeof addr === "object" && addr ? addr.port : opts.port;
+  log.info(`server is listening on http://${opts.host}:${port}`);
+  parent.notify({ type: "listening", port, host: opts.host });
+
+  try {
+    const engine = await loadEngine(opts, modelPath);
+    const template = new ChatTemplate(
+      templateOverride ?? (opts.jinja ? engine.facts.chatTemplate : undefined) ?? CHATML_TEMPLATE,
+      engine.facts.bosToken,
+      engine.facts.eosToken,
+    );
+    const pool = new SlotPool(engine.context, engine.facts.slots);
+    await preloadSamplingClasses();
+    state.ready = { engine, pool, template };
+    const f = engine.facts;
+    log.info(`model loaded: ${state.modelId} (${f.nParams} params, ${f.slots} slot(s) x ${f.nCtxSlot} tokens, ${f.gpu ? `GPU ${f.gpu}, ${f.gpuLayers} layers` : "CPU"})`);
+    parent.notify({ type: "ready", info: { id: state.modelId, port, n_ctx: f.nCtxSlot, n_params: f.nParams, n_vocab: f.nVocab, size: f.sizeBytes, slots: f.slots, pid: process.pid } });
+  } catch (err) {
+    const msg = err instanceof ModelLoadError || err instanceof StartupError ? err.message : `failed to load model: ${(err as Error).message}`;
+    state.loadError = msg;
+    parent.notify({ type: "failed", error: msg });
+    await app.close().catch(() => {});
+    throw new StartupError(msg);
+  }
+}
+
+function readApiKeys(opts: ServerOptions): string[] {
+  const keys = [...(opts.apiKey ?? [])];
+  if (opts.apiKeyFile) {
+    let text: string;
+    try {
+      text = readFileSync(opts.apiKeyFile, "utf8");
+    } catch (err) {
+      throw new StartupError(`cannot read --api-key-file '${opts.apiKeyFile}': ${(err as NodeJS.ErrnoException).code}`);
+    }
+    for (const line of text.split(/\r?\n/)) if (line.trim() && !line.trim().startsWith("#")) keys.push(line.trim());
+  }
+  return keys;
+}
+
+function readTemplateOverride(opts: ServerOptions): string | undefined {
+  let src = opts.chatTemplate;
+  if (opts.chatTemplateFile) {
+    try {
+      src = readFileSync(opts.chatTemplateFile, "utf8");
+    } catch (err) {
+      throw new StartupError(`cannot read --chat-template-file '${opts.chatTemplateFile}': ${(err as NodeJS.ErrnoException).code}`);
+    }
+  }
+  if (src === undefined) return undefined;
+  try {
+    new ChatTemplate(src, "", "");
+  } catch (err) {
+    throw new StartupError(`the chat template does not parse: ${(err as Error).message}`);
+  }
+  return src;
+}
