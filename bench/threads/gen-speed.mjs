@@ -22,6 +22,8 @@
 //                          ref-noattach native llama.cpp with ggml's per-decode disposable threadpool
 //   --shim PATH          shim library (default native/build/libcorral-threadpool.so)
 //   --json FILE          also write all raw results as JSON
+//   --idle 0.9           before each child, wait until >= this fraction of CPU time was idle over 1 s
+//                        (0 = don't wait); --idle-wait 120 caps the wait in seconds
 //
 // Every configuration runs in its own child process; configurations are interleaved
 // round-robin so that background load affects them alike. Reported: median and best
@@ -29,12 +31,11 @@
 // greedy tokens of all configurations are identical.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createRequire } from "node:module";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const projectRoot = resolve(here, "..", "..");
@@ -63,7 +64,7 @@ async function child(cfg) {
 
     // prompt processing: cfg.prompt deterministic tokens (same ids as llama-ref.c), one batch
     if (cfg.prompt > 0) {
-        const nVocab = model.tokens.bos != null ? 32000 : 32000;
+        const nVocab = model.fileInfo.metadata?.tokenizer?.ggml?.tokens?.length ?? 32000;
         const pt = Array.from({ length: cfg.prompt }, (_, i) => 100 + (i * 7919) % (nVocab - 200));
         pt[0] = model.tokens.bos;
         for (let rep = 0; rep <= cfg.runs; rep++) {
@@ -116,9 +117,14 @@ async function child(cfg) {
 
 // ---------------------------------------------------------------- native reference
 function binsDir() {
-    const require = createRequire(join(projectRoot, "package.json"));
-    const pkg = require.resolve("@node-llama-cpp/linux-x64/package.json");
-    return join(dirname(pkg), "bins", "linux-x64");
+    // the prebuilt binaries node-llama-cpp uses on linux-x64 (CPU build)
+    const candidates = [
+        join(projectRoot, "node_modules", "@node-llama-cpp", "linux-x64", "bins", "linux-x64"),
+        join(projectRoot, "node_modules", "node-llama-cpp", "node_modules", "@node-llama-cpp", "linux-x64", "bins", "linux-x64")
+    ];
+    const found = candidates.find((d) => existsSync(d));
+    if (!found) throw new Error("prebuilt @node-llama-cpp/linux-x64 binaries not found");
+    return found;
 }
 
 function buildRef() {
@@ -133,7 +139,7 @@ function buildRef() {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const run = (cmd, args, opts = {}) => {
-        const r = spawnSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], ...opts });
+        const r = spawnSync(cmd, args, { stdio: [opts.input ? "pipe" : "ignore", "pipe", "pipe"], ...opts });
         if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
         return r.stdout;
     };
@@ -154,7 +160,8 @@ function buildRef() {
 // ---------------------------------------------------------------- parent
 function parseArgs(argv) {
     const opts = { threads: [1, 2], gen: 256, prompt: 512, runs: 3, rounds: 2,
-        variants: ["off", "shim", "ref"], shim: join(projectRoot, "native", "build", "libcorral-threadpool.so"), json: null };
+        variants: ["off", "shim", "ref"], shim: join(projectRoot, "native", "build", "libcorral-threadpool.so"), json: null,
+        idle: 0.9, idleWaitMs: 120000 };
     const rest = [];
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
@@ -167,6 +174,8 @@ function parseArgs(argv) {
         else if (a === "--variants") opts.variants = v().split(",");
         else if (a === "--shim") opts.shim = resolve(v());
         else if (a === "--json") opts.json = resolve(v());
+        else if (a === "--idle") opts.idle = Number(v());
+        else if (a === "--idle-wait") opts.idleWaitMs = Number(v()) * 1000;
         else rest.push(a);
     }
     if (rest.length !== 1) {
@@ -185,6 +194,25 @@ function runChild(cmd, args, env) {
         p.stderr.on("data", (d) => stderr += d);
         p.on("close", (code) => res({ code, stdout, stderr }));
     });
+}
+
+// Wait (up to maxWaitMs) until the machine looks idle: >= minIdle of all CPU time idle over 1 s.
+// Other processes on a 2-core box distort thread-scaling numbers badly, so each child starts in a quiet moment.
+async function waitForIdle(minIdle, maxWaitMs) {
+    if (!existsSync("/proc/stat") || minIdle <= 0) return null;
+    const read = () => {
+        const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+        return { idle: f[3] + (f[4] || 0), total: f.reduce((a, b) => a + b, 0) };
+    };
+    const start = Date.now();
+    let last = 0;
+    while (true) {
+        const a = read();
+        await new Promise((r) => setTimeout(r, 1000));
+        const b = read();
+        last = (b.idle - a.idle) / Math.max(1, b.total - a.total);
+        if (last >= minIdle || Date.now() - start > maxWaitMs) return last;
+    }
 }
 
 const median = (a) => { if (!a.length) return NaN; const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
@@ -229,6 +257,7 @@ async function parent(opts) {
                 cmd = process.execPath;
                 args = [fileURLToPath(import.meta.url), "--child", JSON.stringify(cfg)];
             }
+            const idle = await waitForIdle(opts.idle, opts.idleWaitMs);
             const { code, stdout, stderr } = await runChild(cmd, args, env);
             const line = stdout.split("\n").find((l) => l.startsWith(MARK) || l.startsWith("{"));
             if (code !== 0 || !line) {
@@ -242,7 +271,8 @@ async function parent(opts) {
             if (o.startup) r.startup.push(o.startup);
             r.tokens ??= o.tokens;
             r.prompt ??= o.prompt;
-            console.error(`  round ${round + 1} ${c.variant.padEnd(12)} t=${c.threads}: tg ${o.tg_tps.map((x) => fmt(x)).join(" ")} | pp ${o.pp_tps.map((x) => fmt(x)).join(" ")}`);
+            r.idleBefore = [...(r.idleBefore ?? []), idle];
+            console.error(`  round ${round + 1} ${c.variant.padEnd(12)} t=${c.threads} (idle before ${idle == null ? "?" : fmt(100 * idle, 0) + "%"}): tg ${o.tg_tps.map((x) => fmt(x)).join(" ")} | pp ${o.pp_tps.map((x) => fmt(x)).join(" ")}`);
         }
     }
 
@@ -279,13 +309,14 @@ async function parent(opts) {
             `createContext ${fmt(median(st.map((s) => s.createContextMs)), 0)} ms`);
     }
 
-    const withTokens = rows.filter((r) => r.tokens);
-    if (withTokens.length) {
+    for (const group of [rows.filter((r) => r.tokens && r.variant !== "completion"), rows.filter((r) => r.tokens && r.variant === "completion")]) {
+        const withTokens = group;
+        if (!withTokens.length) continue;
         const base = withTokens[0];
         const diff = withTokens.filter((r) => JSON.stringify(r.tokens) !== JSON.stringify(base.tokens));
         const promptDiff = withTokens.filter((r) => JSON.stringify(r.prompt) !== JSON.stringify(base.prompt));
         console.log("");
-        if (!diff.length) console.log(`greedy tokens: identical across all ${withTokens.length} configurations (first ${base.tokens.length} compared)`);
+        if (!diff.length) console.log(`greedy tokens: identical across ${withTokens.map((r) => `${r.variant}@${r.threads}`).join(", ")} (first ${base.tokens.length} compared)`);
         else {
             console.log(`greedy tokens DIFFER from ${base.variant}@${base.threads}: ${diff.map((r) => `${r.variant}@${r.threads}`).join(", ")}`);
             for (const r of [base, ...diff]) console.log(`  ${r.variant}@${r.threads}: ${r.tokens.join(",")}`);

@@ -202,9 +202,12 @@ export async function preloadSamplingClasses(): Promise<void> {
 
 function makeTokenBias(engine: Engine, p: SamplingParams) {
   const bias = new nllc!.TokenBias(engine.model.tokenizer);
-  for (const [token, value] of p.logitBias) bias.set(token, value <= -100 ? "never" : value);
+  // TokenBias.set() reads numbers as probabilities and silently skips end-of-generation tokens, while OpenAI's
+  // logit_bias is an additive logit that may ban EOS. So the map the sampler reads is filled directly.
+  const biases = (bias as unknown as { _biases: Map<Token, number> })._biases;
+  for (const [token, value] of p.logitBias) biases.set(token, value <= -100 ? -Infinity : value);
   if (p.ignoreEos) {
-    for (const t of [engine.model.tokens.eos, engine.model.tokens.eot]) if (t != null) bias.set(t, "never");
+    for (const t of [engine.model.tokens.eos, engine.model.tokens.eot]) if (t != null) biases.set(t, -Infinity);
   }
   return bias;
 }

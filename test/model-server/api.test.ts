@@ -55,6 +55,14 @@ describe("model server API (openai client)", () => {
     assert.equal(r.usage!.completion_tokens, 5);
   });
 
+  test("logit_bias is an additive logit, as in OpenAI: +100 forces a token", async () => {
+    const piece = await postJson(`${server.url}/tokenize`, { content: "the", with_pieces: true });
+    const forced = piece.json.tokens.at(-1).id as number;
+    const r = await postJson(`${server.url}/completion`, { prompt: "x", n_predict: 4, logit_bias: { [forced]: 100 }, temperature: 1 });
+    const t = await postJson(`${server.url}/tokenize`, { content: r.json.content });
+    assert.ok(t.json.tokens.filter((x: number) => x === forced).length >= 3, `expected token ${forced} repeated, got ${JSON.stringify(r.json.content)}`);
+  });
+
   test("the same seed gives the same text", async () => {
     const ask = () =>
       client.chat.completions.create({ model: "tm", messages: [{ role: "user", content: "Say something" }], max_tokens: 12, seed: 42, temperature: 1 });
