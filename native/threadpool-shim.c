@@ -118,6 +118,8 @@ static struct callsite g_sites[MAX_CALLSITES];
 static int             g_n_sites;
 static compute_fn      g_next_compute; /* dlsym(RTLD_NEXT) fallback */
 static int             g_enabled = -1; /* -1: not read yet */
+static atomic_ulong    g_pooled;       /* computes that ran on a persistent pool */
+static atomic_ulong    g_passthrough;  /* computes forwarded unchanged */
 static int             g_debug;
 static uint32_t        g_poll = 50;
 
@@ -243,11 +245,73 @@ SHIM_EXPORT int ggml_graph_compute(void * cgraph, struct shim_ggml_cplan * cplan
         abort();
     }
 
-    if (!p) return real(cgraph, cplan);
+    if (!p) {
+        atomic_fetch_add_explicit(&g_passthrough, 1, memory_order_relaxed);
+        return real(cgraph, cplan);
+    }
 
+    atomic_fetch_add_explicit(&g_pooled, 1, memory_order_relaxed);
     cplan->threadpool = p->tp;
     int status = real(cgraph, cplan);
     cplan->threadpool = NULL; /* the caller's plan is left as we found it */
     atomic_store(&p->busy, false);
     return status;
+}
+
+/* ---- status ----
+ * corral_threadpool_stats(): JSON text with the shim's counters (static buffer,
+ * fine for diagnostics). Also reachable from JavaScript, see below. */
+
+SHIM_EXPORT const char * corral_threadpool_stats(void) {
+    static char buf[256];
+    pthread_mutex_lock(&g_lock);
+    read_env_locked();
+    int pools = 0;
+    for (int i = 0; i < g_n_libs; i++) pools += g_libs[i].n_pools;
+    snprintf(buf, sizeof(buf),
+             "{\"version\":1,\"enabled\":%s,\"poll\":%u,\"libs\":%d,\"pools\":%d,\"pooled\":%lu,\"passthrough\":%lu}",
+             g_enabled ? "true" : "false", g_poll, g_n_libs, pools,
+             (unsigned long) atomic_load(&g_pooled), (unsigned long) atomic_load(&g_passthrough));
+    pthread_mutex_unlock(&g_lock);
+    return buf;
+}
+
+/* ---- optional Node-API entry point ----
+ * Lets Node load this library without LD_PRELOAD:
+ *     process.dlopen(m, path, os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL)
+ * RTLD_GLOBAL puts our ggml_graph_compute in the global scope, which ggml's
+ * backend libraries (dlopen()ed later with RTLD_NOW | RTLD_LOCAL) search first,
+ * so this must run before node-llama-cpp loads its backends (before getLlama()).
+ * Without this symbol Node would dlclose() the library again ("Module did not
+ * self-register"). m.exports.stats() returns corral_threadpool_stats() as a string.
+ * The N-API functions are looked up at run time, so the library still loads
+ * into non-Node processes (LD_PRELOAD into llama-server, say). */
+
+typedef void * napi_env_t;
+typedef void * napi_value_t;
+typedef void * napi_callback_info_t;
+typedef int (*napi_create_string_utf8_fn)(napi_env_t, const char *, size_t, napi_value_t *);
+typedef napi_value_t (*napi_cb_fn)(napi_env_t, napi_callback_info_t);
+typedef int (*napi_create_function_fn)(napi_env_t, const char *, size_t, napi_cb_fn, void *, napi_value_t *);
+typedef int (*napi_set_named_property_fn)(napi_env_t, napi_value_t, const char *, napi_value_t);
+
+static napi_value_t js_stats(napi_env_t env, napi_callback_info_t info) {
+    (void) info;
+    napi_create_string_utf8_fn mkstr = (napi_create_string_utf8_fn) dlsym(RTLD_DEFAULT, "napi_create_string_utf8");
+    napi_value_t out = NULL;
+    if (mkstr) mkstr(env, corral_threadpool_stats(), (size_t) -1, &out);
+    return out;
+}
+
+SHIM_EXPORT napi_value_t napi_register_module_v1(napi_env_t env, napi_value_t exports) {
+    napi_create_function_fn mkfn = (napi_create_function_fn) dlsym(RTLD_DEFAULT, "napi_create_function");
+    napi_set_named_property_fn setp = (napi_set_named_property_fn) dlsym(RTLD_DEFAULT, "napi_set_named_property");
+    napi_value_t fn = NULL;
+    if (mkfn && setp && mkfn(env, "stats", (size_t) -1, js_stats, NULL, &fn) == 0 && fn)
+        setp(env, exports, "stats", fn);
+    return exports;
+}
+
+SHIM_EXPORT int32_t node_api_module_get_api_version_v1(void) {
+    return 8;
 }

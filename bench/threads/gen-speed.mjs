@@ -24,6 +24,9 @@
 //   --json FILE          also write all raw results as JSON
 //   --idle 0.9           before each child, wait until >= this fraction of CPU time was idle over 1 s
 //                        (0 = don't wait); --idle-wait 120 caps the wait in seconds
+//   --max-foreign 0.1    a run counts as "clean" when other processes used at most this many cores
+//                        on average during it (from /proc/stat); medians use clean runs only when
+//                        there are any (the n column shows clean/total)
 //
 // Every configuration runs in its own child process; configurations are interleaved
 // round-robin so that background load affects them alike. Reported: median and best
@@ -42,6 +45,25 @@ const projectRoot = resolve(here, "..", "..");
 const PROMPT_TEXT = "The quick brown fox jumps over the lazy dog. Once upon a time";
 const MARK = "@@GEN_SPEED@@";
 
+// Machine-wide busy CPU seconds (all CPUs, /proc/stat) and this process's own CPU seconds:
+// (busy - own) / wall = average number of cores other processes used during a run.
+function machineBusyS() {
+    try {
+        const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1, 9).map(Number);
+        return (f.reduce((a, b) => a + b, 0) - f[3] - f[4]) / 100; // USER_HZ is 100 on Linux
+    } catch { return NaN; }
+}
+const ownCpuS = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+function foreignMeter() {
+    const b0 = machineBusyS(), o0 = ownCpuS(), t0 = performance.now();
+    return () => {
+        const wall = (performance.now() - t0) / 1000;
+        if (wall < 0.3) return -1; // /proc/stat has 10 ms resolution: too short to tell
+        const f = ((machineBusyS() - b0) - (ownCpuS() - o0)) / wall;
+        return Number.isFinite(f) ? Math.max(0, f) : -1;
+    };
+}
+
 // ---------------------------------------------------------------- child: node-llama-cpp
 async function child(cfg) {
     const t0 = performance.now();
@@ -59,7 +81,7 @@ async function child(cfg) {
 
     const out = {
         startup: { importMs: t1 - t0, getLlamaMs: t2 - t1, loadModelMs: t3 - t2, createContextMs: t4 - t3 },
-        pp_tps: [], tg_tps: [], tokens: [], prompt: []
+        pp_tps: [], tg_tps: [], pp_foreign: [], tg_foreign: [], tokens: [], prompt: []
     };
 
     // prompt processing: cfg.prompt deterministic tokens (same ids as llama-ref.c), one batch
@@ -69,10 +91,11 @@ async function child(cfg) {
         pt[0] = model.tokens.bos;
         for (let rep = 0; rep <= cfg.runs; rep++) {
             await seq.clearHistory();
+            const foreign = foreignMeter();
             const s = performance.now();
             await seq.evaluateWithoutGeneratingNewTokens(pt);
             const dt = performance.now() - s;
-            if (rep > 0) out.pp_tps.push(cfg.prompt / (dt / 1000));
+            if (rep > 0) { out.pp_tps.push(cfg.prompt / (dt / 1000)); out.pp_foreign.push(foreign()); }
         }
     }
 
@@ -83,31 +106,34 @@ async function child(cfg) {
         const completion = new LlamaCompletion({ contextSequence: seq });
         for (let rep = 0; rep <= cfg.runs; rep++) {
             await seq.clearHistory();
-            const n = rep === 0 ? 16 : cfg.gen;
-            let first = null, count = 0;
+            const n = rep === 0 ? Math.min(64, cfg.gen) : cfg.gen; // rep 0: warm-up (JIT, caches)
+            let first = null, count = 0, foreign = null;
             const toks = [];
             await completion.generateCompletion(model.detokenize(prompt.slice(1)), {
                 maxTokens: n + 1, temperature: 0,
                 onToken(chunk) {
-                    for (const t of chunk) { if (first == null) first = performance.now(); else count++; toks.push(t); }
+                    for (const t of chunk) {
+                        if (first == null) { foreign = foreignMeter(); first = performance.now(); } else count++;
+                        toks.push(t);
+                    }
                 }
             });
             const dt = performance.now() - first;
-            if (rep > 0) { out.tg_tps.push(count / (dt / 1000)); out.tokens = toks.slice(0, 32); }
+            if (rep > 0) { out.tg_tps.push(count / (dt / 1000)); out.tg_foreign.push(foreign()); out.tokens = toks.slice(0, 32); }
         }
     } else {
         for (let rep = 0; rep <= cfg.runs; rep++) {
             await seq.clearHistory();
-            const n = rep === 0 ? 16 : cfg.gen;
+            const n = rep === 0 ? Math.min(64, cfg.gen) : cfg.gen; // rep 0: warm-up (JIT, caches)
             const toks = [];
-            let s = 0;
+            let s = 0, foreign = null;
             for await (const t of seq.evaluate(prompt, { temperature: 0 })) {
-                if (toks.length === 0) s = performance.now();
+                if (toks.length === 0) { foreign = foreignMeter(); s = performance.now(); }
                 toks.push(t);
                 if (toks.length > n) break;
             }
             const dt = performance.now() - s;
-            if (rep > 0) { out.tg_tps.push(n / (dt / 1000)); out.tokens = toks.slice(0, 32); }
+            if (rep > 0) { out.tg_tps.push(n / (dt / 1000)); out.tg_foreign.push(foreign()); out.tokens = toks.slice(0, 32); }
         }
     }
     process.stdout.write(MARK + JSON.stringify(out) + "\n");
@@ -161,7 +187,7 @@ function buildRef() {
 function parseArgs(argv) {
     const opts = { threads: [1, 2], gen: 256, prompt: 512, runs: 3, rounds: 2,
         variants: ["off", "shim", "ref"], shim: join(projectRoot, "native", "build", "libcorral-threadpool.so"), json: null,
-        idle: 0.9, idleWaitMs: 120000 };
+        idle: 0.9, idleWaitMs: 120000, maxForeign: 0.1 };
     const rest = [];
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
@@ -175,6 +201,7 @@ function parseArgs(argv) {
         else if (a === "--shim") opts.shim = resolve(v());
         else if (a === "--json") opts.json = resolve(v());
         else if (a === "--idle") opts.idle = Number(v());
+        else if (a === "--max-foreign") opts.maxForeign = Number(v());
         else if (a === "--idle-wait") opts.idleWaitMs = Number(v()) * 1000;
         else rest.push(a);
     }
@@ -266,13 +293,16 @@ async function parent(opts) {
                 continue;
             }
             const o = JSON.parse(line.startsWith(MARK) ? line.slice(MARK.length) : line);
-            r.pp.push(...o.pp_tps);
-            r.tg.push(...o.tg_tps);
+            r.pp.push(...o.pp_tps.map((tps, i) => ({ tps, foreign: o.pp_foreign?.[i] ?? -1 })));
+            r.tg.push(...o.tg_tps.map((tps, i) => ({ tps, foreign: o.tg_foreign?.[i] ?? -1 })));
             if (o.startup) r.startup.push(o.startup);
             r.tokens ??= o.tokens;
             r.prompt ??= o.prompt;
             r.idleBefore = [...(r.idleBefore ?? []), idle];
-            console.error(`  round ${round + 1} ${c.variant.padEnd(12)} t=${c.threads} (idle before ${idle == null ? "?" : fmt(100 * idle, 0) + "%"}): tg ${o.tg_tps.map((x) => fmt(x)).join(" ")} | pp ${o.pp_tps.map((x) => fmt(x)).join(" ")}`);
+            const show = (tps, fr) => tps.map((x, i) => `${fmt(x)}${fr?.[i] > opts.maxForeign ? "*" : ""}`).join(" ");
+            console.error(`  round ${round + 1} ${c.variant.padEnd(12)} t=${c.threads} (idle before ${idle == null ? "?" : fmt(100 * idle, 0) + "%"}): ` +
+                `tg ${show(o.tg_tps, o.tg_foreign)} | pp ${show(o.pp_tps, o.pp_foreign)}` +
+                `  [other load, cores: tg ${(o.tg_foreign ?? []).map((x) => fmt(x, 2)).join(" ")}; pp ${(o.pp_foreign ?? []).map((x) => fmt(x, 2)).join(" ")}]`);
         }
     }
 
@@ -283,17 +313,24 @@ async function parent(opts) {
     console.log(`model: ${opts.model}`);
     console.log(`generation: ${opts.gen} tokens after a ${rows.find((r) => r.prompt)?.prompt?.length ?? "?"}-token prompt, greedy; prompt processing: ${opts.prompt} tokens in one batch`);
     console.log("");
-    const head = ["config", "threads", "gen tok/s med", "gen best", "% of ref", "pp tok/s med", "pp best", "% of ref", "n"];
+    const head = ["config", "threads", "gen tok/s med", "gen best", "% of ref", "pp tok/s med", "pp best", "% of ref", "n gen clean/all", "n pp"];
     const table = [head];
+    // foreign < 0: run too short to tell, counted as clean
+    const isClean = (x) => x.foreign <= opts.maxForeign;
+    const clean = (runs) => { const c = runs.filter(isClean); return (c.length ? c : runs).map((x) => x.tps); };
+    const nClean = (runs) => runs.filter(isClean).length;
     for (const r of rows) {
         if (!r.tg.length && !r.errors.length) continue;
         const rf = refOf(r.threads);
-        const tgM = median(r.tg), ppM = median(r.pp);
-        table.push([r.variant, String(r.threads), fmt(tgM), fmt(Math.max(...r.tg)),
-            rf && rf.tg.length && r.variant !== "ref" ? fmt(100 * tgM / median(rf.tg), 0) + "%" : "",
-            fmt(ppM), r.pp.length ? fmt(Math.max(...r.pp)) : "-",
-            rf && rf.pp.length && r.pp.length && r.variant !== "ref" ? fmt(100 * ppM / median(rf.pp), 0) + "%" : "",
-            String(r.tg.length) + (r.errors.length ? ` (${r.errors.length} failed)` : "")]);
+        const tgM = median(clean(r.tg)), ppM = median(clean(r.pp));
+        const tgRef = rf && rf.tg.length ? median(clean(rf.tg)) : NaN, ppRef = rf && rf.pp.length ? median(clean(rf.pp)) : NaN;
+        r.summary = { tgMedian: tgM, tgBest: Math.max(...r.tg.map((x) => x.tps)), ppMedian: ppM, ppBest: r.pp.length ? Math.max(...r.pp.map((x) => x.tps)) : NaN };
+        table.push([r.variant, String(r.threads), fmt(tgM), fmt(r.summary.tgBest),
+            r.variant !== "ref" && Number.isFinite(tgRef) ? fmt(100 * tgM / tgRef, 0) + "%" : "",
+            fmt(ppM), fmt(r.summary.ppBest),
+            r.variant !== "ref" && Number.isFinite(ppRef) && r.pp.length ? fmt(100 * ppM / ppRef, 0) + "%" : "",
+            `${nClean(r.tg)}/${r.tg.length}` + (r.errors.length ? ` (${r.errors.length} failed)` : ""),
+            `${nClean(r.pp)}/${r.pp.length}`]);
     }
     const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
     for (const [i, row] of table.entries()) {

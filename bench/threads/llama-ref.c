@@ -14,7 +14,10 @@
  *
  * usage: llama-ref BINS_DIR MODEL THREADS N_GEN N_PROMPT ATTACH(0|1) POLL [RUNS]
  * prints one JSON line:
- *   {"pp_tps":[..per run..],"tg_tps":[..],"prompt":[ids],"tokens":[first 32 generated ids]}
+ *   {"pp_tps":[..per run..],"tg_tps":[..],"pp_foreign":[..],"tg_foreign":[..],
+ *    "prompt":[ids],"tokens":[first 32 generated ids]}
+ * *_foreign: average number of CPU cores used by other processes during each run
+ * (from /proc/stat minus our own getrusage), to spot runs disturbed by background load.
  */
 #define _GNU_SOURCE
 #include <stdbool.h>
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "llama.h"
 #include "ggml-backend.h"
@@ -33,6 +37,33 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* machine-wide busy CPU seconds (all CPUs) from /proc/stat, and our own CPU seconds:
+ * (busy - own) / wall = average number of cores used by *other* processes during a run */
+static double machine_busy_s(void) {
+    FILE * f = fopen("/proc/stat", "r");
+    if (!f) return -1;
+    unsigned long long v[10] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+                   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+    fclose(f);
+    if (n < 5) return -1;
+    unsigned long long total = 0;
+    for (int i = 0; i < 8; i++) total += v[i]; /* guest time is already part of user */
+    return (double) (total - v[3] - v[4]) / (double) sysconf(_SC_CLK_TCK);
+}
+
+static double own_cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static double foreign_cores(double busy0, double own0, double wall) {
+    if (busy0 < 0 || wall < 0.3) return -1; /* 10 ms resolution: too short to tell */
+    double f = ((machine_busy_s() - busy0) - (own_cpu_s() - own0)) / wall;
+    return f < 0 ? 0 : f;
 }
 
 static void quiet_log(enum ggml_log_level level, const char * text, void * ud) {
@@ -96,6 +127,8 @@ int main(int argc, char ** argv) {
     llama_sampler_chain_add(smpl, llama_sampler_init_greedy());
 
     /* prompt processing: n_prompt deterministic tokens in one batch; run 0 warms up */
+    double pp_foreign[64], tg_foreign[64];
+    int n_pp = 0, n_tg = 0;
     printf("{\"pp_tps\":[");
     if (n_prompt > 0) {
         llama_token * pt = malloc(sizeof(llama_token) * n_prompt);
@@ -103,11 +136,15 @@ int main(int argc, char ** argv) {
         pt[0] = llama_vocab_bos(vocab);
         for (int rep = 0; rep <= runs; rep++) {
             llama_memory_clear(llama_get_memory(ctx), true);
+            double b0 = machine_busy_s(), o0 = own_cpu_s();
             double t0 = now_s();
             if (llama_decode(ctx, llama_batch_get_one(pt, n_prompt)) != 0) { fprintf(stderr, "pp decode failed\n"); return 1; }
             llama_synchronize(ctx);
             double dt = now_s() - t0;
-            if (rep > 0) printf("%s%.2f", rep > 1 ? "," : "", n_prompt / dt);
+            if (rep > 0) {
+                printf("%s%.2f", rep > 1 ? "," : "", n_prompt / dt);
+                if (n_pp < 64) pp_foreign[n_pp++] = foreign_cores(b0, o0, dt);
+            }
         }
         free(pt);
     }
@@ -121,13 +158,14 @@ int main(int argc, char ** argv) {
     if (np <= 0) { fprintf(stderr, "tokenize failed\n"); return 1; }
     llama_token first[32];
     int n_first = 0;
-    for (int rep = 0; rep <= runs; rep++) { /* rep 0: warm-up with 16 tokens */
+    for (int rep = 0; rep <= runs; rep++) { /* rep 0: warm-up with up to 64 tokens */
         llama_memory_clear(llama_get_memory(ctx), true);
         llama_sampler_reset(smpl);
         if (llama_decode(ctx, llama_batch_get_one(prompt, np)) != 0) return 1;
         llama_token tok = llama_sampler_sample(smpl, ctx, -1);
-        int n = rep == 0 ? 16 : n_gen;
+        int n = rep == 0 ? (n_gen < 64 ? n_gen : 64) : n_gen;
         n_first = 0;
+        double b0 = machine_busy_s(), o0 = own_cpu_s();
         double t0 = now_s();
         for (int i = 0; i < n; i++) {
             if (n_first < 32) first[n_first++] = tok;
@@ -135,9 +173,16 @@ int main(int argc, char ** argv) {
             tok = llama_sampler_sample(smpl, ctx, -1);
         }
         double dt = now_s() - t0;
-        if (rep > 0) printf("%s%.2f", rep > 1 ? "," : "", n / dt);
+        if (rep > 0) {
+            printf("%s%.2f", rep > 1 ? "," : "", n / dt);
+            if (n_tg < 64) tg_foreign[n_tg++] = foreign_cores(b0, o0, dt);
+        }
     }
 
+    printf("],\"pp_foreign\":[");
+    for (int i = 0; i < n_pp; i++) printf("%s%.3f", i ? "," : "", pp_foreign[i]);
+    printf("],\"tg_foreign\":[");
+    for (int i = 0; i < n_tg; i++) printf("%s%.3f", i ? "," : "", tg_foreign[i]);
     printf("],\"prompt\":[");
     for (int i = 0; i < np; i++) printf("%s%d", i ? "," : "", prompt[i]);
     printf("],\"tokens\":[");

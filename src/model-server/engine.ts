@@ -45,10 +45,20 @@ export async function loadEngine(opts: ServerOptions, modelPath: string): Promis
   const size = fileSize(modelPath);
   const nllc = await import("node-llama-cpp");
   const wantGpu = opts.nGpuLayers !== undefined && opts.nGpuLayers !== 0;
+  // llama.cpp's own log lines are kept out of the way unless -v: a load failure is reported as one line that
+  // quotes the most telling native message instead of a burst of native errors.
+  const nativeLog: string[] = [];
   const llama = await nllc.getLlama({
     gpu: wantGpu ? "auto" : false,
     build: "never",
-    logLevel: opts.verbose ? nllc.LlamaLogLevel.info : nllc.LlamaLogLevel.error,
+    logLevel: opts.verbose ? nllc.LlamaLogLevel.info : nllc.LlamaLogLevel.warn,
+    logger: (level, message) => {
+      const line = message.trim();
+      if (!line) return;
+      nativeLog.push(line);
+      if (nativeLog.length > 50) nativeLog.shift();
+      if (opts.verbose) process.stderr.write(`[llama.cpp] ${line}\n`);
+    },
     progressLogs: false,
     ...(opts.threads > 0 ? { maxThreads: opts.threads } : {}),
   });
@@ -63,7 +73,9 @@ export async function loadEngine(opts: ServerOptions, modelPath: string): Promis
       ...(opts.flashAttn ? { defaultContextFlashAttention: opts.flashAttn === "auto" ? "auto" : opts.flashAttn === "on" } : {}),
     });
   } catch (err) {
-    throw new ModelLoadError(`failed to load model '${modelPath}': ${(err as Error).message}`);
+    const cause = nativeLog.find((l) => /error loading model:/.test(l)) ?? nativeLog.find((l) => /error|failed/i.test(l));
+    const detail = cause ? cause.replace(/^.*error loading model:\s*/, "") : (err as Error).message;
+    throw new ModelLoadError(`failed to load model '${modelPath}': ${detail}`);
   }
   const nCtxTrain = model.trainContextSize;
   const slots = opts.parallel;

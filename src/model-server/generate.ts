@@ -22,6 +22,8 @@ export interface SamplingParams {
   logitBias: Array<[Token, number]>;
   grammar?: LlamaGrammar;
   ignoreEos: boolean;
+  /** llama.cpp's cache_prompt: reuse the slot's cached prefix (default true). */
+  cachePrompt: boolean;
 }
 
 export type FinishReason = "stop" | "length";
@@ -97,7 +99,7 @@ async function runOnSlot(
   const { model } = engine;
   const t0 = performance.now();
   // Keep the longest cached prefix, but always evaluate at least one token: logits come from the last one.
-  const keep = Math.min(commonPrefix(seq.contextTokens, prompt), prompt.length - 1);
+  const keep = params.cachePrompt ? Math.min(commonPrefix(seq.contextTokens, prompt), prompt.length - 1) : 0;
   if (keep < seq.nextTokenIndex) await seq.eraseContextTokenRanges([{ start: keep, end: seq.nextTokenIndex }]);
   slot.nPromptTokens = prompt.length;
 

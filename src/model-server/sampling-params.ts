@@ -31,6 +31,7 @@ export async function readSamplingParams(body: JsonObject, opts: ServerOptions, 
     logitBias: readLogitBias(body, engine),
     grammar: await readGrammar(body, engine),
     ignoreEos: optBool(body, "ignore_eos") ?? false,
+    cachePrompt: optBool(body, "cache_prompt") ?? true,
   };
 }
 
