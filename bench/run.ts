@@ -39,7 +39,8 @@ interface Server {
 
 type Impl = { name: string; cmd: string; prefix: string[] };
 
-const IMPLS: Impl[] = [{ name: "corral", cmd: process.execPath, prefix: [CORRAL_BIN] }];
+// bin/corral is executed as users run it, so its shebang flags apply.
+const IMPLS: Impl[] = [{ name: "corral", cmd: CORRAL_BIN, prefix: [] }];
 if (process.env["LLAMA_SERVER_BIN"]) IMPLS.push({ name: "llama.cpp", cmd: process.env["LLAMA_SERVER_BIN"], prefix: [] });
 
 async function freePort(): Promise<number> {

@@ -1,17 +1,12 @@
 // The model `npm start` serves on a fresh machine: a small random-weight llama model generated once into the
 // user's cache folder (its output is random text; it exists so that everything works before any download).
 import { existsSync, mkdirSync, renameSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { RANDOM_LLAMA_GENERATOR_VERSION, writeRandomLlamaModel, type RandomLlamaOptions } from "./gguf/random-llama.js";
 import type { Logger } from "./util/log.js";
+import { cacheDir } from "./util/cache-dir.js";
 
 export const DEMO_MODEL_OPTIONS: RandomLlamaOptions = { seed: 42, dim: 128, layers: 2, vocabSize: 8192, fileType: "f16", name: "corral-demo" };
-
-export function cacheDir(): string {
-  const base = process.env["XDG_CACHE_HOME"] || join(homedir(), ".cache");
-  return join(base, "corral");
-}
 
 export async function ensureDemoModel(log: Logger): Promise<string> {
   const dir = cacheDir();

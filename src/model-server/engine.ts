@@ -10,6 +10,7 @@ import type {
 import { statSync } from "node:fs";
 import { basename } from "node:path";
 import type { ServerOptions } from "../cli/options.js";
+import { loadLlama } from "./llama-loader.js";
 
 export interface ModelFacts {
   path: string;
@@ -43,24 +44,21 @@ export class ModelLoadError extends Error {}
 
 export async function loadEngine(opts: ServerOptions, modelPath: string): Promise<Engine> {
   const size = fileSize(modelPath);
-  const nllc = await import("node-llama-cpp");
   const wantGpu = opts.nGpuLayers !== undefined && opts.nGpuLayers !== 0;
   // llama.cpp's own log lines are kept out of the way unless -v: a load failure is reported as one line that
   // quotes the most telling native message instead of a burst of native errors.
   const nativeLog: string[] = [];
-  const llama = await nllc.getLlama({
-    gpu: wantGpu ? "auto" : false,
-    build: "never",
-    logLevel: opts.verbose ? nllc.LlamaLogLevel.info : nllc.LlamaLogLevel.warn,
-    logger: (level, message) => {
+  const llama = await loadLlama({
+    gpu: wantGpu,
+    verbose: opts.verbose,
+    ...(opts.threads > 0 ? { maxThreads: opts.threads } : {}),
+    logger: (_level, message) => {
       const line = message.trim();
       if (!line) return;
       nativeLog.push(line);
       if (nativeLog.length > 50) nativeLog.shift();
       if (opts.verbose) process.stderr.write(`[llama.cpp] ${line}\n`);
     },
-    progressLogs: false,
-    ...(opts.threads > 0 ? { maxThreads: opts.threads } : {}),
   });
   await checkGgufHeader(modelPath);
   let model: LlamaModel;

@@ -3,6 +3,7 @@
 import type { LlamaGrammar, SequenceEvaluateOptions, Token } from "node-llama-cpp";
 import { ApiError } from "../http/errors.js";
 import type { Engine } from "./engine.js";
+import { nllcInternals } from "./llama-loader.js";
 import type { Slot, SlotPool } from "./slots.js";
 import { commonPrefix } from "./slots.js";
 import { StopMatcher, TokenTextDecoder } from "./text-stream.js";
@@ -197,9 +198,9 @@ function evaluateOptions(engine: Engine, slot: Slot, p: SamplingParams): Sequenc
 }
 
 // These two are created per request: both hold per-generation state inside node-llama-cpp.
-let nllc: typeof import("node-llama-cpp") | undefined;
+let nllc: Awaited<ReturnType<typeof nllcInternals>> | undefined;
 export async function preloadSamplingClasses(): Promise<void> {
-  nllc = await import("node-llama-cpp");
+  nllc = await nllcInternals();
 }
 
 function makeTokenBias(engine: Engine, p: SamplingParams) {
