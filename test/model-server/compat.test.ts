@@ -51,6 +51,29 @@ describe("npm start with no model", () => {
   });
 });
 
+describe("templates and logs", () => {
+  test("--chat-template overrides the model's template; --log-format json writes JSON lines", async () => {
+    const template = "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}";
+    const server = await startServer(["-m", await getTestModel("tiny"), "-t", "1", "--chat-template", template, "--log-format", "json"]);
+    try {
+      const r = await postJson(`${server.url}/apply-template`, { messages: [{ role: "user", content: "Hi" }] });
+      assert.equal(r.json.prompt, "[user] Hi\n[assistant] ");
+      const lines = server.output().trim().split("\n").filter((l) => l.startsWith("{"));
+      assert.ok(lines.length >= 2, server.output());
+      for (const l of lines) assert.equal(typeof (JSON.parse(l) as { msg: string }).msg, "string");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a chat template that does not parse stops start-up with one line", async () => {
+    const { runCorral } = await import("../helpers/server.js");
+    const r = await runCorral(["-m", await getTestModel("tiny"), "--port", "0", "--chat-template", "{% for %}"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /corral: error: the chat template does not parse/);
+  });
+});
+
 describe("tools", () => {
   test("tools are rendered by the template and <tool_call> output becomes tool_calls", async () => {
     const server = await startServer(["-m", await getTestModel("tiny"), "-t", "1"]);

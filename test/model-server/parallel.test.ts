@@ -79,7 +79,8 @@ describe("parallel slots", () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     const generated = (await metric(server.url, "llamacpp:tokens_predicted_total")) - before;
-    assert.ok(generated < 300, `generation should stop soon after the abort; generated ${generated} of 3000 tokens`);
+    // What the client had received lags what was written by the chunks in flight; measured here: 1-5 tokens.
+    assert.ok(generated <= received + 50, `generation should stop right after the abort; client saw ${received}, server generated ${generated} of 3000`);
     const next = await postJson(`${server.url}/v1/completions`, { prompt: "next", max_tokens: 3 });
     assert.equal(next.status, 200);
     assert.equal(next.json.usage.completion_tokens <= 3, true);
