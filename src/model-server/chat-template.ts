@@ -1,12 +1,12 @@
 // Renders chat messages into a prompt with the model's Jinja chat template (or an override), as llama-server
-// does with --jinja. Models without a template get ChatML, which is llama-server's fallback too.
+// does with --jinja.
 import { Template } from "@huggingface/jinja";
 import { ApiError } from "../http/errors.js";
+import { DEFAULT_CHAT_TEMPLATE } from "../gguf/chat-template.js";
 import { type Json, type JsonObject, typeName } from "../http/validate.js";
 
-export const CHATML_TEMPLATE =
-  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
-  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+/** Models without a template get ChatML (llama-server's fallback), in the tool-aware form our test models carry. */
+export const CHATML_TEMPLATE = DEFAULT_CHAT_TEMPLATE;
 
 export interface ChatMessage {
   role: string;
