@@ -14,12 +14,23 @@
 //   --variants LIST      comma list of configurations (default: off,shim,ref)
 //                          off          node-llama-cpp as is
 //                          shim         LD_PRELOAD=native/build/libcorral-threadpool.so
+//                          shim-noexec  shim with CORRAL_THREADPOOL_EXECUTOR=0 (persistent pool, but the
+//                                       graph runs on node-llama-cpp's calling libuv thread)
 //                          shim-poll0   shim with CORRAL_THREADPOOL_POLL=0 (idle workers sleep at once)
+//                          shim-dlopen  shim loaded by process.dlopen(RTLD_NOW|RTLD_GLOBAL) before
+//                                       node-llama-cpp is imported, instead of LD_PRELOAD
+//                          uv1          no shim, UV_THREADPOOL_SIZE=1
+//                          ab           one process, shim loaded with process.dlopen, its mode switched at run
+//                                       time between runs: reported as ab:off (pass-through), ab:pool
+//                                       (persistent pool, compute on the calling thread), ab:exec (pool +
+//                                       executor thread, the default) - an A/B free of process-to-process noise
 //                          shim-seq2    shim, context with sequences: 2 (server-like; one active sequence)
 //                          shim-micro   shim + batching.dispatchSchedule = queueMicrotask, sequences: 2
 //                          completion   shim + LlamaCompletion.generateCompletion (high-level API) instead of seq.evaluate
 //                          ref          native llama.cpp (bench/threads/llama-ref.c), persistent threadpool, poll 50
 //                          ref-noattach native llama.cpp with ggml's per-decode disposable threadpool
+//                        modifiers can be appended with "+": uv1, uv2 (UV_THREADPOOL_SIZE), noexec, poll0,
+//                        seq2, micro - e.g. "shim+uv1", "ab+uv1"
 //   --shim PATH          shim library (default native/build/libcorral-threadpool.so)
 //   --json FILE          also write all raw results as JSON
 //   --idle 0.9           before each child, wait until >= this fraction of CPU time was idle over 1 s
@@ -66,6 +77,12 @@ function foreignMeter() {
 
 // ---------------------------------------------------------------- child: node-llama-cpp
 async function child(cfg) {
+    let shim = null;
+    if (cfg.dlopenShim) {
+        const { constants } = await import("node:os");
+        shim = { exports: {} };
+        process.dlopen(shim, cfg.dlopenShim, constants.dlopen.RTLD_NOW | constants.dlopen.RTLD_GLOBAL);
+    }
     const t0 = performance.now();
     const { getLlama, LlamaLogLevel, LlamaCompletion } = await import("node-llama-cpp");
     const t1 = performance.now();
@@ -85,57 +102,75 @@ async function child(cfg) {
     };
 
     // prompt processing: cfg.prompt deterministic tokens (same ids as llama-ref.c), one batch
-    if (cfg.prompt > 0) {
-        const nVocab = model.fileInfo.metadata?.tokenizer?.ggml?.tokens?.length ?? 32000;
-        const pt = Array.from({ length: cfg.prompt }, (_, i) => 100 + (i * 7919) % (nVocab - 200));
-        pt[0] = model.tokens.bos;
-        for (let rep = 0; rep <= cfg.runs; rep++) {
-            await seq.clearHistory();
-            const foreign = foreignMeter();
-            const s = performance.now();
-            await seq.evaluateWithoutGeneratingNewTokens(pt);
-            const dt = performance.now() - s;
-            if (rep > 0) { out.pp_tps.push(cfg.prompt / (dt / 1000)); out.pp_foreign.push(foreign()); }
-        }
+    const nVocab = model.fileInfo.metadata?.tokenizer?.ggml?.tokens?.length ?? 32000;
+    const ppTokens = Array.from({ length: cfg.prompt }, (_, i) => 100 + (i * 7919) % (nVocab - 200));
+    ppTokens[0] = model.tokens.bos;
+    async function ppRun() {
+        await seq.clearHistory();
+        const foreign = foreignMeter();
+        const s = performance.now();
+        await seq.evaluateWithoutGeneratingNewTokens(ppTokens);
+        const dt = performance.now() - s;
+        return { tps: cfg.prompt / (dt / 1000), foreign: foreign() };
     }
 
     // generation: BOS + short prompt, greedy; the clock starts when the first token is out
     const prompt = [model.tokens.bos, ...model.tokenize(PROMPT_TEXT)];
     out.prompt = prompt;
-    if (cfg.mode === "completion") {
-        const completion = new LlamaCompletion({ contextSequence: seq });
-        for (let rep = 0; rep <= cfg.runs; rep++) {
-            await seq.clearHistory();
-            const n = rep === 0 ? Math.min(64, cfg.gen) : cfg.gen; // rep 0: warm-up (JIT, caches)
-            let first = null, count = 0, foreign = null;
-            const toks = [];
+    const completion = cfg.mode === "completion" ? new LlamaCompletion({ contextSequence: seq }) : null;
+    async function genRun(n) {
+        await seq.clearHistory();
+        const toks = [];
+        let s = 0, count = 0, foreign = null;
+        if (completion) {
             await completion.generateCompletion(model.detokenize(prompt.slice(1)), {
                 maxTokens: n + 1, temperature: 0,
                 onToken(chunk) {
                     for (const t of chunk) {
-                        if (first == null) { foreign = foreignMeter(); first = performance.now(); } else count++;
+                        if (s === 0) { foreign = foreignMeter(); s = performance.now(); } else count++;
                         toks.push(t);
                     }
                 }
             });
-            const dt = performance.now() - first;
-            if (rep > 0) { out.tg_tps.push(count / (dt / 1000)); out.tg_foreign.push(foreign()); out.tokens = toks.slice(0, 32); }
-        }
-    } else {
-        for (let rep = 0; rep <= cfg.runs; rep++) {
-            await seq.clearHistory();
-            const n = rep === 0 ? Math.min(64, cfg.gen) : cfg.gen; // rep 0: warm-up (JIT, caches)
-            const toks = [];
-            let s = 0, foreign = null;
+        } else {
             for await (const t of seq.evaluate(prompt, { temperature: 0 })) {
-                if (toks.length === 0) { foreign = foreignMeter(); s = performance.now(); }
+                if (toks.length === 0) { foreign = foreignMeter(); s = performance.now(); } else count++;
                 toks.push(t);
-                if (toks.length > n) break;
+                if (count >= n) break;
             }
-            const dt = performance.now() - s;
-            if (rep > 0) { out.tg_tps.push(n / (dt / 1000)); out.tg_foreign.push(foreign()); out.tokens = toks.slice(0, 32); }
+        }
+        const dt = performance.now() - s;
+        return { tps: count / (dt / 1000), foreign: foreign(), tokens: toks.slice(0, 32) };
+    }
+
+    // cfg.abModes: in-process A/B of the shim's run-time modes (0 off, 1 pool, 2 pool + executor),
+    // alternating mode for every run, rotating the order each repetition
+    const modes = cfg.abModes ?? [null];
+    const setMode = (m) => { if (m != null) shim.exports.setMode(m); };
+    const per = new Map(modes.map((m) => [m, { pp_tps: [], pp_foreign: [], tg_tps: [], tg_foreign: [], tokens: [] }]));
+    const rotated = (rep) => modes.map((_, i) => modes[(i + rep) % modes.length]);
+    if (cfg.prompt > 0) {
+        for (const m of modes) { setMode(m); await ppRun(); } // warm-up
+        for (let rep = 0; rep < cfg.runs; rep++) for (const m of rotated(rep)) {
+            setMode(m);
+            const r = await ppRun();
+            per.get(m).pp_tps.push(r.tps); per.get(m).pp_foreign.push(r.foreign);
         }
     }
+    for (const m of modes) { setMode(m); await genRun(Math.min(64, cfg.gen)); } // warm-up (JIT, caches)
+    for (let rep = 0; rep < cfg.runs; rep++) for (const m of rotated(rep)) {
+        setMode(m);
+        const r = await genRun(cfg.gen);
+        const o = per.get(m);
+        o.tg_tps.push(r.tps); o.tg_foreign.push(r.foreign); o.tokens = r.tokens;
+    }
+    if (cfg.abModes) {
+        out.sub = {};
+        for (const [m, o] of per) out.sub[["off", "pool", "exec"][m]] = { ...o, prompt };
+    } else {
+        Object.assign(out, per.get(null));
+    }
+    if (shim?.exports?.stats) out.shimStats = JSON.parse(shim.exports.stats());
     process.stdout.write(MARK + JSON.stringify(out) + "\n");
     // exit without disposing: teardown is not measured
     process.exit(0);
@@ -247,7 +282,7 @@ const fmt = (x, d = 1) => Number.isFinite(x) ? x.toFixed(d) : "-";
 
 async function parent(opts) {
     if (!existsSync(opts.model)) { console.error(`model not found: ${opts.model}`); process.exit(2); }
-    const needsShim = opts.variants.some((v) => v.startsWith("shim") || v === "completion");
+    const needsShim = opts.variants.some((v) => v.startsWith("shim") || v.startsWith("completion") || v.startsWith("ab"));
     if (needsShim && !existsSync(opts.shim)) {
         console.error(`shim not found: ${opts.shim} (run: node native/build.mjs)`);
         process.exit(2);
@@ -262,12 +297,13 @@ async function parent(opts) {
     delete baseEnv.LD_PRELOAD;
     const configs = [];
     for (const threads of opts.threads) for (const variant of opts.variants) configs.push({ threads, variant });
-    const results = new Map(configs.map((c) => [`${c.variant}@${c.threads}`, { ...c, pp: [], tg: [], startup: [], tokens: null, prompt: null, errors: [] }]));
+    const results = new Map(); // "variant@threads" -> collected runs
 
     console.error(`model ${opts.model}; ${opts.rounds} round(s) x ${opts.runs} run(s); gen ${opts.gen} tokens, prompt ${opts.prompt} tokens`);
     for (let round = 0; round < opts.rounds; round++) {
-        for (const c of configs) {
-            const r = results.get(`${c.variant}@${c.threads}`);
+        // alternate the order each round so no configuration always runs right after another
+        const order = round % 2 === 0 ? configs : [...configs].reverse();
+        for (const c of order) {
             let cmd, args, env = { ...baseEnv };
             if (c.variant.startsWith("ref")) {
                 if (!ref) continue;
@@ -276,11 +312,18 @@ async function parent(opts) {
                     c.variant === "ref-noattach" ? "0" : "1", "50", String(opts.runs)];
             } else {
                 const cfg = { model: opts.model, threads: c.threads, gen: opts.gen, prompt: opts.prompt, runs: opts.runs };
-                if (c.variant !== "off") env.LD_PRELOAD = opts.shim;
-                if (c.variant === "shim-poll0") env.CORRAL_THREADPOOL_POLL = "0";
-                if (c.variant === "shim-seq2") cfg.sequences = 2;
-                if (c.variant === "shim-micro") { cfg.sequences = 2; cfg.dispatch = "microtask"; }
-                if (c.variant === "completion") cfg.mode = "completion";
+                // a variant is a base name plus optional "+modifier"s, e.g. "shim+uv1", "ab+uv1"
+                const [base, ...mods] = c.variant.split("+");
+                if (base.startsWith("shim") || base === "completion") env.LD_PRELOAD = opts.shim;
+                if (base === "shim-dlopen") { delete env.LD_PRELOAD; cfg.dlopenShim = opts.shim; }
+                if (base === "shim-poll0" || mods.includes("poll0")) env.CORRAL_THREADPOOL_POLL = "0";
+                if (base === "shim-noexec" || mods.includes("noexec")) env.CORRAL_THREADPOOL_EXECUTOR = "0";
+                if (base === "uv1" || mods.includes("uv1")) env.UV_THREADPOOL_SIZE = "1";
+                if (mods.includes("uv2")) env.UV_THREADPOOL_SIZE = "2";
+                if (base === "shim-seq2" || mods.includes("seq2")) cfg.sequences = 2;
+                if (base === "shim-micro" || mods.includes("micro")) { cfg.sequences = 2; cfg.dispatch = "microtask"; }
+                if (base === "completion") cfg.mode = "completion";
+                if (base === "ab") { delete env.LD_PRELOAD; cfg.dlopenShim = opts.shim; cfg.abModes = [0, 1, 2]; }
                 cmd = process.execPath;
                 args = [fileURLToPath(import.meta.url), "--child", JSON.stringify(cfg)];
             }
@@ -288,21 +331,30 @@ async function parent(opts) {
             const { code, stdout, stderr } = await runChild(cmd, args, env);
             const line = stdout.split("\n").find((l) => l.startsWith(MARK) || l.startsWith("{"));
             if (code !== 0 || !line) {
+                const r = results.get(`${c.variant}@${c.threads}`) ?? results.set(`${c.variant}@${c.threads}`, { variant: c.variant, threads: c.threads, pp: [], tg: [], startup: [], tokens: null, prompt: null, errors: [] }).get(`${c.variant}@${c.threads}`);
                 r.errors.push(`exit ${code}: ${stderr.slice(-500)}`);
                 console.error(`  ${c.variant} t=${c.threads}: FAILED (exit ${code}) ${stderr.slice(-300)}`);
                 continue;
             }
-            const o = JSON.parse(line.startsWith(MARK) ? line.slice(MARK.length) : line);
-            r.pp.push(...o.pp_tps.map((tps, i) => ({ tps, foreign: o.pp_foreign?.[i] ?? -1 })));
-            r.tg.push(...o.tg_tps.map((tps, i) => ({ tps, foreign: o.tg_foreign?.[i] ?? -1 })));
+            const parsed = JSON.parse(line.startsWith(MARK) ? line.slice(MARK.length) : line);
+            const subs = parsed.sub
+                ? Object.entries(parsed.sub).map(([name, o]) => [`${c.variant}:${name}`, { ...o, startup: parsed.startup }])
+                : [[c.variant, parsed]];
+            for (const [variant, o] of subs) {
+            const key = `${variant}@${c.threads}`;
+            if (!results.has(key)) results.set(key, { variant, threads: c.threads, pp: [], tg: [], startup: [], tokens: null, prompt: null, errors: [] });
+            const r = results.get(key);
+            r.pp.push(...o.pp_tps.map((tps, i) => ({ tps, foreign: o.pp_foreign?.[i] ?? -1, round })));
+            r.tg.push(...o.tg_tps.map((tps, i) => ({ tps, foreign: o.tg_foreign?.[i] ?? -1, round })));
             if (o.startup) r.startup.push(o.startup);
             r.tokens ??= o.tokens;
             r.prompt ??= o.prompt;
             r.idleBefore = [...(r.idleBefore ?? []), idle];
             const show = (tps, fr) => tps.map((x, i) => `${fmt(x)}${fr?.[i] > opts.maxForeign ? "*" : ""}`).join(" ");
-            console.error(`  round ${round + 1} ${c.variant.padEnd(12)} t=${c.threads} (idle before ${idle == null ? "?" : fmt(100 * idle, 0) + "%"}): ` +
+            console.error(`  round ${round + 1} ${variant.padEnd(12)} t=${c.threads} (idle before ${idle == null ? "?" : fmt(100 * idle, 0) + "%"}): ` +
                 `tg ${show(o.tg_tps, o.tg_foreign)} | pp ${show(o.pp_tps, o.pp_foreign)}` +
                 `  [other load, cores: tg ${(o.tg_foreign ?? []).map((x) => fmt(x, 2)).join(" ")}; pp ${(o.pp_foreign ?? []).map((x) => fmt(x, 2)).join(" ")}]`);
+            }
         }
     }
 
@@ -313,22 +365,38 @@ async function parent(opts) {
     console.log(`model: ${opts.model}`);
     console.log(`generation: ${opts.gen} tokens after a ${rows.find((r) => r.prompt)?.prompt?.length ?? "?"}-token prompt, greedy; prompt processing: ${opts.prompt} tokens in one batch`);
     console.log("");
-    const head = ["config", "threads", "gen tok/s med", "gen best", "% of ref", "pp tok/s med", "pp best", "% of ref", "n gen clean/all", "n pp"];
+    const head = ["config", "threads", "gen tok/s med", "gen best", "% of ref", "paired %", "pp tok/s med", "pp best", "% of ref", "paired %", "n gen clean/all", "n pp"];
     const table = [head];
     // foreign < 0: run too short to tell, counted as clean
     const isClean = (x) => x.foreign <= opts.maxForeign;
     const clean = (runs) => { const c = runs.filter(isClean); return (c.length ? c : runs).map((x) => x.tps); };
     const nClean = (runs) => runs.filter(isClean).length;
+    // Paired ratio: per round, median of this config's clean runs / median of ref's clean runs in the
+    // same round (children of one round run back to back); reported as median [min-max] over rounds.
+    // Robust against the slow drift of the machine's speed that a shared VM shows.
+    const paired = (runs, refRuns) => {
+        const ratios = [];
+        for (let round = 0; round < opts.rounds; round++) {
+            const a = runs.filter((x) => x.round === round && isClean(x)).map((x) => x.tps);
+            const b = refRuns.filter((x) => x.round === round && isClean(x)).map((x) => x.tps);
+            if (a.length && b.length) ratios.push(median(a) / median(b));
+        }
+        if (!ratios.length) return "";
+        return `${fmt(100 * median(ratios), 0)}% [${fmt(100 * Math.min(...ratios), 0)}-${fmt(100 * Math.max(...ratios), 0)}]`;
+    };
     for (const r of rows) {
         if (!r.tg.length && !r.errors.length) continue;
         const rf = refOf(r.threads);
         const tgM = median(clean(r.tg)), ppM = median(clean(r.pp));
         const tgRef = rf && rf.tg.length ? median(clean(rf.tg)) : NaN, ppRef = rf && rf.pp.length ? median(clean(rf.pp)) : NaN;
         r.summary = { tgMedian: tgM, tgBest: Math.max(...r.tg.map((x) => x.tps)), ppMedian: ppM, ppBest: r.pp.length ? Math.max(...r.pp.map((x) => x.tps)) : NaN };
+        const isRef = r.variant === "ref" || !rf;
         table.push([r.variant, String(r.threads), fmt(tgM), fmt(r.summary.tgBest),
-            r.variant !== "ref" && Number.isFinite(tgRef) ? fmt(100 * tgM / tgRef, 0) + "%" : "",
+            !isRef && Number.isFinite(tgRef) ? fmt(100 * tgM / tgRef, 0) + "%" : "",
+            !isRef ? paired(r.tg, rf.tg) : "",
             fmt(ppM), fmt(r.summary.ppBest),
-            r.variant !== "ref" && Number.isFinite(ppRef) && r.pp.length ? fmt(100 * ppM / ppRef, 0) + "%" : "",
+            !isRef && Number.isFinite(ppRef) && r.pp.length ? fmt(100 * ppM / ppRef, 0) + "%" : "",
+            !isRef && r.pp.length ? paired(r.pp, rf.pp) : "",
             `${nClean(r.tg)}/${r.tg.length}` + (r.errors.length ? ` (${r.errors.length} failed)` : ""),
             `${nClean(r.pp)}/${r.pp.length}`]);
     }

@@ -11,6 +11,7 @@ import { statSync } from "node:fs";
 import { basename } from "node:path";
 import type { ServerOptions } from "../cli/options.js";
 import { loadLlama } from "./llama-loader.js";
+import { loadThreadpoolShim, type ShimState } from "./threadpool-shim.js";
 
 export interface ModelFacts {
   path: string;
@@ -26,6 +27,7 @@ export interface ModelFacts {
   eosToken: string;
   gpu: string | false;
   gpuLayers: number;
+  threadpoolShim: ShimState;
 }
 
 export interface Engine {
@@ -48,6 +50,7 @@ export async function loadEngine(opts: ServerOptions, modelPath: string): Promis
   // llama.cpp's own log lines are kept out of the way unless -v: a load failure is reported as one line that
   // quotes the most telling native message instead of a burst of native errors.
   const nativeLog: string[] = [];
+  const shim = loadThreadpoolShim();
   const llama = await loadLlama({
     gpu: wantGpu,
     verbose: opts.verbose,
@@ -119,6 +122,7 @@ export async function loadEngine(opts: ServerOptions, modelPath: string): Promis
     eosToken: eos != null ? model.detokenize([eos], true) : "",
     gpu: llama.gpu,
     gpuLayers: model.gpuLayers,
+    threadpoolShim: shim,
   };
   const shouldAddBos = model.tokens.shouldPrependBosToken;
   return {

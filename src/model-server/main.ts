@@ -73,9 +73,9 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
     );
     const pool = new SlotPool(engine.context, engine.facts.slots);
     await preloadSamplingClasses();
-    state.ready = { engine, pool, template };
     const f = engine.facts;
-    log.info(`model loaded: ${state.modelId} (${f.nParams} params, ${f.slots} slot(s) x ${f.nCtxSlot} tokens, ${f.gpu ? `GPU ${f.gpu}, ${f.gpuLayers} layers` : "CPU"})`);
+    log.info(`model loaded: ${state.modelId} (${f.nParams} params, ${f.slots} slot(s) x ${f.nCtxSlot} tokens, ${f.gpu ? `GPU ${f.gpu}, ${f.gpuLayers} layers` : "CPU"}, threadpool shim ${f.threadpoolShim})`);
+    state.ready = { engine, pool, template };
     parent.notify({ type: "ready", info: { id: state.modelId, port, n_ctx: f.nCtxSlot, n_params: f.nParams, n_vocab: f.nVocab, size: f.sizeBytes, slots: f.slots, pid: process.pid } });
   } catch (err) {
     const msg = err instanceof ModelLoadError || err instanceof StartupError ? err.message : `failed to load model: ${(err as Error).message}`;
