@@ -53,7 +53,9 @@ function main() {
         lastError = `${cc} failed: ${(r.stderr || "").trim().split("\n").slice(-3).join(" | ")}`;
     }
     rmSync(tmp, { force: true });
-    say(`skipped: ${lastError}; the server will run without the threadpool shim`);
+    say(existsSync(out)
+        ? `not rebuilt: ${lastError}; keeping the existing ${rel(out)}`
+        : `skipped: ${lastError}; the server will run without the threadpool shim`);
 }
 
 try {

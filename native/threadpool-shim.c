@@ -10,25 +10,25 @@
  * busy-waiting in ggml_barrier(), so on a small VM a barrier can wait for a
  * whole scheduler tick (4 ms at HZ=250): threads=2 was ~10x slower than
  * threads=1 for tiny models and up to ~15x for a 100M-parameter one.
- * Separately, node-llama-cpp runs every decode on whichever libuv worker
- * thread is free (4 of them, each token may land on another one and another
- * CPU); measured on a 2-vCPU VM that costs ~10-15% of generation speed even
- * at threads=1, compared with running the decodes on one stable thread.
+ * (node-llama-cpp also runs every decode on whichever of libuv's worker
+ * threads is free, so the thread that creates the pool changes per token.)
  *
  * What: loaded with LD_PRELOAD (or process.dlopen(..., RTLD_NOW|RTLD_GLOBAL)
  * before node-llama-cpp loads its backends), this library defines
  * ggml_graph_compute().  The CPU backend (libggml-cpu-<variant>.so,
  * dlopen()ed at run time with RTLD_LOCAL) calls ggml_graph_compute through its
  * PLT, and symbol lookup for a dlopen()ed library searches the global scope
- * first, so its calls land here.  When cplan->threadpool is NULL we
- *   - lend the call a ggml threadpool we keep alive (created once with the
- *     backend's own ggml_threadpool_new(); one per thread count and
- *     concurrent caller), as llama.cpp's own tools do via
- *     llama_attach_threadpool(), and
- *   - (executor mode, default) run the backend's real ggml_graph_compute()
- *     on a persistent thread that belongs to that pool, while the calling
- *     thread sleeps until it is done, so all compute always happens on the
- *     same few threads.
+ * first, so its calls land here.  When cplan->threadpool is NULL and
+ * n_threads > 1 we lend the call a ggml threadpool we keep alive (created
+ * once with the backend's own ggml_threadpool_new(); one per thread count
+ * and concurrent caller), as llama.cpp's own tools do via
+ * llama_attach_threadpool(), and forward to the backend's real
+ * ggml_graph_compute() on a persistent "executor" thread of that pool while
+ * the calling thread sleeps, so all compute threads are long-lived and keep
+ * their CPUs (the ggml workers spin in barriers; a worker sharing a CPU with
+ * its partner stalls both).  With threads=1 there is no barrier and the
+ * hand-off would only add two thread wake-ups per graph, so by default the
+ * shim then does nothing.
  * The computation itself is unchanged (same graph, same plan, same thread
  * count), so results are identical; only the threads that run it differ.
  *
@@ -38,7 +38,9 @@
  *
  * Environment:
  *   CORRAL_THREADPOOL=0           disable (pure pass-through)
- *   CORRAL_THREADPOOL_EXECUTOR=0  compute on the calling thread (pool only)
+ *   CORRAL_THREADPOOL_EXECUTOR=0  compute on the calling (libuv) thread, pool only
+ *   CORRAL_THREADPOOL_EXECUTOR=1  executor thread also for threads=1
+ *                                 (default "auto": executor for threads > 1 only)
  *   CORRAL_THREADPOOL_POLL=N      ggml polling level 0..100 of idle pool
  *                                 workers (default 50 = llama.cpp's --poll)
  *   CORRAL_THREADPOOL_DEBUG=1     log decisions to stderr
@@ -143,7 +145,7 @@ static struct callsite g_sites[MAX_CALLSITES];
 static int             g_n_sites;
 static compute_fn      g_next_compute; /* dlsym(RTLD_NEXT) fallback */
 static int             g_enabled = -1; /* -1: not read yet */
-static int             g_executor = 1;
+static int             g_executor = -1; /* -1 auto: executor when n_threads > 1; 0 never; 1 always */
 static atomic_int      g_mode = -1;    /* -1: from env; else 0 pass-through, 1 pool, 2 pool + executor */
 static int             g_debug;
 static uint32_t        g_poll = 50;
@@ -161,7 +163,8 @@ static bool env_off(const char * name) {
 static void read_env_locked(void) {
     if (g_enabled != -1) return;
     g_enabled  = !env_off("CORRAL_THREADPOOL");
-    g_executor = !env_off("CORRAL_THREADPOOL_EXECUTOR");
+    const char * x = getenv("CORRAL_THREADPOOL_EXECUTOR");
+    g_executor = !x || !x[0] || strcmp(x, "auto") == 0 ? -1 : env_off("CORRAL_THREADPOOL_EXECUTOR") ? 0 : 1;
     const char * d = getenv("CORRAL_THREADPOOL_DEBUG");
     g_debug = d && d[0] && strcmp(d, "0") != 0;
     const char * p = getenv("CORRAL_THREADPOOL_POLL");
@@ -173,12 +176,13 @@ static void read_env_locked(void) {
     if (g_debug) fprintf(stderr, "[corral-threadpool] enabled=%d executor=%d poll=%u\n", g_enabled, g_executor, g_poll);
 }
 
-/* Effective settings for one call: the env values unless overridden at run time. */
+/* Effective settings for one call: the env values unless overridden at run time.
+ * *executor: -1 auto (only for n_threads > 1), 0 never, 1 always. */
 static void current_mode_locked(int * enabled, int * executor) {
     int m = atomic_load(&g_mode);
     if (m < 0) { *enabled = g_enabled; *executor = g_executor; return; }
     *enabled = m >= 1;
-    *executor = m >= 2;
+    *executor = m >= 2 ? 1 : 0;
 }
 
 /* Find (and cache) the library that made the call, with its real symbols. */
@@ -342,6 +346,7 @@ SHIM_EXPORT int ggml_graph_compute(void * cgraph, struct shim_ggml_cplan * cplan
     current_mode_locked(&enabled, &executor);
     if (real && enabled && cplan && cplan->threadpool == NULL &&
         cplan->n_threads >= 1 && cplan->n_threads <= MAX_POOL_THREADS) {
+        if (executor < 0) executor = cplan->n_threads > 1;
         p = acquire_pool_locked(l, cplan->n_threads, executor);
     }
     if (!real) {
@@ -391,7 +396,8 @@ SHIM_EXPORT int ggml_graph_compute(void * cgraph, struct shim_ggml_cplan * cplan
 
 /* ---- run-time control (A/B measurements) ----
  * corral_threadpool_set_mode(m): 0 pass-through, 1 persistent pool on the calling
- * thread, 2 pool + executor, -1 back to the environment's setting. Takes effect at
+ * thread, 2 pool + executor (also for one thread), -1 back to the environment's
+ * setting. Takes effect at
  * the next compute. Returns the previous override. */
 
 SHIM_EXPORT int corral_threadpool_set_mode(int mode) {
@@ -411,10 +417,11 @@ SHIM_EXPORT const char * corral_threadpool_stats(void) {
     for (int i = 0; i < g_n_libs; i++) pools += g_libs[i].n_pools;
     int enabled, executor;
     current_mode_locked(&enabled, &executor);
+    const char * exec_name = executor < 0 ? "\"auto\"" : executor ? "true" : "false";
     snprintf(buf, sizeof(buf),
              "{\"version\":1,\"enabled\":%s,\"executor\":%s,\"poll\":%u,\"libs\":%d,\"pools\":%d,"
              "\"pooled\":%lu,\"executed\":%lu,\"passthrough\":%lu}",
-             enabled ? "true" : "false", executor ? "true" : "false", g_poll, g_n_libs, pools,
+             enabled ? "true" : "false", exec_name, g_poll, g_n_libs, pools,
              (unsigned long) atomic_load(&g_pooled), (unsigned long) atomic_load(&g_executed),
              (unsigned long) atomic_load(&g_passthrough));
     pthread_mutex_unlock(&g_lock);

@@ -13,9 +13,12 @@
 //   --rounds 2           child processes per configuration, interleaved (default 2)
 //   --variants LIST      comma list of configurations (default: off,shim,ref)
 //                          off          node-llama-cpp as is
-//                          shim         LD_PRELOAD=native/build/libcorral-threadpool.so
-//                          shim-noexec  shim with CORRAL_THREADPOOL_EXECUTOR=0 (persistent pool, but the
-//                                       graph runs on node-llama-cpp's calling libuv thread)
+//                          shim         LD_PRELOAD=native/build/libcorral-threadpool.so (defaults: for threads > 1
+//                                       a persistent ggml pool, graphs run on its persistent executor thread;
+//                                       threads = 1 untouched)
+//                          shim-noexec  shim with CORRAL_THREADPOOL_EXECUTOR=0 (persistent pool, graphs run on
+//                                       node-llama-cpp's calling libuv thread)
+//                          shim-exec    shim with CORRAL_THREADPOOL_EXECUTOR=1 (executor also for threads = 1)
 //                          shim-poll0   shim with CORRAL_THREADPOOL_POLL=0 (idle workers sleep at once)
 //                          shim-dlopen  shim loaded by process.dlopen(RTLD_NOW|RTLD_GLOBAL) before
 //                                       node-llama-cpp is imported, instead of LD_PRELOAD
@@ -23,13 +26,14 @@
 //                          ab           one process, shim loaded with process.dlopen, its mode switched at run
 //                                       time between runs: reported as ab:off (pass-through), ab:pool
 //                                       (persistent pool, compute on the calling thread), ab:exec (pool +
-//                                       executor thread, the default) - an A/B free of process-to-process noise
+//                                       executor thread, = the default for threads > 1) - an A/B free of
+//                                       process-to-process noise
 //                          shim-seq2    shim, context with sequences: 2 (server-like; one active sequence)
 //                          shim-micro   shim + batching.dispatchSchedule = queueMicrotask, sequences: 2
 //                          completion   shim + LlamaCompletion.generateCompletion (high-level API) instead of seq.evaluate
 //                          ref          native llama.cpp (bench/threads/llama-ref.c), persistent threadpool, poll 50
 //                          ref-noattach native llama.cpp with ggml's per-decode disposable threadpool
-//                        modifiers can be appended with "+": uv1, uv2 (UV_THREADPOOL_SIZE), noexec, poll0,
+//                        modifiers can be appended with "+": uv1, uv2 (UV_THREADPOOL_SIZE), exec, noexec, poll0,
 //                        seq2, micro - e.g. "shim+uv1", "ab+uv1"
 //   --shim PATH          shim library (default native/build/libcorral-threadpool.so)
 //   --json FILE          also write all raw results as JSON
@@ -40,9 +44,12 @@
 //                        there are any (the n column shows clean/total)
 //
 // Every configuration runs in its own child process; configurations are interleaved
-// round-robin so that background load affects them alike. Reported: median and best
-// tokens/s over all measured runs, startup costs of the node children, and whether the
-// greedy tokens of all configurations are identical.
+// round-robin (order reversed every other round) so that background load affects them
+// alike. Reported: median and best tokens/s over all clean measured runs, "% of ref" (ratio
+// of medians) and "paired %" (per round, config median / ref median of the same round;
+// median [min-max] over rounds - robust to the slow drift in speed a shared VM shows),
+// startup costs of the node children, and whether the greedy tokens of all
+// configurations are identical (node-llama-cpp and the native reference included).
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -192,7 +199,7 @@ function buildRef() {
     const bins = binsDir();
     const bundle = join(projectRoot, "node_modules", "node-llama-cpp", "llama", "gitRelease.bundle");
     const src = join(here, "llama-ref.c");
-    const key = createHash("sha256").update(bins + bundle + src).digest("hex").slice(0, 12);
+    const key = createHash("sha256").update(bins + bundle).update(readFileSync(src)).digest("hex").slice(0, 12);
     const dir = join(tmpdir(), `corral-llama-ref-${key}`);
     const exe = join(dir, "llama-ref");
     if (existsSync(exe)) return { exe, bins };
@@ -317,6 +324,7 @@ async function parent(opts) {
                 if (base.startsWith("shim") || base === "completion") env.LD_PRELOAD = opts.shim;
                 if (base === "shim-dlopen") { delete env.LD_PRELOAD; cfg.dlopenShim = opts.shim; }
                 if (base === "shim-poll0" || mods.includes("poll0")) env.CORRAL_THREADPOOL_POLL = "0";
+                if (base === "shim-exec" || mods.includes("exec")) env.CORRAL_THREADPOOL_EXECUTOR = "1";
                 if (base === "shim-noexec" || mods.includes("noexec")) env.CORRAL_THREADPOOL_EXECUTOR = "0";
                 if (base === "uv1" || mods.includes("uv1")) env.UV_THREADPOOL_SIZE = "1";
                 if (mods.includes("uv2")) env.UV_THREADPOOL_SIZE = "2";
