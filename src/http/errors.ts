@@ -44,11 +44,6 @@ export class ApiError extends Error {
   }
 }
 
-export const badRequest = (message: string): ApiError => new ApiError(400, message);
-export const notFound = (message: string): ApiError => new ApiError(404, message);
-export const unavailable = (message: string, retryAfterS?: number): ApiError =>
-  new ApiError(503, message, retryAfterS ? { headers: { "retry-after": String(retryAfterS) } } : {});
-
 /** Turns anything thrown into an ApiError; unknown errors become 500 without leaking a stack. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
