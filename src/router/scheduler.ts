@@ -1,0 +1,369 @@
+// The router's scheduler: decides, and only decides. It receives events (a request arrives, a load finishes, a
+// response is served, a process exits, a client goes away, the clock ticks) and answers with effects (start or stop
+// a model process, grant or fail a request). It does no I/O and owns no timers, so every rule below is unit-tested
+// as a state machine (test/router/scheduler.test.ts), as llama-swap does with its process groups.
+//
+// Invariants:
+//  1. a model with a request in flight is never stopped to make room (only by an explicit unload or a TTL that
+//     waits for it to be idle);
+//  2. in flight counts from the grant: a cancelled waiter never becomes in flight;
+//  3. at most one process per model; concurrent first requests share one load;
+//  4. loading + loaded + stopping <= modelsMax at every instant (0 = unlimited);
+//  5. every request ends: granted, or failed with a status (a load that never becomes ready is failed by the
+//     supervisor's start timeout, which arrives here as an exit);
+//  6. requests waiting for room are served in FIFO order.
+import { pickVictim } from "./eviction.js";
+
+export type ModelState = "unloaded" | "loading" | "loaded" | "stopping";
+
+export interface ModelConfig {
+  id: string;
+  pinned?: boolean;
+  /** Unload after this long without requests (ms); undefined = never. */
+  ttlMs?: number;
+  /** Requests served at once; beyond it 429 (undefined = unlimited). */
+  maxConcurrent?: number;
+}
+
+export interface SchedulerOptions {
+  /** Models loading, loaded or stopping at once; 0 = unlimited. */
+  modelsMax: number;
+  /** Requests waiting (for room or for a load) at once; beyond it 503. */
+  queueMax: number;
+  /** After a failed load, requests for the model fail fast for this long (ms). */
+  cooldownMs: number;
+  now(): number;
+}
+
+export interface Effects {
+  start(model: string): void;
+  stop(model: string): void;
+  grant(reqId: string, model: string): void;
+  fail(reqId: string, status: number, message: string, retryAfterS?: number): void;
+}
+
+export interface ModelView {
+  id: string;
+  state: ModelState;
+  inFlight: number;
+  waiting: number;
+  lastUsed: number;
+  pinned: boolean;
+  failure?: { exitCode: number | null; reason: string; coolUntil: number };
+}
+
+interface ModelRec {
+  cfg: ModelConfig;
+  state: ModelState;
+  inFlight: number;
+  lastUsed: number;
+  /** Requests waiting for this model's load to finish. */
+  waiters: string[];
+  failure?: { exitCode: number | null; reason: string; coolUntil: number };
+  /** Set by an explicit unload, so that its exit is not reported as a crash. */
+  stopRequested: boolean;
+}
+
+interface ReqRec {
+  id: string;
+  model: string;
+  phase: "queued" | "waiting" | "granted";
+}
+
+export class Scheduler {
+  private readonly models = new Map<string, ModelRec>();
+  private readonly requests = new Map<string, ReqRec>();
+  /** Requests for models that need room, in arrival order. */
+  private queue: string[] = [];
+
+  constructor(
+    private readonly opts: SchedulerOptions,
+    private readonly fx: Effects,
+    models: ModelConfig[],
+  ) {
+    for (const cfg of models) this.models.set(cfg.id, newRec(cfg));
+  }
+
+  // ---- events ------------------------------------------------------------------------------------------------
+
+  onRequest(reqId: string, model: string, autoload = true): void {
+    const m = this.models.get(model);
+    if (!m) return this.fx.fail(reqId, 404, `model '${model}' not found`);
+    const now = this.opts.now();
+    if (m.state === "unloaded" && m.failure && now < m.failure.coolUntil) {
+      const s = Math.max(1, Math.ceil((m.failure.coolUntil - now) / 1000));
+      return this.fx.fail(reqId, 503, `model '${model}' failed to load: ${m.failure.reason}`, s);
+    }
+    if (m.state === "loaded") {
+      if (m.cfg.maxConcurrent !== undefined && m.inFlight >= m.cfg.maxConcurrent) {
+        return this.fx.fail(reqId, 429, `model '${model}' is at its limit of ${m.cfg.maxConcurrent} concurrent requests`, 1);
+      }
+      return this.grant(reqId, m);
+    }
+    if (m.state === "unloaded" && !autoload) return this.fx.fail(reqId, 400, "model is not loaded");
+    if (this.waitingCount() >= this.opts.queueMax) {
+      return this.fx.fail(reqId, 503, `too many requests waiting (${this.opts.queueMax})`, 1);
+    }
+    if (m.state === "loading") {
+      this.requests.set(reqId, { id: reqId, model, phase: "waiting" });
+      m.waiters.push(reqId);
+      return;
+    }
+    // unloaded, or stopping (it must be gone before it can load again)
+    this.requests.set(reqId, { id: reqId, model, phase: "queued" });
+    this.queue.push(reqId);
+    this.pump();
+  }
+
+  /** The client went away before its grant. After a grant, use onServeDone. */
+  onCancel(reqId: string): void {
+    const r = this.requests.get(reqId);
+    if (!r || r.phase === "granted") return;
+    this.requests.delete(reqId);
+    if (r.phase === "queued") this.queue = this.queue.filter((id) => id !== reqId);
+    else {
+      const m = this.models.get(r.model)!;
+      m.waiters = m.waiters.filter((id) => id !== reqId);
+    }
+    this.pump();
+  }
+
+  onServeDone(reqId: string): void {
+    const r = this.requests.get(reqId);
+    if (!r || r.phase !== "granted") return;
+    this.requests.delete(reqId);
+    const m = this.models.get(r.model)!;
+    m.inFlight--;
+    m.lastUsed = this.opts.now();
+    this.pump();
+  }
+
+  onReady(model: string): void {
+    const m = this.models.get(model);
+    if (!m || m.state !== "loading") return;
+    m.state = "loaded";
+    m.failure = undefined;
+    m.lastUsed = this.opts.now();
+    const waiters = m.waiters;
+    m.waiters = [];
+    for (const id of waiters) {
+      if (m.cfg.maxConcurrent !== undefined && m.inFlight >= m.cfg.maxConcurrent) {
+        this.requests.delete(id);
+        this.fx.fail(id, 429, `model '${model}' is at its limit of ${m.cfg.maxConcurrent} concurrent requests`, 1);
+      } else this.grant(id, m);
+    }
+  }
+
+  /** The model's process is gone (stopped, crashed, or failed to load). */
+  onExit(model: string, exitCode: number | null, reason: string): void {
+    const m = this.models.get(model);
+    if (!m || m.state === "unloaded") return;
+    const was = m.state;
+    m.state = "unloaded";
+    const clean = m.stopRequested || was === "stopping";
+    m.stopRequested = false;
+    if (was === "loading") {
+      m.failure = { exitCode, reason, coolUntil: this.opts.now() + this.opts.cooldownMs };
+      const waiters = m.waiters;
+      m.waiters = [];
+      for (const id of waiters) {
+        this.requests.delete(id);
+        this.fx.fail(id, 503, `model '${model}' failed to load: ${reason}`, Math.ceil(this.opts.cooldownMs / 1000));
+      }
+    } else if (!clean) {
+      // A crash while serving: reported, but the next request simply loads it again (no cool-down).
+      m.failure = { exitCode, reason, coolUntil: 0 };
+    }
+    this.pump();
+  }
+
+  /** Admin load: returns the HTTP status the API should answer. */
+  onLoadRequest(model: string): 200 | 400 | 404 {
+    const m = this.models.get(model);
+    if (!m) return 404;
+    if (m.state === "loading" || m.state === "loaded") return 400;
+    m.failure = undefined;
+    if (this.hasRoom()) this.startModel(m);
+    else {
+      const victim = pickVictim(this.victimCandidates());
+      if (!victim) return 400;
+      this.stopModel(this.models.get(victim)!);
+      // the load itself follows once the victim is gone, through a queued placeholder
+      const id = `admin-load:${model}:${this.opts.now()}`;
+      this.requests.set(id, { id, model, phase: "queued" });
+      this.queue.push(id);
+    }
+    return 200;
+  }
+
+  /** Admin unload: stops the model even if it is serving (the caller asked for it). */
+  onUnloadRequest(model: string): 200 | 400 | 404 {
+    const m = this.models.get(model);
+    if (!m) return 404;
+    if (m.state !== "loading" && m.state !== "loaded") return 400;
+    m.stopRequested = true;
+    this.stopModel(m);
+    return 200;
+  }
+
+  /** TTL: idle models past their time are unloaded; the clock stops while requests are in flight. */
+  onTick(): void {
+    const now = this.opts.now();
+    for (const m of this.models.values()) {
+      if (m.state === "loaded" && m.inFlight === 0 && m.cfg.ttlMs !== undefined && now - m.lastUsed >= m.cfg.ttlMs) {
+        m.stopRequested = true;
+        this.stopModel(m);
+      }
+    }
+  }
+
+  // ---- views -------------------------------------------------------------------------------------------------
+
+  view(model: string): ModelView | undefined {
+    const m = this.models.get(model);
+    if (!m) return undefined;
+    return {
+      id: m.cfg.id,
+      state: m.state,
+      inFlight: m.inFlight,
+      waiting: m.waiters.length + this.queue.filter((id) => this.requests.get(id)?.model === model).length,
+      lastUsed: m.lastUsed,
+      pinned: m.cfg.pinned ?? false,
+      ...(m.failure ? { failure: m.failure } : {}),
+    };
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  // ---- decisions ---------------------------------------------------------------------------------------------
+
+  /**
+   * Serves the queue in FIFO order: each model at the head that is not running gets room, either free room, a
+   * stop already under way, or a new eviction. When none is possible the rest waits, so no later request
+   * overtakes an earlier one.
+   */
+  private pump(): void {
+    let claimedStops = 0;
+    const stopping = [...this.models.values()].filter((m) => m.state === "stopping").length;
+    const handled = new Set<string>();
+    for (const reqId of [...this.queue]) {
+      const r = this.requests.get(reqId)!;
+      if (handled.has(r.model)) continue;
+      const m = this.models.get(r.model)!;
+      if (m.state === "stopping") {
+        handled.add(r.model);
+        continue; // it frees its own room when it exits
+      }
+      if (m.state === "loading" || m.state === "loaded") {
+        this.moveQueuedTo(m);
+        continue;
+      }
+      handled.add(r.model);
+      if (this.hasRoom()) {
+        this.startModel(m);
+        continue;
+      }
+      if (claimedStops < stopping) {
+        claimedStops++;
+        continue;
+      }
+      const victim = pickVictim(this.victimCandidates());
+      if (victim) {
+        this.stopModel(this.models.get(victim)!);
+        claimedStops++;
+        continue;
+      }
+      if (this.pinsBlockForever()) {
+        this.failQueuedFor(m, 503, `cannot load '${m.cfg.id}': all ${this.opts.modelsMax} model slots are held by pinned models`);
+        continue;
+      }
+      break;
+    }
+  }
+
+  private hasRoom(): boolean {
+    if (this.opts.modelsMax <= 0) return true;
+    let active = 0;
+    for (const m of this.models.values()) if (m.state !== "unloaded") active++;
+    return active < this.opts.modelsMax;
+  }
+
+  private victimCandidates() {
+    return [...this.models.values()]
+      .filter((m) => m.state === "loaded" && m.inFlight === 0 && m.waiters.length === 0 && !m.cfg.pinned)
+      .map((m) => ({ id: m.cfg.id, lastUsed: m.lastUsed }));
+  }
+
+  /** True when every running model is pinned, so no room will ever appear. */
+  private pinsBlockForever(): boolean {
+    const running = [...this.models.values()].filter((m) => m.state !== "unloaded");
+    return running.length > 0 && running.every((m) => m.cfg.pinned && m.state !== "stopping");
+  }
+
+  private startModel(m: ModelRec): void {
+    m.state = "loading";
+    m.failure = undefined;
+    m.lastUsed = this.opts.now();
+    this.moveQueuedTo(m);
+    this.fx.start(m.cfg.id);
+  }
+
+  private stopModel(m: ModelRec): void {
+    if (m.state === "stopping" || m.state === "unloaded") return;
+    const wasLoading = m.state === "loading";
+    m.state = "stopping";
+    if (wasLoading) {
+      // its waiters go back to the front of the queue, in order, to load it again after it is gone
+      this.queue.unshift(...m.waiters);
+      for (const id of m.waiters) this.requests.get(id)!.phase = "queued";
+      m.waiters = [];
+    }
+    this.fx.stop(m.cfg.id);
+  }
+
+  /** Queued requests for a model that is now loading or loaded join it. */
+  private moveQueuedTo(m: ModelRec): void {
+    const mine = this.queue.filter((id) => this.requests.get(id)!.model === m.cfg.id);
+    if (mine.length === 0) return;
+    this.queue = this.queue.filter((id) => this.requests.get(id)!.model !== m.cfg.id);
+    for (const id of mine) {
+      if (id.startsWith("admin-load:")) {
+        this.requests.delete(id);
+        continue;
+      }
+      if (m.state === "loaded") this.grant(id, m);
+      else {
+        this.requests.get(id)!.phase = "waiting";
+        m.waiters.push(id);
+      }
+    }
+  }
+
+  private failQueuedFor(m: ModelRec, status: number, message: string): void {
+    const mine = this.queue.filter((id) => this.requests.get(id)!.model === m.cfg.id);
+    this.queue = this.queue.filter((id) => this.requests.get(id)!.model !== m.cfg.id);
+    for (const id of mine) {
+      this.requests.delete(id);
+      if (!id.startsWith("admin-load:")) this.fx.fail(id, status, message);
+    }
+  }
+
+  private grant(reqId: string, m: ModelRec): void {
+    this.requests.set(reqId, { id: reqId, model: m.cfg.id, phase: "granted" });
+    m.inFlight++;
+    m.lastUsed = this.opts.now();
+    this.fx.grant(reqId, m.cfg.id);
+  }
+
+  private waitingCount(): number {
+    let n = this.queue.length;
+    for (const m of this.models.values()) n += m.waiters.length;
+    return n;
+  }
+}
+
+function newRec(cfg: ModelConfig): ModelRec {
+  return { cfg, state: "unloaded", inFlight: 0, lastUsed: 0, waiters: [], stopRequested: false };
+}

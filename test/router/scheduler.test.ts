@@ -1,0 +1,333 @@
+// The scheduler as a state machine with recorded effects: no processes, no timers.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Scheduler, type ModelConfig } from "../../src/router/scheduler.js";
+import { pickVictim } from "../../src/router/eviction.js";
+
+function setup(models: Array<string | ModelConfig>, opts: { modelsMax?: number; queueMax?: number; cooldownMs?: number } = {}) {
+  let now = 1000;
+  const log: string[] = [];
+  const failures = new Map<string, { status: number; message: string; retryAfterS?: number }>();
+  const s = new Scheduler(
+    { modelsMax: opts.modelsMax ?? 2, queueMax: opts.queueMax ?? 100, cooldownMs: opts.cooldownMs ?? 5000, now: () => now },
+    {
+      start: (m) => log.push(`start ${m}`),
+      stop: (m) => log.push(`stop ${m}`),
+      grant: (r, m) => log.push(`grant ${r} ${m}`),
+      fail: (r, status, message, retryAfterS) => {
+        log.push(`fail ${r} ${status}`);
+        failures.set(r, { status, message, retryAfterS });
+      },
+    },
+    models.map((m) => (typeof m === "string" ? { id: m } : m)),
+  );
+  return {
+    s,
+    log,
+    failures,
+    take: () => log.splice(0),
+    advance: (ms: number) => (now += ms),
+  };
+}
+
+/** Loads a model to "loaded" through one request and finishes that request. */
+function warm(t: ReturnType<typeof setup>, model: string) {
+  t.s.onRequest(`warm-${model}`, model);
+  t.s.onReady(model);
+  t.s.onServeDone(`warm-${model}`);
+  t.take();
+}
+
+describe("scheduler", () => {
+  test("concurrent first requests share one load and are all granted when it is ready", () => {
+    const t = setup(["a"]);
+    for (let i = 0; i < 6; i++) t.s.onRequest(`r${i}`, "a");
+    assert.deepEqual(t.take(), ["start a"]);
+    t.s.onReady("a");
+    assert.deepEqual(t.take(), ["grant r0 a", "grant r1 a", "grant r2 a", "grant r3 a", "grant r4 a", "grant r5 a"]);
+    assert.equal(t.s.view("a")!.inFlight, 6);
+  });
+
+  test("a loaded model is granted at once; unknown models are 404", () => {
+    const t = setup(["a"]);
+    warm(t, "a");
+    t.s.onRequest("r1", "a");
+    t.s.onRequest("r2", "nope");
+    assert.deepEqual(t.take(), ["grant r1 a", "fail r2 404"]);
+  });
+
+  test("LRU: with --models-max 2, a third model evicts the least recently used idle one", () => {
+    const t = setup(["a", "b", "c"]);
+    warm(t, "a");
+    t.advance(10);
+    warm(t, "b");
+    t.advance(10);
+    t.s.onRequest("r1", "c");
+    assert.deepEqual(t.take(), ["stop a"]);
+    t.s.onExit("a", 0, "");
+    assert.deepEqual(t.take(), ["start c"]);
+    t.s.onReady("c");
+    assert.deepEqual(t.take(), ["grant r1 c"]);
+    assert.equal(t.s.view("a")!.state, "unloaded");
+    assert.equal(t.s.view("a")!.failure, undefined, "an eviction is not a failure");
+  });
+
+  test("a busy model is never evicted: the request waits until a model goes idle", () => {
+    const t = setup(["a", "b"], { modelsMax: 1 });
+    t.s.onRequest("ra", "a");
+    t.s.onReady("a");
+    t.take();
+    t.s.onRequest("rb", "b");
+    assert.deepEqual(t.take(), [], "a is serving ra, so nothing is stopped");
+    assert.equal(t.s.queued, 1);
+    t.s.onServeDone("ra");
+    assert.deepEqual(t.take(), ["stop a"]);
+    t.s.onExit("a", 0, "");
+    t.s.onReady("b");
+    assert.deepEqual(t.take(), ["start b", "grant rb b"]);
+  });
+
+  test("FIFO: requests waiting for room are served in arrival order", () => {
+    const t = setup(["a", "b", "c"], { modelsMax: 1 });
+    t.s.onRequest("ra", "a");
+    t.s.onReady("a");
+    t.s.onRequest("rb", "b");
+    t.s.onRequest("rc", "c");
+    t.s.onRequest("rb2", "b");
+    t.take();
+    t.s.onServeDone("ra");
+    t.s.onExit("a", 0, "");
+    t.s.onReady("b");
+    assert.deepEqual(t.take(), ["stop a", "start b", "grant rb b", "grant rb2 b"], "both b requests ride the same load, before c");
+    t.s.onServeDone("rb");
+    t.s.onServeDone("rb2");
+    t.s.onExit("b", 0, "");
+    t.s.onReady("c");
+    assert.deepEqual(t.take(), ["stop b", "start c", "grant rc c"]);
+  });
+
+  test("loads that need disjoint evictions run at once", () => {
+    const t = setup(["a", "b", "c", "d"], { modelsMax: 2 });
+    warm(t, "a");
+    t.advance(1);
+    warm(t, "b");
+    t.s.onRequest("rc", "c");
+    t.s.onRequest("rd", "d");
+    assert.deepEqual(t.take(), ["stop a", "stop b"]);
+    t.s.onExit("b", 0, "");
+    t.s.onExit("a", 0, "");
+    assert.deepEqual(t.take(), ["start c", "start d"]);
+  });
+
+  test("cancel while queued leaves the queue and is never granted", () => {
+    const t = setup(["a", "b"], { modelsMax: 1 });
+    t.s.onRequest("ra", "a");
+    t.s.onReady("a");
+    t.s.onRequest("rb", "b");
+    t.s.onCancel("rb");
+    assert.equal(t.s.queued, 0);
+    t.s.onServeDone("ra");
+    t.take();
+    assert.deepEqual(t.log, [], "no eviction for a request that is gone");
+    assert.equal(t.s.view("a")!.state, "loaded");
+  });
+
+  test("cancel while waiting for a load: the others are still granted", () => {
+    const t = setup(["a"]);
+    t.s.onRequest("r1", "a");
+    t.s.onRequest("r2", "a");
+    t.s.onCancel("r1");
+    t.s.onReady("a");
+    assert.deepEqual(t.take(), ["start a", "grant r2 a"]);
+    assert.equal(t.s.view("a")!.inFlight, 1);
+  });
+
+  test("a failed load fails every waiter with the reason, then a cool-down answers 503 with Retry-After", () => {
+    const t = setup(["a"], { cooldownMs: 5000 });
+    t.s.onRequest("r1", "a");
+    t.s.onRequest("r2", "a");
+    t.s.onExit("a", 1, "error loading model: bad magic");
+    assert.deepEqual(t.take(), ["start a", "fail r1 503", "fail r2 503"]);
+    assert.match(t.failures.get("r1")!.message, /bad magic/);
+    t.s.onRequest("r3", "a");
+    assert.deepEqual(t.take(), ["fail r3 503"], "no respawn during the cool-down");
+    assert.ok(t.failures.get("r3")!.retryAfterS! >= 1);
+    t.advance(5001);
+    t.s.onRequest("r4", "a");
+    assert.deepEqual(t.take(), ["start a"]);
+  });
+
+  test("a crash while serving marks the model failed and the next request loads it again", () => {
+    const t = setup(["a"]);
+    t.s.onRequest("r1", "a");
+    t.s.onReady("a");
+    t.s.onExit("a", null, "killed by SIGKILL");
+    t.take();
+    assert.equal(t.s.view("a")!.state, "unloaded");
+    assert.equal(t.s.view("a")!.failure!.reason, "killed by SIGKILL");
+    t.s.onServeDone("r1");
+    t.s.onRequest("r2", "a");
+    assert.deepEqual(t.take(), ["start a"]);
+  });
+
+  test("TTL unloads an idle model; the clock stops while requests are in flight", () => {
+    const t = setup([{ id: "a", ttlMs: 1000 }]);
+    t.s.onRequest("r1", "a");
+    t.s.onReady("a");
+    t.take();
+    t.advance(5000);
+    t.s.onTick();
+    assert.deepEqual(t.take(), [], "serving: no TTL");
+    t.s.onServeDone("r1");
+    t.advance(999);
+    t.s.onTick();
+    assert.deepEqual(t.take(), []);
+    t.advance(1);
+    t.s.onTick();
+    assert.deepEqual(t.take(), ["stop a"]);
+    t.s.onExit("a", 0, "");
+    assert.equal(t.s.view("a")!.failure, undefined);
+  });
+
+  test("pinned models are never evicted, and pins that block a load fail it with a clear error", () => {
+    const t = setup([{ id: "p", pinned: true }, "a", "b"], { modelsMax: 2 });
+    warm(t, "p");
+    warm(t, "a");
+    t.s.onRequest("rb", "b");
+    assert.deepEqual(t.take(), ["stop a"], "the unpinned model goes even though p is older");
+    const t2 = setup([{ id: "p", pinned: true }, "b"], { modelsMax: 1 });
+    warm(t2, "p");
+    t2.s.onRequest("rb", "b");
+    assert.deepEqual(t2.take(), ["fail rb 503"]);
+    assert.match(t2.failures.get("rb")!.message, /pinned/);
+  });
+
+  test("queue cap: beyond --models-queue-max, 503 with Retry-After", () => {
+    const t = setup(["a", "b"], { modelsMax: 1, queueMax: 2 });
+    t.s.onRequest("ra", "a");
+    t.s.onReady("a");
+    t.s.onRequest("q1", "b");
+    t.s.onRequest("q2", "b");
+    t.s.onRequest("q3", "b");
+    assert.deepEqual(t.take(), ["start a", "grant ra a", "fail q3 503"]);
+    assert.equal(t.failures.get("q3")!.retryAfterS, 1);
+  });
+
+  test("per-model concurrency limit: 429 with Retry-After", () => {
+    const t = setup([{ id: "a", maxConcurrent: 1 }]);
+    warm(t, "a");
+    t.s.onRequest("r1", "a");
+    t.s.onRequest("r2", "a");
+    assert.deepEqual(t.take(), ["grant r1 a", "fail r2 429"]);
+  });
+
+  test("autoload off: 400 model is not loaded", () => {
+    const t = setup(["a"]);
+    t.s.onRequest("r1", "a", false);
+    assert.deepEqual(t.take(), ["fail r1 400"]);
+    assert.equal(t.failures.get("r1")!.message, "model is not loaded");
+  });
+
+  test("unload during a load: waiters go back to the queue and load it again after the exit", () => {
+    const t = setup(["a"]);
+    t.s.onRequest("r1", "a");
+    assert.equal(t.s.onUnloadRequest("a"), 200);
+    assert.deepEqual(t.take(), ["start a", "stop a"]);
+    t.s.onExit("a", null, "stopped");
+    assert.deepEqual(t.take(), ["start a"]);
+    t.s.onReady("a");
+    assert.deepEqual(t.take(), ["grant r1 a"]);
+  });
+
+  test("admin load and unload answer like llama-server", () => {
+    const t = setup(["a", "b"], { modelsMax: 1 });
+    assert.equal(t.s.onLoadRequest("nope"), 404);
+    assert.equal(t.s.onLoadRequest("a"), 200);
+    assert.equal(t.s.onLoadRequest("a"), 400, "already running");
+    assert.equal(t.s.onUnloadRequest("b"), 400, "not running");
+    t.s.onReady("a");
+    assert.equal(t.s.onLoadRequest("b"), 200);
+    assert.deepEqual(t.take(), ["start a", "stop a"]);
+    t.s.onExit("a", 0, "");
+    assert.deepEqual(t.take(), ["start b"]);
+  });
+
+  test("models-max 0 means unlimited", () => {
+    const t = setup(["a", "b", "c"], { modelsMax: 0 });
+    for (const m of ["a", "b", "c"]) t.s.onRequest(`r${m}`, m);
+    assert.deepEqual(t.take(), ["start a", "start b", "start c"]);
+  });
+});
+
+test("eviction policy: least recently used, ties by id", () => {
+  assert.equal(pickVictim([]), undefined);
+  assert.equal(pickVictim([{ id: "b", lastUsed: 5 }, { id: "a", lastUsed: 9 }]), "b");
+  assert.equal(pickVictim([{ id: "b", lastUsed: 5 }, { id: "a", lastUsed: 5 }]), "a");
+});
+
+test("randomised: invariants hold and every request ends, over 20 seeded runs of 400 events", () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    let x = seed * 2654435761;
+    const rnd = (n: number) => {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      return x % n;
+    };
+    let now = 0;
+    const models = ["a", "b", "c", "d"];
+    const running = new Set<string>(); // processes, as the supervisor would see them
+    const pending: Array<{ at: number; run: () => void }> = [];
+    const outcome = new Map<string, string>();
+    const granted = new Set<string>();
+    let s!: Scheduler;
+    s = new Scheduler(
+      { modelsMax: 2, queueMax: 50, cooldownMs: 50, now: () => now },
+      {
+        start: (m) => {
+          assert.ok(!running.has(m), `seed ${seed}: second process for ${m}`);
+          running.add(m);
+          const fails = rnd(10) === 0;
+          pending.push({ at: now + 1 + rnd(5), run: () => (fails ? (running.delete(m), s.onExit(m, 1, "boom")) : s.onReady(m)) });
+        },
+        stop: (m) => {
+          assert.equal(s.view(m)!.inFlight, 0, `seed ${seed}: ${m} stopped while serving`);
+          pending.push({ at: now + 1 + rnd(3), run: () => (running.delete(m), s.onExit(m, 0, "")) });
+        },
+        grant: (r) => {
+          assert.ok(!outcome.has(r), `seed ${seed}: ${r} ended twice`);
+          outcome.set(r, "granted");
+          granted.add(r);
+          pending.push({ at: now + 1 + rnd(8), run: () => (granted.delete(r), s.onServeDone(r)) });
+        },
+        fail: (r, status) => {
+          assert.ok(!outcome.has(r), `seed ${seed}: ${r} ended twice`);
+          outcome.set(r, `failed ${status}`);
+        },
+      },
+      models.map((id) => ({ id })),
+    );
+    const issued: string[] = [];
+    const check = () => {
+      const active = models.filter((m) => s.view(m)!.state !== "unloaded").length;
+      assert.ok(active <= 2, `seed ${seed}: ${active} models active`);
+    };
+    for (let step = 0; step < 400 || pending.length > 0; step++) {
+      now++;
+      if (step < 400 && rnd(3) === 0) {
+        const id = `r${step}`;
+        issued.push(id);
+        s.onRequest(id, models[rnd(models.length)]!);
+      }
+      if (step < 400 && rnd(25) === 0 && issued.length > 0) s.onCancel(issued[rnd(issued.length)]!);
+      for (const p of pending.filter((q) => q.at <= now)) {
+        pending.splice(pending.indexOf(p), 1);
+        p.run();
+      }
+      check();
+      assert.ok(step < 5000, `seed ${seed}: did not drain`);
+    }
+    // Every request ended (granted, failed, or cancelled before a grant and never granted afterwards).
+    assert.equal(s.queued, 0, `seed ${seed}: requests left in the queue`);
+    for (const m of models) assert.equal(s.view(m)!.waiting, 0, `seed ${seed}: waiters left on ${m}`);
+    assert.ok([...outcome.values()].filter((o) => o === "granted").length > 50, `seed ${seed}: too few grants to mean anything`);
+  }
+});
