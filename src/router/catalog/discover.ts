@@ -1,0 +1,143 @@
+// Model discovery for router mode: pure functions over the file system (no processes, no HTTP), as llama.cpp's
+// router does in common/preset.cpp and common/hf-cache.cpp, with the choices its users asked for: a folder's main
+// file is chosen deterministically (<folder>.gguf, else the first shard, else the first by name) and projectors are
+// never taken for models.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export interface DiscoveredModel {
+  id: string;
+  path: string;
+  mmproj?: string;
+  source: "models_dir" | "cache";
+}
+
+export class DiscoveryError extends Error {}
+
+const SPLIT_RE = /-(\d{5})-of-(\d{5})$/;
+const isGguf = (name: string) => name.toLowerCase().endsWith(".gguf");
+const isProjector = (name: string) => name.toLowerCase().includes("mmproj");
+const stem = (name: string) => name.slice(0, -".gguf".length);
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** `--models-dir`: top-level GGUFs and one model per subfolder. Sorted by id. */
+export function scanModelsDir(dir: string): DiscoveredModel[] {
+  if (!isDir(dir)) throw new DiscoveryError(`--models-dir '${dir}' does not exist or is not a directory`);
+  const out: DiscoveredModel[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = path.join(dir, name);
+    if (isFile(full)) {
+      if (!isGguf(name) || isProjector(name)) continue;
+      const m = SPLIT_RE.exec(stem(name));
+      if (m && m[1] !== "00001") continue; // later shards belong to the first one
+      out.push({ id: m ? stem(name).replace(SPLIT_RE, "") : stem(name), path: full, source: "models_dir" });
+    } else if (isDir(full)) {
+      const picked = pickFolderFiles(full, name);
+      if (picked) out.push({ id: name, ...picked, source: "models_dir" });
+    }
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The main GGUF and optional projector of a model folder; undefined when it holds no usable GGUF. */
+export function pickFolderFiles(folder: string, folderName: string): { path: string; mmproj?: string } | undefined {
+  const files = readdirSync(folder).filter((n) => isGguf(n) && isFile(path.join(folder, n))).sort();
+  const projector = files.find(isProjector);
+  const models = files.filter((n) => !isProjector(n));
+  const firstShards = models.filter((n) => SPLIT_RE.exec(stem(n))?.[1] === "00001");
+  const unsplit = models.filter((n) => !SPLIT_RE.test(stem(n)));
+  const main =
+    unsplit.find((n) => stem(n) === folderName) ?? firstShards.find((n) => stem(n).replace(SPLIT_RE, "") === folderName) ?? firstShards[0] ?? unsplit[0];
+  if (!main) return undefined;
+  return { path: path.join(folder, main), ...(projector ? { mmproj: path.join(folder, projector) } : {}) };
+}
+
+/** The Hugging Face hub cache folder, in llama.cpp's order of environment variables. */
+export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const set = (k: string) => (env[k] && env[k]!.length > 0 ? env[k] : undefined);
+  return (
+    set("LLAMA_CACHE") ??
+    set("HF_HUB_CACHE") ??
+    set("HUGGINGFACE_HUB_CACHE") ??
+    (set("HF_HOME") ? path.join(env["HF_HOME"]!, "hub") : undefined) ??
+    (set("XDG_CACHE_HOME") ? path.join(env["XDG_CACHE_HOME"]!, "huggingface", "hub") : undefined) ??
+    path.join(env["HOME"] || os.homedir(), ".cache", "huggingface", "hub")
+  );
+}
+
+const REPO_PART = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
+const TAG_RE = /[-.]([A-Za-z0-9_]+)$/;
+
+/**
+ * The hub cache layout `models--{owner}--{repo}/refs/main` + `snapshots/<commit>/**.gguf`: one model per
+ * (repo, quant tag), `owner/repo:TAG`, first shards only, no projectors. A missing cache is simply empty.
+ */
+export function scanHubCache(cacheDir: string): DiscoveredModel[] {
+  if (!isDir(cacheDir)) return [];
+  const out = new Map<string, DiscoveredModel>();
+  for (const entry of readdirSync(cacheDir).sort()) {
+    if (!entry.startsWith("models--")) continue;
+    const parts = entry.slice("models--".length).split("--");
+    if (parts.length !== 2 || !parts.every((p) => REPO_PART.test(p))) continue;
+    const repoDir = path.join(cacheDir, entry);
+    const commit = snapshotCommit(repoDir);
+    if (!commit) continue;
+    const snapshot = path.join(repoDir, "snapshots", commit);
+    for (const file of walkGguf(snapshot)) {
+      const name = path.basename(file);
+      if (isProjector(name)) continue;
+      const base = stem(name);
+      const split = SPLIT_RE.exec(base);
+      if (split && split[1] !== "00001") continue;
+      const tag = TAG_RE.exec(base.replace(SPLIT_RE, ""))?.[1]?.toUpperCase();
+      if (!tag) continue;
+      const id = `${parts[0]}/${parts[1]}:${tag}`;
+      if (!out.has(id)) out.set(id, { id, path: file, source: "cache" });
+    }
+  }
+  return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+function snapshotCommit(repoDir: string): string | undefined {
+  const refs = path.join(repoDir, "refs");
+  const read = (ref: string) => {
+    try {
+      const c = readFileSync(path.join(refs, ref), "utf8").trim();
+      return /^[A-Za-z0-9]+$/.test(c) && isDir(path.join(repoDir, "snapshots", c)) ? c : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  if (!existsSync(refs)) return undefined;
+  return read("main") ?? readdirSync(refs).sort().map(read).find((c) => c !== undefined);
+}
+
+function* walkGguf(dir: string): Generator<string> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const full = path.join(dir, n);
+    if (isDir(full)) yield* walkGguf(full);
+    else if (isGguf(n) && isFile(full)) yield full;
+  }
+}
