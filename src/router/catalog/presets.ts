@@ -1,0 +1,161 @@
+// The `--models-preset` INI file. Keys are any spelling of an option without dashes, or its LLAMA_ARG_* name, with
+// underscores accepted as dashes (llama.cpp rejects `top_p`; its users asked for it, issue #23564); values are
+// converted and checked by the same options table as the command line. Mistakes stop start-up with file:line.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { OPTIONS, type OptionSpec, type ServerOptions } from "../../cli/options.js";
+import { convertValue, parseBool, CliError } from "../../cli/parse.js";
+
+export class PresetError extends Error {}
+
+/** Keys that exist only in presets (never command-line flags of a model process). */
+export interface PresetExtras {
+  model?: string;
+  mmproj?: string;
+  hfRepo?: string;
+  loadOnStartup?: boolean;
+  stopTimeoutS?: number;
+  aliases?: string[];
+  tags?: string[];
+  ttlS?: number;
+  pin?: boolean;
+  env?: Record<string, string>;
+}
+
+export interface PresetSection {
+  name: string;
+  line: number;
+  options: Partial<ServerOptions>;
+  extras: PresetExtras;
+}
+
+export interface PresetFile {
+  file: string;
+  global?: PresetSection;
+  models: PresetSection[];
+}
+
+type ExtraKey = keyof PresetExtras;
+const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "bool" | "seconds" | "list" | "env" }> = {
+  model: { key: "model", type: "path" },
+  m: { key: "model", type: "path" },
+  mmproj: { key: "mmproj", type: "path" },
+  "hf-repo": { key: "hfRepo", type: "string" },
+  hf: { key: "hfRepo", type: "string" },
+  "load-on-startup": { key: "loadOnStartup", type: "bool" },
+  "stop-timeout": { key: "stopTimeoutS", type: "seconds" },
+  alias: { key: "aliases", type: "list" },
+  a: { key: "aliases", type: "list" },
+  tags: { key: "tags", type: "list" },
+  ttl: { key: "ttlS", type: "seconds" },
+  pin: { key: "pin", type: "bool" },
+  env: { key: "env", type: "env" },
+};
+
+/** Options a preset may not set: the router owns them for every model process. */
+const RESERVED = new Set<keyof ServerOptions>(["host", "port", "apiKey", "apiKeyFile", "help", "version", "model", "alias"]);
+
+const OPTION_KEYS = new Map<string, OptionSpec>();
+for (const spec of OPTIONS) {
+  for (const n of [...spec.names, ...(spec.negNames ?? [])]) OPTION_KEYS.set(n.replace(/^-+/, ""), spec);
+  if (spec.env) OPTION_KEYS.set(spec.env.toLowerCase().replace(/_/g, "-"), spec);
+}
+
+const normalizeKey = (k: string) => k.trim().toLowerCase().replace(/_/g, "-");
+
+export function readPresetFile(file: string): PresetFile {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new PresetError(`cannot read --models-preset '${file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parsePresets(text, file);
+}
+
+export function parsePresets(text: string, file: string): PresetFile {
+  const dir = path.dirname(path.resolve(file));
+  const result: PresetFile = { file, models: [] };
+  let current: PresetSection | undefined;
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const lineNo = i + 1;
+    const where = `${file}:${lineNo}`;
+    const line = stripComment(raw).trim();
+    if (line === "") return;
+    const header = /^\[\s*([^\]]*?)\s*\]$/.exec(line);
+    if (header) {
+      const name = header[1]!;
+      if (name === "") throw new PresetError(`${where}: empty section name`);
+      const existing = name === "*" ? result.global : result.models.find((s) => s.name === name);
+      if (existing) throw new PresetError(`${where}: section [${name}] appears twice (first at line ${existing.line})`);
+      current = { name, line: lineNo, options: {}, extras: {} };
+      if (name === "*") result.global = current;
+      else result.models.push(current);
+      return;
+    }
+    const eq = line.indexOf("=");
+    if (eq <= 0) throw new PresetError(`${where}: expected 'key = value' or '[section]', got '${line}'`);
+    const rawKey = line.slice(0, eq).trim();
+    const value = line.slice(eq + 1).trim();
+    if (!current) {
+      if (normalizeKey(rawKey) === "version") return; // llama.cpp's reserved header key
+      throw new PresetError(`${where}: key '${rawKey}' is outside any [section]`);
+    }
+    applyKey(current, rawKey, value, where, dir);
+  });
+  return result;
+}
+
+/** `;` or `#` at the start of a line or after white space starts a comment, so values may still contain them. */
+function stripComment(line: string): string {
+  const m = /(^|\s)[;#]/.exec(line);
+  return m ? line.slice(0, m.index) : line;
+}
+
+function applyKey(section: PresetSection, rawKey: string, value: string, where: string, dir: string): void {
+  const key = normalizeKey(rawKey);
+  const extra = EXTRA_KEYS[key];
+  const e = section.extras as Record<string, unknown>;
+  try {
+    if (extra) {
+      switch (extra.type) {
+        case "path":
+          e[extra.key] = path.resolve(dir, value);
+          return;
+        case "string":
+          e[extra.key] = value;
+          return;
+        case "bool":
+          e[extra.key] = parseBool(value, `'${rawKey}'`);
+          return;
+        case "seconds": {
+          const n = Number(value);
+          if (value === "" || !Number.isFinite(n) || n < 0) throw new CliError(`'${rawKey}' must be a number of seconds >= 0, got '${value}'`);
+          e[extra.key] = n;
+          return;
+        }
+        case "list":
+          e[extra.key] = value.split(",").map((s) => s.trim()).filter(Boolean);
+          return;
+        case "env": {
+          const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(value);
+          if (!m) throw new CliError(`'env' must be KEY=VALUE, got '${value}'`);
+          section.extras.env = { ...section.extras.env, [m[1]!]: m[2]! };
+          return;
+        }
+      }
+    }
+    const spec = OPTION_KEYS.get(key);
+    if (!spec) throw new PresetError(`${where}: unknown key '${rawKey}' in [${section.name}]`);
+    if (RESERVED.has(spec.key)) throw new PresetError(`${where}: '${rawKey}' cannot be set in a preset (the router sets it for every model)`);
+    const negated = spec.negNames?.some((n) => n.replace(/^-+/, "") === key) ?? false;
+    let converted = convertValue(spec, value, `'${rawKey}'`);
+    if (spec.type === "bool" && negated) converted = !converted;
+    if (spec.valueName === "FILE" && typeof converted === "string") converted = path.resolve(dir, converted);
+    (section.options as Record<string, unknown>)[spec.key] = converted;
+  } catch (err) {
+    if (err instanceof PresetError) throw err;
+    throw new PresetError(`${where}: ${(err as Error).message}`);
+  }
+}
