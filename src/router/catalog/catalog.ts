@@ -1,0 +1,112 @@
+// The catalog: what models exist and how each one is started. It merges the sources with llama.cpp's precedence
+// (router command line > [id] > [*] > discovered), resolves aliases, and reports conflicts as clear start-up
+// errors instead of llama.cpp's phantom or silently duplicated entries.
+import type { ServerOptions } from "../../cli/options.js";
+import type { DiscoveredModel } from "./discover.js";
+import { PresetError, type PresetExtras, type PresetFile, type PresetSection } from "./presets.js";
+
+export interface ModelSpec {
+  id: string;
+  source: "models_dir" | "cache" | "preset";
+  path?: string;
+  mmproj?: string;
+  hfRepo?: string;
+  aliases: string[];
+  tags: string[];
+  /** Model-process options after precedence; only what some source set explicitly. */
+  options: Partial<ServerOptions>;
+  loadOnStartup: boolean;
+  stopTimeoutS: number;
+  ttlS?: number;
+  pin: boolean;
+  env: Record<string, string>;
+}
+
+export interface Catalog {
+  models: ModelSpec[];
+  /** id or alias -> id */
+  resolve(name: string): string | undefined;
+}
+
+export const DEFAULT_STOP_TIMEOUT_S = 10;
+
+export function buildCatalog(input: {
+  discovered: DiscoveredModel[];
+  presets?: PresetFile;
+  /** Model options given on the router's command line: they win over every preset. */
+  cliOptions: Partial<ServerOptions>;
+  /** Router-wide --models-ttl, used where a model sets no ttl. */
+  defaultTtlS?: number;
+}): Catalog {
+  const byId = new Map<string, ModelSpec>();
+  // A folder model replaces a cache model of the same id, as in llama.cpp.
+  for (const d of [...input.discovered].sort((a, b) => (a.source === b.source ? 0 : a.source === "cache" ? -1 : 1))) {
+    byId.set(d.id, {
+      id: d.id, source: d.source, path: d.path, ...(d.mmproj ? { mmproj: d.mmproj } : {}),
+      aliases: [], tags: [], options: {}, loadOnStartup: false, stopTimeoutS: DEFAULT_STOP_TIMEOUT_S, pin: false, env: {},
+    });
+  }
+  const global = input.presets?.global;
+  for (const section of input.presets?.models ?? []) {
+    const existing = byId.get(section.name);
+    if (!existing && !section.extras.model && !section.extras.hfRepo) {
+      throw new PresetError(
+        `${input.presets!.file}:${section.line}: [${section.name}] matches no discovered model and sets neither 'model' nor 'hf-repo'`,
+      );
+    }
+    byId.set(section.name, mergeSection(existing ?? blank(section.name), section));
+  }
+  for (const spec of byId.values()) {
+    spec.options = { ...(global?.options ?? {}), ...spec.options, ...input.cliOptions };
+    if (global) applyGlobalExtras(spec, global.extras);
+    if (spec.ttlS === undefined && input.defaultTtlS !== undefined) spec.ttlS = input.defaultTtlS;
+  }
+
+  const names = new Map<string, string>();
+  const models = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const m of models) names.set(m.id, m.id);
+  for (const m of models) {
+    for (const a of m.aliases) {
+      const other = names.get(a);
+      if (other !== undefined && other !== m.id) {
+        throw new PresetError(`alias '${a}' of model '${m.id}' is already the name of model '${other}'`);
+      }
+      names.set(a, m.id);
+    }
+  }
+  return { models, resolve: (name) => names.get(name) };
+}
+
+function blank(id: string): ModelSpec {
+  return { id, source: "preset", aliases: [], tags: [], options: {}, loadOnStartup: false, stopTimeoutS: DEFAULT_STOP_TIMEOUT_S, pin: false, env: {} };
+}
+
+/** [id] over whatever was discovered under that id. */
+function mergeSection(base: ModelSpec, s: PresetSection): ModelSpec {
+  const x = s.extras;
+  const spec: ModelSpec = { ...base, options: { ...base.options, ...s.options }, env: { ...base.env, ...(x.env ?? {}) } };
+  if (x.model) {
+    spec.path = x.model;
+    delete spec.hfRepo;
+  }
+  if (x.hfRepo) {
+    spec.hfRepo = x.hfRepo;
+    if (!x.model) delete spec.path;
+  }
+  if (x.mmproj) spec.mmproj = x.mmproj;
+  if (x.aliases) spec.aliases = x.aliases;
+  if (x.tags) spec.tags = x.tags;
+  if (x.loadOnStartup !== undefined) spec.loadOnStartup = x.loadOnStartup;
+  if (x.stopTimeoutS !== undefined) spec.stopTimeoutS = x.stopTimeoutS;
+  if (x.ttlS !== undefined) spec.ttlS = x.ttlS;
+  if (x.pin !== undefined) spec.pin = x.pin;
+  return spec;
+}
+
+/** [*] under every model: it fills only what the model's own section left unset. */
+function applyGlobalExtras(spec: ModelSpec, g: PresetExtras): void {
+  if (g.env) spec.env = { ...g.env, ...spec.env };
+  if (g.stopTimeoutS !== undefined && spec.stopTimeoutS === DEFAULT_STOP_TIMEOUT_S) spec.stopTimeoutS = g.stopTimeoutS;
+  if (g.ttlS !== undefined && spec.ttlS === undefined) spec.ttlS = g.ttlS;
+  if (g.tags && spec.tags.length === 0) spec.tags = g.tags;
+}
