@@ -2,11 +2,7 @@
 // does with --jinja.
 import { Template } from "@huggingface/jinja";
 import { ApiError } from "../http/errors.js";
-import { DEFAULT_CHAT_TEMPLATE } from "../gguf/chat-template.js";
 import { type Json, type JsonObject, typeName } from "../http/validate.js";
-
-/** Models without a template get ChatML (llama-server's fallback), in the tool-aware form our test models carry. */
-export const CHATML_TEMPLATE = DEFAULT_CHAT_TEMPLATE;
 
 export interface ChatMessage {
   role: string;

@@ -46,6 +46,8 @@ export class ModelLoadError extends Error {}
 
 export async function loadEngine(opts: ServerOptions, modelPath: string): Promise<Engine> {
   const size = fileSize(modelPath);
+  await checkGgufHeader(modelPath);
+  const flashAttention = opts.flashAttn === undefined ? undefined : opts.flashAttn === "auto" ? "auto" : opts.flashAttn === "on";
   const wantGpu = opts.nGpuLayers !== undefined && opts.nGpuLayers !== 0;
   // llama.cpp's own log lines are kept out of the way unless -v: a load failure is reported as one line that
   // quotes the most telling native message instead of a burst of native errors.
@@ -63,7 +65,6 @@ export async function loadEngine(opts: ServerOptions, modelPath: string): Promis
       if (opts.verbose) process.stderr.write(`[llama.cpp] ${line}\n`);
     },
   });
-  await checkGgufHeader(modelPath);
   let model: LlamaModel;
   try {
     model = await llama.loadModel({
@@ -71,10 +72,11 @@ export async function loadEngine(opts: ServerOptions, modelPath: string): Promis
       gpuLayers: !wantGpu || llama.gpu === false ? 0 : opts.nGpuLayers === -1 ? "max" : opts.nGpuLayers!,
       useMmap: opts.mmap,
       useMlock: opts.mlock,
-      ...(opts.flashAttn ? { defaultContextFlashAttention: opts.flashAttn === "auto" ? "auto" : opts.flashAttn === "on" } : {}),
+      ...(flashAttention !== undefined ? { defaultContextFlashAttention: flashAttention } : {}),
     });
   } catch (err) {
-    const cause = nativeLog.find((l) => /error loading model:/.test(l)) ?? nativeLog.find((l) => /error|failed/i.test(l));
+    // the first native complaint is the root cause; the later ones only repeat that loading failed
+    const cause = nativeLog.find((l) => /error|failed/i.test(l));
     const detail = cause ? cause.replace(/^.*error loading model:\s*/, "") : (err as Error).message;
     throw new ModelLoadError(`failed to load model '${modelPath}': ${detail}`);
   }
@@ -91,7 +93,7 @@ export async function loadEngine(opts: ServerOptions, modelPath: string): Promis
       sequences: slots,
       batchSize: Math.min(opts.batchSize, nCtxSlot * slots),
       ...(threads ? { threads } : {}),
-      ...(opts.flashAttn ? { flashAttention: opts.flashAttn === "auto" ? "auto" : opts.flashAttn === "on" } : {}),
+      ...(flashAttention !== undefined ? { flashAttention } : {}),
     });
   } catch (err) {
     await model.dispose();

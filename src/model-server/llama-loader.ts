@@ -86,22 +86,19 @@ function cpuBinary(): Binary | undefined {
 
 const markerFile = () => path.join(cacheDir(), "checked-binaries.json");
 
-function checkedBefore(b: Binary): boolean {
+function checkedKeys(): string[] {
   try {
-    return (JSON.parse(readFileSync(markerFile(), "utf8")) as string[]).includes(b.key);
+    return JSON.parse(readFileSync(markerFile(), "utf8")) as string[];
   } catch {
-    return false;
+    return [];
   }
 }
 
+const checkedBefore = (b: Binary): boolean => checkedKeys().includes(b.key);
+
 function recordChecked(b: Binary): void {
   try {
-    let keys: string[] = [];
-    try {
-      keys = JSON.parse(readFileSync(markerFile(), "utf8")) as string[];
-    } catch {
-      // first record
-    }
+    const keys = checkedKeys();
     if (keys.includes(b.key)) return;
     mkdirSync(cacheDir(), { recursive: true });
     const tmp = `${markerFile()}.${process.pid}`;

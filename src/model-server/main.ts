@@ -6,7 +6,8 @@ import type { ServerOptions } from "../cli/options.js";
 import { createApp } from "../http/app.js";
 import { createLogger, type Logger } from "../util/log.js";
 import { StartupError } from "../util/startup-error.js";
-import { ChatTemplate, CHATML_TEMPLATE } from "./chat-template.js";
+import { DEFAULT_CHAT_TEMPLATE } from "../gguf/chat-template.js";
+import { ChatTemplate } from "./chat-template.js";
 import { loadEngine, ModelLoadError } from "./engine.js";
 import { preloadSamplingClasses } from "./generate.js";
 import { connectParent } from "./parent-link.js";
@@ -67,7 +68,8 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   try {
     const engine = await loadEngine(opts, modelPath);
     const template = new ChatTemplate(
-      templateOverride ?? (opts.jinja ? engine.facts.chatTemplate : undefined) ?? CHATML_TEMPLATE,
+      // models without a template get ChatML, llama-server's fallback, in the tool-aware form our test models carry
+      templateOverride ?? (opts.jinja ? engine.facts.chatTemplate : undefined) ?? DEFAULT_CHAT_TEMPLATE,
       engine.facts.bosToken,
       engine.facts.eosToken,
     );

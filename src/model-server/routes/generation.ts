@@ -90,8 +90,8 @@ async function handle(flavor: Flavor, state: ServerState, req: FastifyRequest, r
   const open = () => (sse ??= openSse(reply));
   const chunk = (delta: Record<string, unknown>, finish: string | null) =>
     flavor === "chat"
-      ? { id, object: "chat.completion.chunk", created, model, system_fingerprint: fingerprint(), choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] }
-      : { id, object: "text_completion", created, model, system_fingerprint: fingerprint(), choices: [{ index: 0, text: delta["content"] ?? "", finish_reason: finish, logprobs: null }] };
+      ? { id, object: "chat.completion.chunk", created, model, system_fingerprint: FINGERPRINT, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] }
+      : { id, object: "text_completion", created, model, system_fingerprint: FINGERPRINT, choices: [{ index: 0, text: delta["content"] ?? "", finish_reason: finish, logprobs: null }] };
   let predicted = 0;
   try {
     const result = await generate(engine, pool, prepared.prompt, params, {
@@ -119,7 +119,7 @@ async function handle(flavor: Flavor, state: ServerState, req: FastifyRequest, r
     final["timings"] = result.timings;
     s.send(final);
     if (includeUsage) {
-      s.send({ id, object: flavor === "chat" ? "chat.completion.chunk" : "text_completion", created, model, system_fingerprint: fingerprint(), choices: [], usage: usage(result) });
+      s.send({ id, object: flavor === "chat" ? "chat.completion.chunk" : "text_completion", created, model, system_fingerprint: FINGERPRINT, choices: [], usage: usage(result) });
     }
     s.end(true);
     return reply;
@@ -149,16 +149,14 @@ function usage(r: GenerationResult) {
   };
 }
 
-function fingerprint(): string {
-  return `corral-${VERSION}`;
-}
+const FINGERPRINT = `corral-${VERSION}`;
 
 function shapeFinal(flavor: Flavor, a: { id: string; created: number; model: string; result: GenerationResult; prepared: Prepared }): unknown {
   const { id, created, model, result, prepared } = a;
   if (flavor === "native") return nativeBody(true, { model, result, prepared });
   if (flavor === "oai-completion") {
     return {
-      id, object: "text_completion", created, model, system_fingerprint: fingerprint(),
+      id, object: "text_completion", created, model, system_fingerprint: FINGERPRINT,
       choices: [{ index: 0, text: result.text, finish_reason: result.finishReason, logprobs: null }],
       usage: usage(result), timings: result.timings,
     };
@@ -168,7 +166,7 @@ function shapeFinal(flavor: Flavor, a: { id: string; created: number; model: str
     ? { role: "assistant", content: toolCalls.rest.length > 0 ? toolCalls.rest : null, tool_calls: toolCalls.calls }
     : { role: "assistant", content: result.text };
   return {
-    id, object: "chat.completion", created, model, system_fingerprint: fingerprint(),
+    id, object: "chat.completion", created, model, system_fingerprint: FINGERPRINT,
     choices: [{ index: 0, message, finish_reason: toolCalls ? "tool_calls" : result.finishReason, logprobs: null }],
     usage: usage(result), timings: result.timings,
   };
