@@ -38,6 +38,8 @@ export interface Engine {
   facts: ModelFacts;
   /** Tokenize text that may contain special tokens, adding BOS when the model wants one. */
   tokenizePrompt(text: string, addSpecial?: boolean): Token[];
+  /** A token id this model's vocabulary has: ids from requests are checked here before they reach llama.cpp. */
+  isTokenId(t: unknown): t is Token;
   dispose(): Promise<void>;
 }
 
@@ -137,6 +139,9 @@ export async function loadEngine(opts: ServerOptions, modelPath: string): Promis
       const tokens = model.tokenize(text, true);
       if (addSpecial && shouldAddBos && bos != null && tokens[0] !== bos) tokens.unshift(bos);
       return tokens;
+    },
+    isTokenId(t: unknown): t is Token {
+      return typeof t === "number" && Number.isInteger(t) && t >= 0 && (facts.nVocab === 0 || t < facts.nVocab);
     },
     async dispose() {
       await embedding?.dispose();

@@ -39,7 +39,6 @@ export async function readSamplingParams(body: JsonObject, opts: ServerOptions, 
 function readLogitBias(body: JsonObject, engine: Engine): Array<[Token, number]> {
   const raw = body["logit_bias"];
   if (raw === undefined || raw === null) return [];
-  const nVocab = engine.facts.nVocab;
   const out: Array<[Token, number]> = [];
   const add = (key: unknown, value: unknown, where: string): void => {
     const bias = value === false ? -100 : value;
@@ -51,10 +50,10 @@ function readLogitBias(body: JsonObject, engine: Engine): Array<[Token, number]>
       return;
     }
     const id = Number(key);
-    if (!Number.isInteger(id) || id < 0 || (nVocab > 0 && id >= nVocab)) {
-      throw new ApiError(400, `'logit_bias': token id ${String(key)} is out of range (vocabulary has ${nVocab} tokens)`);
+    if (!engine.isTokenId(id)) {
+      throw new ApiError(400, `'logit_bias': token id ${String(key)} is out of range (vocabulary has ${engine.facts.nVocab} tokens)`);
     }
-    out.push([id as Token, bias]);
+    out.push([id, bias]);
   };
   if (Array.isArray(raw)) {
     raw.forEach((pair, i) => {

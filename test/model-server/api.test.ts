@@ -183,6 +183,9 @@ describe("model server API (openai client)", () => {
     assert.equal(f.json.data[0].embedding.length, v.length);
     f.json.data[0].embedding.forEach((x: number, i: number) => assert.ok(Math.abs(x - v[i]!) < 1e-5));
     assert.ok(r.usage.prompt_tokens > 0);
+    const bad = await postJson(`${server.url}/v1/embeddings`, { input: [[1, 999999]] });
+    assert.equal(bad.status, 400, "a token id outside the vocabulary is the client's mistake, not a 500");
+    assert.match(bad.json.error.message, /'input\[0\]'/);
   });
 
   test("tokenize / detokenize round trip, with pieces, and apply-template", async () => {

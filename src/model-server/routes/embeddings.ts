@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Token } from "node-llama-cpp";
 import { ApiError } from "../../http/errors.js";
 import { type Json, optString, requireObjectBody, typeName } from "../../http/validate.js";
+import type { Engine } from "../engine.js";
 import type { ServerState } from "../state.js";
 import { requireReady } from "./ready.js";
 
@@ -13,7 +14,7 @@ export function registerEmbeddingRoutes(app: FastifyInstance, state: ServerState
       if (!engine.embedding) {
         throw new ApiError(501, "This server does not support embeddings. Start it with `--embeddings`");
       }
-      const inputs = readInputs(body["input"] ?? body["content"], body["input"] !== undefined ? "input" : "content");
+      const inputs = readInputs(engine, body["input"] ?? body["content"], body["input"] !== undefined ? "input" : "content");
       const format = optString(body, "encoding_format") ?? "float";
       if (format !== "float" && format !== "base64") {
         throw new ApiError(400, `'encoding_format' must be float or base64, got '${format}'`);
@@ -41,14 +42,17 @@ export function registerEmbeddingRoutes(app: FastifyInstance, state: ServerState
 }
 
 /** `input` is a string, a list of strings, a list of token ids, or a list of token-id lists. */
-function readInputs(raw: Json | undefined, field: string): Array<string | Token[]> {
+function readInputs(engine: Engine, raw: Json | undefined, field: string): Array<string | Token[]> {
   if (raw === undefined || raw === null) throw new ApiError(400, `'${field}' is required`);
   if (typeof raw === "string") return [raw];
   if (!Array.isArray(raw) || raw.length === 0) throw new ApiError(400, `'${field}' must be a string or a non-empty array, got ${typeName(raw)}`);
-  if (raw.every((x) => typeof x === "number")) return [raw as Token[]];
+  if (raw.every((x) => typeof x === "number")) {
+    if (!raw.every((t) => engine.isTokenId(t))) throw new ApiError(400, `'${field}' has an invalid token id`);
+    return [raw as Token[]];
+  }
   return raw.map((x, i) => {
     if (typeof x === "string") return x;
-    if (Array.isArray(x) && x.every((t) => typeof t === "number" && Number.isInteger(t) && t >= 0)) return x as Token[];
+    if (Array.isArray(x) && x.every((t) => engine.isTokenId(t))) return x as Token[];
     throw new ApiError(400, `'${field}[${i}]' must be a string or an array of token ids`);
   });
 }

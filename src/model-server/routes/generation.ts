@@ -50,10 +50,9 @@ function readPrompt(state: ServerState, raw: Json): { prompt: Token[]; promptTex
   if (Array.isArray(raw)) {
     if (raw.length === 1 && (typeof raw[0] === "string" || Array.isArray(raw[0]))) return readPrompt(state, raw[0]!);
     if (raw.every((t) => typeof t === "number")) {
-      const nVocab = engine.facts.nVocab;
       for (const t of raw as number[]) {
-        if (!Number.isInteger(t) || t < 0 || (nVocab > 0 && t >= nVocab)) {
-          throw new ApiError(400, `'prompt' has an invalid token id ${t} (vocabulary has ${nVocab} tokens)`);
+        if (!engine.isTokenId(t)) {
+          throw new ApiError(400, `'prompt' has an invalid token id ${t} (vocabulary has ${engine.facts.nVocab} tokens)`);
         }
       }
       const tokens = raw as Token[];

@@ -25,9 +25,8 @@ export function registerTokenRoutes(app: FastifyInstance, state: ServerState): v
     const body = requireObjectBody(req.body);
     const { engine } = requireReady(state);
     const tokens = optArray(body, "tokens") ?? [];
-    const nVocab = engine.facts.nVocab;
     tokens.forEach((t, i) => {
-      if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || (nVocab > 0 && t >= nVocab)) {
+      if (!engine.isTokenId(t)) {
         throw new ApiError(400, `'tokens[${i}]' is not a valid token id`);
       }
     });
