@@ -2,6 +2,7 @@ import { DEFAULTS, OPTIONS, type OptionSpec } from "./options.js";
 
 const GROUP_TITLES: Record<OptionSpec["group"], string> = {
   server: "Server",
+  router: "Router (without -m: every discovered model behind one endpoint)",
   model: "Model",
   sampling: "Sampling defaults (a request's own fields override them)",
   logging: "Logging",
@@ -21,7 +22,8 @@ function defaultText(spec: OptionSpec): string | undefined {
 
 /** `--help` text, generated from the options table. */
 export function helpText(): string {
-  const lines = ["usage: corral [options]", "", "Serve a GGUF model behind an OpenAI-compatible HTTP API (llama-server compatible).", ""];
+  const lines = ["usage: corral [options]", "", "Serve GGUF models behind an OpenAI-compatible HTTP API (llama-server compatible).",
+    "With -m FILE it serves that model; without it, it is a router that loads each model on demand.", ""];
   for (const group of Object.keys(GROUP_TITLES) as OptionSpec["group"][]) {
     lines.push(`${GROUP_TITLES[group]}:`);
     for (const spec of OPTIONS.filter((o) => o.group === group)) {

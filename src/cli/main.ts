@@ -1,4 +1,4 @@
-// Entry point of bin/corral: parse the command line, then serve one model.
+// Entry point of bin/corral: parse the command line, then serve one model (-m) or run the router.
 import { runModelServer } from "../model-server/main.js";
 import { StartupError } from "../util/startup-error.js";
 import { helpText } from "./help.js";
@@ -8,7 +8,7 @@ import { ensureDemoModel } from "../demo-model.js";
 import { createLogger } from "../util/log.js";
 
 async function main(): Promise<void> {
-  const { options, warnings } = parseArgs(process.argv.slice(2));
+  const { options, warnings, fromArgv } = parseArgs(process.argv.slice(2));
   if (options.help) {
     process.stdout.write(helpText());
     return;
@@ -19,12 +19,16 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ format: options.logFormat, verbose: options.verbose });
   for (const w of warnings) log.warn(w);
-  let modelPath = options.model;
-  if (!modelPath) {
-    modelPath = await ensureDemoModel(log);
-    log.info(`no -m given: serving the generated demo model (random weights: its output is random text)`);
+  if (options.model) return runModelServer(options, options.model, log);
+  // no -m: a router, as llama-server. With no folder and no presets, the demo model is served beside the cache.
+  let demoModelPath: string | undefined;
+  if (!options.modelsDir && !options.modelsPreset) {
+    demoModelPath = await ensureDemoModel(log);
+    log.info("no -m, --models-dir or --models-preset: serving the Hugging Face cache and the generated demo model 'corral-demo' (random weights: its output is random text)");
   }
-  await runModelServer(options, modelPath, log);
+  // imported here so that model processes never load the router's code
+  const { runRouter } = await import("../router/main.js");
+  await runRouter({ options, fromArgv, ...(demoModelPath ? { demoModelPath } : {}) }, log);
 }
 
 main().catch((err: unknown) => {

@@ -16,7 +16,9 @@ export interface OptionSpec {
   /** llama.cpp's environment variable for this option, where it has one. */
   env?: string;
   help: string;
-  group: "server" | "model" | "sampling" | "logging";
+  group: "server" | "router" | "model" | "sampling" | "logging";
+  /** The router's own option: never passed to model processes, never set by a preset. */
+  routerOnly?: true;
   choices?: readonly string[];
   min?: number;
   max?: number;
@@ -60,6 +62,13 @@ export interface ServerOptions {
   mmap: boolean;
   logFormat: string;
   verbose: boolean;
+  modelsDir?: string;
+  modelsPreset?: string;
+  modelsMax: number;
+  modelsAutoload: boolean;
+  modelsQueueMax: number;
+  modelsTtl?: number;
+  modelsLoadTimeout: number;
   help: boolean;
   version: boolean;
 }
@@ -93,20 +102,24 @@ export const DEFAULTS: ServerOptions = {
   mmap: true,
   logFormat: "text",
   verbose: false,
+  modelsMax: 4,
+  modelsAutoload: true,
+  modelsQueueMax: 256,
+  modelsLoadTimeout: 300,
   help: false,
   version: false,
 };
 
 export const OPTIONS: readonly OptionSpec[] = [
-  { key: "help", names: ["-h", "--help", "--usage"], type: "bool", group: "server", help: "print this help and exit" },
-  { key: "version", names: ["--version"], type: "bool", group: "server", help: "print the version and exit" },
-  { key: "model", names: ["-m", "--model"], type: "string", valueName: "FILE", env: "LLAMA_ARG_MODEL", group: "model",
-    help: "GGUF model to serve (without it corral serves its demo model)" },
-  { key: "alias", names: ["-a", "--alias"], type: "list", valueName: "NAME[,NAME...]", env: "LLAMA_ARG_ALIAS", group: "model",
+  { key: "help", names: ["-h", "--help", "--usage"], routerOnly: true, type: "bool", group: "server", help: "print this help and exit" },
+  { key: "version", names: ["--version"], routerOnly: true, type: "bool", group: "server", help: "print the version and exit" },
+  { key: "model", names: ["-m", "--model"], routerOnly: true, type: "string", valueName: "FILE", env: "LLAMA_ARG_MODEL", group: "model",
+    help: "GGUF model to serve (without it corral runs as a router over --models-dir, the Hugging Face cache and its demo model)" },
+  { key: "alias", names: ["-a", "--alias"], routerOnly: true, type: "list", valueName: "NAME[,NAME...]", env: "LLAMA_ARG_ALIAS", group: "model",
     help: "model name(s) reported by /v1/models and accepted in requests (default: the file name)" },
-  { key: "host", names: ["--host"], type: "string", valueName: "HOST", env: "LLAMA_ARG_HOST", group: "server",
+  { key: "host", names: ["--host"], routerOnly: true, type: "string", valueName: "HOST", env: "LLAMA_ARG_HOST", group: "server",
     help: "address to listen on" },
-  { key: "port", names: ["--port"], type: "int", valueName: "PORT", env: "LLAMA_ARG_PORT", group: "server", min: 0, max: 65535,
+  { key: "port", names: ["--port"], routerOnly: true, type: "int", valueName: "PORT", env: "LLAMA_ARG_PORT", group: "server", min: 0, max: 65535,
     help: "port to listen on (0 = any free port)" },
   { key: "ctxSize", names: ["-c", "--ctx-size"], type: "int", valueName: "N", env: "LLAMA_ARG_CTX_SIZE", group: "model", min: 0,
     help: "total context size in tokens, shared by the slots (0 = the model's training context)" },
@@ -151,15 +164,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "default presence penalty" },
   { key: "frequencyPenalty", names: ["--frequency-penalty"], type: "float", valueName: "N", group: "sampling", min: -2, max: 2,
     help: "default frequency penalty" },
-  { key: "apiKey", names: ["--api-key"], type: "list", valueName: "KEY[,KEY...]", env: "LLAMA_API_KEY", group: "server",
+  { key: "apiKey", names: ["--api-key"], routerOnly: true, type: "list", valueName: "KEY[,KEY...]", env: "LLAMA_API_KEY", group: "server",
     help: "require one of these keys (Authorization: Bearer KEY or X-Api-Key: KEY)" },
-  { key: "apiKeyFile", names: ["--api-key-file"], type: "string", valueName: "FILE", group: "server",
+  { key: "apiKeyFile", names: ["--api-key-file"], routerOnly: true, type: "string", valueName: "FILE", group: "server",
     help: "file with one API key per line" },
   { key: "metrics", names: ["--metrics"], type: "bool", env: "LLAMA_ARG_ENDPOINT_METRICS", group: "server",
     help: "serve Prometheus metrics at /metrics" },
   { key: "slots", names: ["--slots"], negNames: ["--no-slots"], type: "bool", env: "LLAMA_ARG_ENDPOINT_SLOTS", group: "server",
     help: "serve slot state at /slots" },
-  { key: "webui", names: ["--webui"], negNames: ["--no-webui"], type: "bool", env: "LLAMA_ARG_WEBUI", group: "server",
+  { key: "webui", names: ["--webui"], negNames: ["--no-webui"], routerOnly: true, type: "bool", env: "LLAMA_ARG_WEBUI", group: "server",
     help: "serve the web page at / (corral serves a short status page)" },
   { key: "offline", names: ["--offline"], type: "bool", env: "LLAMA_OFFLINE", group: "server",
     help: "never touch the network (corral never does; accepted for compatibility)" },
@@ -168,6 +181,20 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "logFormat", names: ["--log-format"], type: "string", valueName: "text|json", group: "logging", choices: ["text", "json"],
     help: "log line format" },
   { key: "verbose", names: ["-v", "--verbose", "--log-verbose"], type: "bool", group: "logging", help: "log every request" },
+  { key: "modelsDir", names: ["--models-dir"], type: "string", valueName: "DIR", env: "LLAMA_ARG_MODELS_DIR", group: "router", routerOnly: true,
+    help: "router: serve every model in DIR (top-level *.gguf files and one model per subfolder)" },
+  { key: "modelsPreset", names: ["--models-preset"], type: "string", valueName: "FILE", env: "LLAMA_ARG_MODELS_PRESET", group: "router", routerOnly: true,
+    help: "router: INI file of per-model settings ([*] for all, [id] per model)" },
+  { key: "modelsMax", names: ["--models-max"], type: "int", valueName: "N", env: "LLAMA_ARG_MODELS_MAX", group: "router", routerOnly: true, min: 0,
+    help: "router: models loaded at once; the least recently used idle one is unloaded past it (0 = unlimited)" },
+  { key: "modelsAutoload", names: ["--models-autoload"], negNames: ["--no-models-autoload"], type: "bool", env: "LLAMA_ARG_MODELS_AUTOLOAD",
+    group: "router", routerOnly: true, help: "router: load a model on the first request that names it (per request: ?autoload=false)" },
+  { key: "modelsQueueMax", names: ["--models-queue-max"], type: "int", valueName: "N", env: "LLAMA_ARG_MODELS_QUEUE_MAX", group: "router",
+    routerOnly: true, min: 0, help: "router: requests waiting for a model at once; past it 503 with Retry-After" },
+  { key: "modelsTtl", names: ["--models-ttl"], type: "int", valueName: "SECONDS", env: "LLAMA_ARG_MODELS_TTL", group: "router", routerOnly: true, min: 1,
+    help: "router: unload a model idle this long (per model: preset key ttl; default: never)" },
+  { key: "modelsLoadTimeout", names: ["--models-load-timeout"], type: "int", valueName: "SECONDS", env: "LLAMA_ARG_MODELS_LOAD_TIMEOUT", group: "router",
+    routerOnly: true, min: 1, help: "router: a model process not ready after this long is stopped and its load fails" },
 ];
 
 /**

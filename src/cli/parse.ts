@@ -9,6 +9,8 @@ export interface ParseResult {
   warnings: string[];
   /** Keys given explicitly on the command line or in the environment. */
   explicit: Set<keyof ServerOptions>;
+  /** Keys given on the command line (not by environment): a router passes these to its models over their presets. */
+  fromArgv: Set<keyof ServerOptions>;
 }
 
 const BY_NAME = new Map<string, { spec: OptionSpec; negated: boolean }>();
@@ -60,6 +62,7 @@ export function convertValue(spec: OptionSpec, raw: string, where: string): unkn
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParseResult {
   const values: Record<string, unknown> = { ...DEFAULTS };
   const explicit = new Set<keyof ServerOptions>();
+  const fromArgv = new Set<keyof ServerOptions>();
   const warnings: string[] = [];
 
   for (const spec of OPTIONS) {
@@ -98,6 +101,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       values[spec.key] = convertValue(spec, raw, name);
     }
     explicit.add(spec.key);
+    fromArgv.add(spec.key);
   }
-  return { options: values as unknown as ServerOptions, warnings, explicit };
+  return { options: values as unknown as ServerOptions, warnings, explicit, fromArgv };
 }

@@ -11,6 +11,14 @@ export interface AppOptions {
   bodyLimit: number;
   log: Logger;
   verbose: boolean;
+  /** Keep each request's body bytes in `req.rawBody` (the router forwards them unchanged). */
+  keepRawBody?: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    rawBody?: Buffer;
+  }
 }
 
 export function createApp(o: AppOptions): FastifyInstance {
@@ -24,8 +32,10 @@ export function createApp(o: AppOptions): FastifyInstance {
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
-    const text = body as string;
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (req, body, done) => {
+    const buf = body as Buffer;
+    if (o.keepRawBody) req.rawBody = buf;
+    const text = buf.toString("utf8");
     if (text.trim() === "") return done(null, undefined);
     try {
       done(null, JSON.parse(text));

@@ -46,7 +46,7 @@ export interface Engine {
 /** Thrown for model files that cannot be loaded; main turns it into one line on stderr. */
 export class ModelLoadError extends Error {}
 
-export async function loadEngine(opts: ServerOptions, modelPath: string): Promise<Engine> {
+export async function loadEngine(opts: ServerOptions, modelPath: string, onProgress?: (fraction: number) => void): Promise<Engine> {
   const size = fileSize(modelPath);
   await checkGgufHeader(modelPath);
   const flashAttention = opts.flashAttn === undefined ? undefined : opts.flashAttn === "auto" ? "auto" : opts.flashAttn === "on";
@@ -74,6 +74,7 @@ export async function loadEngine(opts: ServerOptions, modelPath: string): Promis
       gpuLayers: !wantGpu || llama.gpu === false ? 0 : opts.nGpuLayers === -1 ? "max" : opts.nGpuLayers!,
       useMmap: opts.mmap,
       useMlock: opts.mlock,
+      ...(onProgress ? { onLoadProgress: onProgress } : {}),
       ...(flashAttention !== undefined ? { defaultContextFlashAttention: flashAttention } : {}),
     });
   } catch (err) {
@@ -87,14 +88,18 @@ export async function loadEngine(opts: ServerOptions, modelPath: string): Promis
   const total = opts.ctxSize > 0 ? opts.ctxSize : nCtxTrain;
   // llama-server splits -c between the slots; each slot gets an equal share.
   const nCtxSlot = Math.max(16, Math.floor(total / slots));
-  const threads = opts.threads > 0 ? opts.threads : undefined;
+  // -t -1 means one thread per core, as llama.cpp's cpu_get_num_math(). node-llama-cpp's own default is at least 4
+  // threads, which on a 2-core machine makes every token wait on oversubscribed barriers (measured: ~190 ms per
+  // token instead of <1 ms on the tiny test model).
+  const threads = opts.threads > 0 ? opts.threads : Math.max(1, llama.cpuMathCores);
+  if (opts.threads <= 0) llama.maxThreads = threads;
   let context: LlamaContext;
   try {
     context = await model.createContext({
       contextSize: nCtxSlot,
       sequences: slots,
       batchSize: Math.min(opts.batchSize, nCtxSlot * slots),
-      ...(threads ? { threads } : {}),
+      threads,
       ...(flashAttention !== undefined ? { flashAttention } : {}),
     });
   } catch (err) {

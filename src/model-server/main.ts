@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { ServerOptions } from "../cli/options.js";
 import { createApp } from "../http/app.js";
+import { readApiKeys } from "../http/api-keys.js";
 import { createLogger, type Logger } from "../util/log.js";
 import { StartupError } from "../util/startup-error.js";
 import { DEFAULT_CHAT_TEMPLATE } from "../gguf/chat-template.js";
@@ -66,7 +67,14 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   parent.notify({ type: "listening", port, host: opts.host });
 
   try {
-    const engine = await loadEngine(opts, modelPath);
+    // progress is reported in steps of 10% at most, for the router's /models/sse
+    let lastStep = -1;
+    const engine = await loadEngine(opts, modelPath, parent.attached ? (value) => {
+      const step = Math.floor(value * 10);
+      if (step === lastStep) return;
+      lastStep = step;
+      parent.notify({ type: "progress", value: Math.round(value * 1000) / 1000 });
+    } : undefined);
     const template = new ChatTemplate(
       // models without a template get ChatML, llama-server's fallback, in the tool-aware form our test models carry
       templateOverride ?? (opts.jinja ? engine.facts.chatTemplate : undefined) ?? DEFAULT_CHAT_TEMPLATE,
@@ -88,19 +96,6 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   }
 }
 
-function readApiKeys(opts: ServerOptions): string[] {
-  const keys = [...(opts.apiKey ?? [])];
-  if (opts.apiKeyFile) {
-    let text: string;
-    try {
-      text = readFileSync(opts.apiKeyFile, "utf8");
-    } catch (err) {
-      throw new StartupError(`cannot read --api-key-file '${opts.apiKeyFile}': ${(err as NodeJS.ErrnoException).code}`);
-    }
-    for (const line of text.split(/\r?\n/)) if (line.trim() && !line.trim().startsWith("#")) keys.push(line.trim());
-  }
-  return keys;
-}
 
 function readTemplateOverride(opts: ServerOptions): string | undefined {
   let src = opts.chatTemplate;

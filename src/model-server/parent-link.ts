@@ -3,6 +3,7 @@
 // the parent is SIGKILLed, so no model process outlives its router.
 export type ParentMessage =
   | { type: "listening"; port: number; host: string }
+  | { type: "progress"; value: number }
   | { type: "ready"; info: Record<string, unknown> }
   | { type: "failed"; error: string };
 

@@ -62,6 +62,8 @@ interface ModelRec {
   failure?: { exitCode: number | null; reason: string; coolUntil: number };
   /** Set by an explicit unload, so that its exit is not reported as a crash. */
   stopRequested: boolean;
+  /** Gone from the catalog (reload): forgotten as soon as its process is. */
+  removed: boolean;
 }
 
 interface ReqRec {
@@ -75,6 +77,7 @@ export class Scheduler {
   private readonly requests = new Map<string, ReqRec>();
   /** Requests for models that need room, in arrival order. */
   private queue: string[] = [];
+  private adminSeq = 0;
 
   constructor(
     private readonly opts: SchedulerOptions,
@@ -132,7 +135,8 @@ export class Scheduler {
     const r = this.requests.get(reqId);
     if (!r || r.phase !== "granted") return;
     this.requests.delete(reqId);
-    const m = this.models.get(r.model)!;
+    const m = this.models.get(r.model);
+    if (!m) return this.pump();
     m.inFlight--;
     m.lastUsed = this.opts.now();
     this.pump();
@@ -174,6 +178,37 @@ export class Scheduler {
       // A crash while serving: reported, but the next request simply loads it again (no cool-down).
       m.failure = { exitCode, reason, coolUntil: 0 };
     }
+    if (m.removed) this.forget(m);
+    this.pump();
+  }
+
+  /**
+   * Reload: the catalog changed. New models appear; models gone from it are stopped if running (even if serving:
+   * the files behind them may be gone) and forgotten once their process is; `changed` models that are running are
+   * stopped so that their next request starts them with the new settings. Everything else is left alone.
+   */
+  onCatalogChange(configs: readonly ModelConfig[], changed: ReadonlySet<string>): void {
+    const next = new Map(configs.map((c) => [c.id, c]));
+    for (const m of [...this.models.values()]) {
+      const cfg = next.get(m.cfg.id);
+      if (cfg) {
+        m.cfg = cfg;
+        m.removed = false;
+        if (m.state === "unloaded") m.failure = undefined;
+        if (changed.has(cfg.id) && (m.state === "loading" || m.state === "loaded")) {
+          m.stopRequested = true;
+          this.stopModel(m);
+        }
+        continue;
+      }
+      m.removed = true;
+      if (m.state === "unloaded") this.forget(m);
+      else if (m.state !== "stopping") {
+        m.stopRequested = true;
+        this.stopModel(m);
+      }
+    }
+    for (const cfg of configs) if (!this.models.has(cfg.id)) this.models.set(cfg.id, newRec(cfg));
     this.pump();
   }
 
@@ -183,16 +218,15 @@ export class Scheduler {
     if (!m) return 404;
     if (m.state === "loading" || m.state === "loaded") return 400;
     m.failure = undefined;
-    if (this.hasRoom()) this.startModel(m);
-    else {
-      const victim = pickVictim(this.victimCandidates());
-      if (!victim) return 400;
-      this.stopModel(this.models.get(victim)!);
-      // the load itself follows once the victim is gone, through a queued placeholder
-      const id = `admin-load:${model}:${this.opts.now()}`;
-      this.requests.set(id, { id, model, phase: "queued" });
-      this.queue.push(id);
+    if (m.state === "unloaded" && this.hasRoom()) {
+      this.startModel(m);
+      return 200;
     }
+    // The load waits its turn like a request (for a victim to go idle, or a stop under way): a queued placeholder.
+    const id = `admin-load:${model}:${++this.adminSeq}`;
+    this.requests.set(id, { id, model, phase: "queued" });
+    this.queue.push(id);
+    this.pump();
     return 200;
   }
 
@@ -341,6 +375,18 @@ export class Scheduler {
     }
   }
 
+  /** Drops a model that left the catalog; requests still waiting for it fail as unknown. */
+  private forget(m: ModelRec): void {
+    this.models.delete(m.cfg.id);
+    const message = `model '${m.cfg.id}' is no longer available`;
+    for (const id of m.waiters) {
+      this.requests.delete(id);
+      this.fx.fail(id, 404, message);
+    }
+    m.waiters = [];
+    this.failQueuedFor(m, 404, message);
+  }
+
   private failQueuedFor(m: ModelRec, status: number, message: string): void {
     const mine = this.queue.filter((id) => this.requests.get(id)!.model === m.cfg.id);
     this.queue = this.queue.filter((id) => this.requests.get(id)!.model !== m.cfg.id);
@@ -365,5 +411,5 @@ export class Scheduler {
 }
 
 function newRec(cfg: ModelConfig): ModelRec {
-  return { cfg, state: "unloaded", inFlight: 0, lastUsed: 0, waiters: [], stopRequested: false };
+  return { cfg, state: "unloaded", inFlight: 0, lastUsed: 0, waiters: [], stopRequested: false, removed: false };
 }

@@ -7,7 +7,7 @@ import { PresetError, type PresetExtras, type PresetFile, type PresetSection } f
 
 export interface ModelSpec {
   id: string;
-  source: "models_dir" | "cache" | "preset";
+  source: "models_dir" | "cache" | "preset" | "builtin";
   path?: string;
   mmproj?: string;
   hfRepo?: string;
@@ -19,6 +19,8 @@ export interface ModelSpec {
   stopTimeoutS: number;
   ttlS?: number;
   pin: boolean;
+  /** Requests served at once by this model; past it 429 (preset key max-concurrent). */
+  maxConcurrent?: number;
   env: Record<string, string>;
 }
 
@@ -100,6 +102,7 @@ function mergeSection(base: ModelSpec, s: PresetSection): ModelSpec {
   if (x.stopTimeoutS !== undefined) spec.stopTimeoutS = x.stopTimeoutS;
   if (x.ttlS !== undefined) spec.ttlS = x.ttlS;
   if (x.pin !== undefined) spec.pin = x.pin;
+  if (x.maxConcurrent !== undefined) spec.maxConcurrent = x.maxConcurrent;
   return spec;
 }
 
@@ -109,4 +112,5 @@ function applyGlobalExtras(spec: ModelSpec, g: PresetExtras): void {
   if (g.stopTimeoutS !== undefined && spec.stopTimeoutS === DEFAULT_STOP_TIMEOUT_S) spec.stopTimeoutS = g.stopTimeoutS;
   if (g.ttlS !== undefined && spec.ttlS === undefined) spec.ttlS = g.ttlS;
   if (g.tags && spec.tags.length === 0) spec.tags = g.tags;
+  if (g.maxConcurrent !== undefined && spec.maxConcurrent === undefined) spec.maxConcurrent = g.maxConcurrent;
 }

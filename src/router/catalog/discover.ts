@@ -10,7 +10,7 @@ export interface DiscoveredModel {
   id: string;
   path: string;
   mmproj?: string;
-  source: "models_dir" | "cache";
+  source: "models_dir" | "cache" | "builtin";
 }
 
 export class DiscoveryError extends Error {}

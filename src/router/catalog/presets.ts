@@ -19,6 +19,7 @@ export interface PresetExtras {
   tags?: string[];
   ttlS?: number;
   pin?: boolean;
+  maxConcurrent?: number;
   env?: Record<string, string>;
 }
 
@@ -36,7 +37,7 @@ export interface PresetFile {
 }
 
 type ExtraKey = keyof PresetExtras;
-const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "bool" | "seconds" | "list" | "env" }> = {
+const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "bool" | "seconds" | "count" | "list" | "env" }> = {
   model: { key: "model", type: "path" },
   m: { key: "model", type: "path" },
   mmproj: { key: "mmproj", type: "path" },
@@ -49,11 +50,12 @@ const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "boo
   tags: { key: "tags", type: "list" },
   ttl: { key: "ttlS", type: "seconds" },
   pin: { key: "pin", type: "bool" },
+  "max-concurrent": { key: "maxConcurrent", type: "count" },
   env: { key: "env", type: "env" },
 };
 
 /** Options a preset may not set: the router owns them for every model process. */
-const RESERVED = new Set<keyof ServerOptions>(["host", "port", "apiKey", "apiKeyFile", "help", "version", "model", "alias"]);
+const RESERVED = new Set<keyof ServerOptions>(OPTIONS.filter((o) => o.routerOnly).map((o) => o.key));
 
 const OPTION_KEYS = new Map<string, OptionSpec>();
 for (const spec of OPTIONS) {
@@ -132,6 +134,12 @@ function applyKey(section: PresetSection, rawKey: string, value: string, where: 
         case "seconds": {
           const n = Number(value);
           if (value === "" || !Number.isFinite(n) || n < 0) throw new CliError(`'${rawKey}' must be a number of seconds >= 0, got '${value}'`);
+          e[extra.key] = n;
+          return;
+        }
+        case "count": {
+          const n = Number(value);
+          if (!Number.isInteger(n) || n < 1) throw new CliError(`'${rawKey}' must be a whole number >= 1, got '${value}'`);
           e[extra.key] = n;
           return;
         }

@@ -1,0 +1,98 @@
+// `corral` without -m: the router. It reads the catalog, listens at once (like llama-server's router, it is ready
+// before any model is), and loads each model in its own process when a request first names it.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { modelOptionsFrom } from "../cli/child-args.js";
+import type { ServerOptions } from "../cli/options.js";
+import { createApp } from "../http/app.js";
+import { readApiKeys } from "../http/api-keys.js";
+import type { Logger } from "../util/log.js";
+import { StartupError } from "../util/startup-error.js";
+import { registerRouterRoutes } from "./api.js";
+import { DiscoveryError } from "./catalog/discover.js";
+import { loadCatalog } from "./catalog/load.js";
+import { PresetError } from "./catalog/presets.js";
+import { Router } from "./router.js";
+
+const BODY_LIMIT = 32 * 1024 * 1024;
+const COOLDOWN_MS = 5000;
+/** How long requests in flight may finish after SIGINT/SIGTERM before the models are stopped. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface RouterStart {
+  options: ServerOptions;
+  fromArgv: ReadonlySet<keyof ServerOptions>;
+  /** The generated demo model, served when no folder or presets file is given. */
+  demoModelPath?: string;
+}
+
+export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
+  const opts = s.options;
+  const cliOptions = modelOptionsFrom(opts, s.fromArgv);
+  const readCatalog = () => loadCatalog({
+    ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}),
+    ...(opts.modelsPreset ? { presetFile: opts.modelsPreset } : {}),
+    ...(s.demoModelPath ? { demoModelPath: s.demoModelPath } : {}),
+    env: process.env,
+    cliOptions,
+    ...(opts.modelsTtl !== undefined ? { defaultTtlS: opts.modelsTtl } : {}),
+  });
+
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  let router: Router;
+  try {
+    router = new Router({
+      modelsMax: opts.modelsMax,
+      queueMax: opts.modelsQueueMax,
+      cooldownMs: COOLDOWN_MS,
+      loadTimeoutMs: opts.modelsLoadTimeout * 1000,
+      childEntry: path.join(here, "..", "cli", "main.js"),
+      // a small young generation keeps each model process's idle memory low (see bin/corral)
+      childExecArgv: ["--max-semi-space-size=1"],
+      programName: path.resolve(here, "..", "..", "..", "bin", "corral"),
+      log,
+      readCatalog,
+    });
+  } catch (err) {
+    if (err instanceof PresetError || err instanceof DiscoveryError) throw new StartupError(err.message);
+    throw err;
+  }
+  const models = router.catalog.models;
+  const startup = models.filter((m) => m.loadOnStartup);
+  if (opts.modelsMax > 0 && startup.length > opts.modelsMax) {
+    throw new StartupError(`${startup.length} models have load-on-startup, more than --models-max ${opts.modelsMax}`);
+  }
+
+  const app = createApp({ apiKeys: readApiKeys(opts), timeoutS: opts.timeout, bodyLimit: BODY_LIMIT, log, verbose: opts.verbose, keepRawBody: true });
+  registerRouterRoutes(app, router, { autoload: opts.modelsAutoload, modelsMax: opts.modelsMax });
+
+  try {
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    throw new StartupError(`cannot listen on ${opts.host}:${opts.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const addr = app.server.address();
+  const port = typeof addr === "object" && addr ? addr.port : opts.port;
+  log.info(`router: ${models.length} model(s) available: ${models.map((m) => m.id + (m.aliases.length ? ` (${m.aliases.join(", ")})` : "")).join(", ") || "none"}`);
+  router.start(port);
+  log.info(`server is listening on http://${opts.host}:${port}`);
+
+  let signals = 0;
+  const shutdown = async (sig: string) => {
+    if (++signals > 1) {
+      // a second signal: no more waiting
+      router.killAll();
+      process.exit(1);
+    }
+    log.info(`${sig}: stopping (requests in flight have ${SHUTDOWN_GRACE_MS / 1000} s to finish)`);
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+    await Promise.race([app.close(), grace]);
+    await router.stopAll();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  // whatever happens to the router, its children must not outlive it
+  process.on("exit", () => router.killAll());
+}
+

@@ -1,0 +1,72 @@
+// The entries of GET /models and /v1/models: llama.cpp's fields (id, aliases, tags, object, owned_by, created,
+// status{value,args,preset,exit_code,failed}) plus what its users asked for: where the model comes from, its size,
+// what it is doing now, why it failed, and the facts of its running process.
+import { OPTIONS } from "../cli/options.js";
+import type { ModelSpec } from "./catalog/catalog.js";
+import type { ModelView } from "./scheduler.js";
+import type { ChildInfo } from "./supervisor.js";
+
+export interface ListedModel {
+  spec: ModelSpec;
+  view: ModelView;
+  args: string[];
+  sizeBytes?: number;
+  child?: ChildInfo;
+  progress?: number;
+}
+
+export function modelEntry(m: ListedModel, created: number): Record<string, unknown> {
+  const { spec, view } = m;
+  const status: Record<string, unknown> = {
+    value: view.state === "stopping" ? "unloading" : view.state,
+    args: m.args,
+    preset: presetText(spec),
+  };
+  if (view.state === "loading" && m.progress !== undefined) status.progress = m.progress;
+  if (view.failure && view.state === "unloaded") {
+    status.exit_code = view.failure.exitCode;
+    status.failed = true;
+    status.error = view.failure.reason;
+  }
+  const entry: Record<string, unknown> = {
+    id: spec.id,
+    aliases: [...spec.aliases].sort(),
+    tags: [...spec.tags].sort(),
+    object: "model",
+    owned_by: "llamacpp",
+    created,
+    status,
+    path: spec.path ?? null,
+    size_bytes: m.sizeBytes ?? null,
+    source: spec.source,
+    in_flight: view.inFlight,
+    waiting: view.waiting,
+    last_used: view.lastUsed > 0 ? Math.floor(view.lastUsed / 1000) : null,
+    pinned: spec.pin,
+  };
+  if (m.child && view.state === "loaded") {
+    entry.pid = m.child.pid;
+    for (const k of ["n_ctx", "n_params", "n_vocab", "slots"]) if (m.child.facts[k] !== undefined) entry[k] = m.child.facts[k];
+  }
+  return entry;
+}
+
+/** The merged preset as INI text, as llama.cpp shows it (router-owned keys left out). */
+export function presetText(spec: ModelSpec): string {
+  const lines = [`[${spec.id}]`];
+  if (spec.path) lines.push(`model = ${spec.path}`);
+  if (spec.hfRepo) lines.push(`hf-repo = ${spec.hfRepo}`);
+  if (spec.mmproj) lines.push(`mmproj = ${spec.mmproj}`);
+  for (const o of OPTIONS) {
+    const v = (spec.options as Record<string, unknown>)[o.key];
+    if (v === undefined || o.routerOnly) continue;
+    lines.push(`${o.names[o.names.length - 1]!.replace(/^-+/, "")} = ${Array.isArray(v) ? v.join(",") : String(v)}`);
+  }
+  if (spec.loadOnStartup) lines.push("load-on-startup = true");
+  if (spec.ttlS !== undefined) lines.push(`ttl = ${spec.ttlS}`);
+  if (spec.pin) lines.push("pin = true");
+  if (spec.maxConcurrent !== undefined) lines.push(`max-concurrent = ${spec.maxConcurrent}`);
+  // values may be secrets (tokens), and /models is readable without the API key
+  for (const k of Object.keys(spec.env)) lines.push(`env = ${k}=***`);
+  return lines.join("\n") + "\n\n";
+}

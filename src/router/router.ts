@@ -1,0 +1,335 @@
+// The router's core: it wires the pure scheduler to the real world. Scheduler effects become process starts and
+// stops (supervisor) and granted or failed requests (promises the HTTP layer awaits); supervisor events become
+// scheduler events and /models/sse events. It also owns the catalog, so that a reload is one diff here.
+import { statSync } from "node:fs";
+import type { Pool } from "undici";
+import { renderChildArgs, ROUTER_ONLY_ENV } from "../cli/child-args.js";
+import { ApiError } from "../http/errors.js";
+import type { Logger } from "../util/log.js";
+import type { Catalog, ModelSpec } from "./catalog/catalog.js";
+import { ModelEvents, type ModelStatus } from "./model-events.js";
+import { modelEntry } from "./model-list.js";
+import { createPool } from "./proxy.js";
+import { Scheduler, type Effects, type ModelConfig } from "./scheduler.js";
+import { Supervisor, type ChildInfo } from "./supervisor.js";
+
+export interface Lease {
+  model: string;
+  pool: Pool;
+  /** The response is finished (or aborted): the model's in-flight count drops. Idempotent. */
+  release(): void;
+}
+
+export interface RouterOptions {
+  modelsMax: number;
+  queueMax: number;
+  /** How long a model whose load failed answers 503 before it may be tried again. */
+  cooldownMs: number;
+  loadTimeoutMs: number;
+  /** Model-server entry (JS file) and Node flags for children. */
+  childEntry: string;
+  childExecArgv: string[];
+  /** Shown as argv[0] of status.args. */
+  programName: string;
+  log: Logger;
+  /** Re-reads every model source; throws a one-line error on a bad folder or presets file. */
+  readCatalog(): Catalog;
+}
+
+interface Pending {
+  resolve(lease: Lease): void;
+  reject(err: ApiError): void;
+}
+
+export class Router {
+  catalog: Catalog;
+  readonly events = new ModelEvents();
+  private specs = new Map<string, ModelSpec>();
+  private readonly scheduler: Scheduler;
+  private readonly supervisor: Supervisor;
+  private readonly pools = new Map<string, Pool>();
+  private readonly progress = new Map<string, number>();
+  private readonly pending = new Map<string, Pending>();
+  private seq = 0;
+  private port = 0;
+  private tick?: NodeJS.Timeout;
+
+  constructor(private readonly o: RouterOptions) {
+    this.catalog = o.readCatalog();
+    this.indexSpecs();
+    const fx: Effects = {
+      start: (id) => this.startProcess(id),
+      stop: (id) => this.stopProcess(id),
+      grant: (reqId, id) => this.grant(reqId, id),
+      fail: (reqId, status, message, retryAfterS) => this.failRequest(reqId, status, message, retryAfterS),
+    };
+    this.scheduler = new Scheduler(
+      { modelsMax: o.modelsMax, queueMax: o.queueMax, cooldownMs: o.cooldownMs, now: () => Date.now() },
+      fx,
+      this.catalog.models.map(toConfig),
+    );
+    this.supervisor = new Supervisor(
+      { entry: o.childEntry, execArgv: o.childExecArgv, loadTimeoutMs: o.loadTimeoutMs },
+      {
+        listening: () => {},
+        progress: (id, value) => {
+          this.progress.set(id, value);
+          this.publish(id, "loading", { progress: value });
+        },
+        ready: (id, info) => this.onChildReady(id, info),
+        exit: (id, code, reason) => this.onChildExit(id, code, reason),
+        output: (id, line) => o.log.info(`[${id}] ${line}`),
+      },
+    );
+  }
+
+  /** Starts the TTL clock and the load-on-startup models. */
+  start(routerPort: number): void {
+    this.port = routerPort;
+    this.tick = setInterval(() => this.scheduler.onTick(), 1000);
+    this.tick.unref();
+    for (const m of this.catalog.models) if (m.loadOnStartup) this.scheduler.onLoadRequest(m.id);
+  }
+
+  /** id or alias → id */
+  resolve(name: string): string | undefined {
+    return this.catalog.resolve(name);
+  }
+
+  /**
+   * Waits until `model` may serve one more request (loading it, and making room, as needed). Rejects with the
+   * ApiError to answer: 400 not loaded (autoload off), 429/503 with Retry-After, 503 failed load.
+   */
+  acquire(model: string, autoload: boolean, signal: AbortSignal): Promise<Lease> {
+    const reqId = `r${++this.seq}`;
+    return new Promise<Lease>((resolve, reject) => {
+      const onAbort = () => {
+        if (!this.pending.delete(reqId)) return;
+        this.scheduler.onCancel(reqId);
+        reject(new ApiError(499, "the client went away while waiting for the model"));
+      };
+      this.pending.set(reqId, {
+        resolve: (lease) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(lease);
+        },
+        reject: (err) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      });
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.scheduler.onRequest(reqId, model, autoload);
+    });
+  }
+
+  /** POST /models/load. With `wait`, resolves once the model is ready and rejects with the reason if it fails. */
+  async load(model: string, wait: boolean, signal?: AbortSignal): Promise<void> {
+    const answer = this.scheduler.onLoadRequest(model);
+    if (answer === 404) throw notFound(model);
+    if (answer === 400) throw new ApiError(400, `model '${model}' is already running`);
+    if (!wait) return;
+    const view = this.scheduler.view(model);
+    if (view?.state === "loaded") return;
+    const ev = await this.events.next(model, (e) => e.data.status === "loaded" || e.data.status === "unloaded", signal);
+    if (ev && ev.data.status !== "loaded") {
+      throw new ApiError(503, `model '${model}' failed to load: ${ev.data.error || "the process was stopped"}`);
+    }
+  }
+
+  /** POST /models/unload */
+  unload(model: string): void {
+    const answer = this.scheduler.onUnloadRequest(model);
+    if (answer === 404) throw notFound(model);
+    if (answer === 400) throw new ApiError(400, `model '${model}' is not running`);
+  }
+
+  /** GET /models?reload=1: re-reads every source; running models that changed or vanished are unloaded. */
+  reload(): void {
+    let next: Catalog;
+    try {
+      next = this.o.readCatalog();
+    } catch (err) {
+      throw new ApiError(400, `reload failed, the previous models are kept: ${(err as Error).message}`);
+    }
+    const before = new Map([...this.specs].map(([id, s]) => [id, launchKey(s)]));
+    this.catalog = next;
+    this.indexSpecs();
+    const changed = new Set<string>();
+    for (const [id, spec] of this.specs) if (before.has(id) && before.get(id) !== launchKey(spec)) changed.add(id);
+    this.scheduler.onCatalogChange(next.models.map(toConfig), changed);
+    for (const m of next.models) if (m.loadOnStartup && !before.has(m.id)) this.scheduler.onLoadRequest(m.id);
+  }
+
+  list(): Record<string, unknown>[] {
+    const created = Math.floor(Date.now() / 1000);
+    const out: Record<string, unknown>[] = [];
+    for (const spec of this.catalog.models) {
+      const view = this.scheduler.view(spec.id);
+      if (!view) continue;
+      const child = this.supervisor.info(spec.id);
+      const sizeBytes = sizeOf(spec.path);
+      out.push(modelEntry({
+        spec, view, args: [this.o.programName, ...this.childArgs(spec, 0)],
+        ...(sizeBytes !== undefined ? { sizeBytes } : {}),
+        ...(child ? { child } : {}),
+        ...(this.progress.has(spec.id) ? { progress: this.progress.get(spec.id)! } : {}),
+      }, created));
+    }
+    return out;
+  }
+
+  get loadedCount(): number {
+    return this.supervisor.running;
+  }
+
+  /** Stops every model process (graceful, then killed after each one's stop timeout). */
+  async stopAll(): Promise<void> {
+    if (this.tick) clearInterval(this.tick);
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(new ApiError(503, "the router is shutting down"));
+    }
+    await this.supervisor.stopAll();
+    await Promise.all([...this.pools.values()].map((p) => p.destroy().catch(() => {})));
+  }
+
+  killAll(): void {
+    this.supervisor.killAll();
+  }
+
+  // ---- effects -------------------------------------------------------------------------------------------------
+
+  private startProcess(id: string): void {
+    const spec = this.specs.get(id)!;
+    this.progress.delete(id);
+    this.publish(id, "loading");
+    if (!spec.path) {
+      const why = spec.hfRepo
+        ? `'${spec.hfRepo}' is not in the Hugging Face cache (corral serves cached files only; it never downloads)`
+        : "the preset names no model file";
+      queueMicrotask(() => this.onChildExit(id, null, why));
+      return;
+    }
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of ROUTER_ONLY_ENV) delete env[k];
+    Object.assign(env, spec.env, { LLAMA_SERVER_ROUTER_PORT: String(this.port) });
+    this.o.log.info(`loading model '${id}'`);
+    this.supervisor.start({ id, args: this.childArgs(spec, 0), env, stopTimeoutS: spec.stopTimeoutS });
+  }
+
+  private stopProcess(id: string): void {
+    this.publish(id, "unloading");
+    if (this.supervisor.pid(id) === undefined) {
+      // no process (its start failed before spawning): the stop is already done
+      queueMicrotask(() => this.onChildExit(id, null, ""));
+      return;
+    }
+    this.o.log.info(`unloading model '${id}'`);
+    this.supervisor.stop(id);
+  }
+
+  private grant(reqId: string, id: string): void {
+    const p = this.pending.get(reqId);
+    this.pending.delete(reqId);
+    const pool = this.pools.get(id);
+    if (!p || !pool) {
+      // the waiter is gone, or (never expected) the model has no connection: give the grant back
+      this.scheduler.onServeDone(reqId);
+      p?.reject(new ApiError(503, `model '${id}' is not reachable`, { headers: { "retry-after": "1" } }));
+      return;
+    }
+    let released = false;
+    p.resolve({
+      model: id,
+      pool,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.scheduler.onServeDone(reqId);
+      },
+    });
+  }
+
+  private failRequest(reqId: string, status: number, message: string, retryAfterS?: number): void {
+    const p = this.pending.get(reqId);
+    if (!p) return;
+    this.pending.delete(reqId);
+    const headers: Record<string, string> = retryAfterS !== undefined ? { "retry-after": String(retryAfterS) } : {};
+    p.reject(status === 404
+      ? new ApiError(404, message, { type: "invalid_request_error", extra: { code: "model_not_found" } })
+      : new ApiError(status, message, { headers }));
+  }
+
+  // ---- supervisor events ---------------------------------------------------------------------------------------
+
+  private onChildReady(id: string, info: ChildInfo): void {
+    this.pools.set(id, createPool(info.port));
+    this.progress.delete(id);
+    this.o.log.info(`model '${id}' is ready (pid ${info.pid}, port ${info.port})`);
+    this.scheduler.onReady(id);
+    this.publish(id, "loaded");
+  }
+
+  private onChildExit(id: string, code: number | null, reason: string): void {
+    const pool = this.pools.get(id);
+    this.pools.delete(id);
+    this.progress.delete(id);
+    void pool?.close().catch(() => {});
+    if (reason) this.o.log.warn(`model '${id}' stopped: ${reason}`);
+    this.scheduler.onExit(id, code, reason);
+    const failed = reason !== "";
+    this.publish(id, "unloaded", failed ? { error: reason, exit_code: code } : {});
+  }
+
+  private publish(model: string, status: ModelStatus, extra: { progress?: number; error?: string; exit_code?: number | null } = {}): void {
+    this.events.publish({ model, event: "status_change", data: { status, ...extra } });
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------------------------
+
+  private indexSpecs(): void {
+    this.specs = new Map(this.catalog.models.map((m) => [m.id, m]));
+  }
+
+  private childArgs(spec: ModelSpec, port: number): string[] {
+    return [
+      "--model", spec.path ?? "", "--alias", spec.id, "--host", "127.0.0.1", "--port", String(port),
+      ...renderChildArgs(spec.options),
+    ];
+  }
+}
+
+function toConfig(s: ModelSpec): ModelConfig {
+  return {
+    id: s.id,
+    pinned: s.pin,
+    ...(s.ttlS !== undefined ? { ttlMs: s.ttlS * 1000 } : {}),
+    ...(s.maxConcurrent !== undefined ? { maxConcurrent: s.maxConcurrent } : {}),
+  };
+}
+
+/** What a running process depends on: when it changes, a reload restarts the model. */
+function launchKey(s: ModelSpec): string {
+  let file = "";
+  try {
+    const st = s.path ? statSync(s.path) : undefined;
+    if (st) file = `${st.size}:${st.mtimeMs}`;
+  } catch {
+    file = "missing";
+  }
+  return JSON.stringify([s.path, s.mmproj, s.hfRepo, s.options, s.env, file]);
+}
+
+function sizeOf(p: string | undefined): number | undefined {
+  if (!p) return undefined;
+  try {
+    return statSync(p).size;
+  } catch {
+    return undefined;
+  }
+}
+
+export function notFound(model: string): ApiError {
+  return new ApiError(404, `model '${model}' not found`, { type: "invalid_request_error", extra: { code: "model_not_found" } });
+}
