@@ -1,0 +1,89 @@
+// Helpers for router tests: a models folder built from generated models, a router started on it with an empty
+// Hugging Face cache (so the user's own cache never leaks into a test), and views of its model processes.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { getTestModel } from "./models.js";
+import { startServer, type RunningServer } from "./server.js";
+
+/** Writes a models folder: each entry maps a relative path (e.g. "a.gguf", "b/b.gguf") to a tiny model seed. */
+export async function makeModelsDir(files: Record<string, number>): Promise<string> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "corral-models-"));
+  for (const [rel, seed] of Object.entries(files)) {
+    const src = await getTestModel("tiny", { seed });
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    copyFileSync(src, path.join(dir, rel));
+  }
+  return dir;
+}
+
+export function emptyDir(prefix = "corral-empty-"): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Starts a router (corral without -m) with `-t 1 -c 512` and an empty hub cache unless `env` says otherwise. */
+export function startRouter(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+  return startServer(["-t", "1", "-c", "512", ...args], { env: { LLAMA_CACHE: emptyDir("corral-hub-"), ...env } });
+}
+
+export interface ListedModel {
+  id: string;
+  aliases: string[];
+  tags: string[];
+  source: string;
+  path: string | null;
+  size_bytes: number | null;
+  in_flight: number;
+  pid?: number;
+  n_ctx?: number;
+  status: { value: string; args: string[]; preset: string; exit_code?: number | null; failed?: boolean; error?: string };
+}
+
+export async function listModels(url: string, query = ""): Promise<ListedModel[]> {
+  const res = await fetch(`${url}/models${query}`);
+  if (res.status !== 200) throw new Error(`GET /models: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { data: ListedModel[] }).data;
+}
+
+export async function modelStatus(url: string, id: string): Promise<ListedModel | undefined> {
+  return (await listModels(url)).find((m) => m.id === id);
+}
+
+/** Polls until `check` returns a truthy value (or throws after `timeoutMs`). */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Process ids of the live children of `pid` (model processes of a router). */
+export function childPids(pid: number): number[] {
+  try {
+    return execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
+      .split("\n").map((s) => Number(s.trim())).filter((n) => n > 0);
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function chat(url: string, model: string, extra: Record<string, unknown> = {}): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], max_tokens: 4, ...extra }),
+  });
+}
