@@ -1,7 +1,7 @@
 // Helpers for router tests: a models folder built from generated models, a router started on it with an empty
 // Hugging Face cache (so the user's own cache never leaks into a test), and views of its model processes.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { getTestModel } from "./models.js";
@@ -22,9 +22,9 @@ export function emptyDir(prefix = "corral-empty-"): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Starts a router (corral without -m) with `-t 1 -c 512` and an empty hub cache unless `env` says otherwise. */
+/** Starts a router (corral without -m) with `-t 1` and an empty hub cache unless `env` says otherwise. */
 export function startRouter(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
-  return startServer(["-t", "1", "-c", "512", ...args], { env: { LLAMA_CACHE: emptyDir("corral-hub-"), ...env } });
+  return startServer(["-t", "1", ...args], { env: { LLAMA_CACHE: emptyDir("corral-hub-"), ...env } });
 }
 
 export interface ListedModel {
@@ -71,10 +71,11 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** True while the process runs (a zombie, dead but not yet reaped by its new parent, counts as gone). */
 export function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }

@@ -36,14 +36,16 @@ describe("third-party GGUF (llama-2-tiny-random, converted by Hugging Face tooli
 });
 
 describe("npm start with no model", () => {
-  test("generates the demo model into the cache folder and serves it", async () => {
+  test("is a router over the Hugging Face cache and the demo model, generated into the cache folder", async () => {
     const cache = mkdtempSync(path.join(tmpdir(), "corral-xdg-"));
-    const server = await startServer(["-t", "1"], { env: { XDG_CACHE_HOME: cache } });
+    // only XDG_CACHE_HOME: both the demo model and the (empty) hub cache live under it
+    const env: NodeJS.ProcessEnv = { XDG_CACHE_HOME: cache, LLAMA_CACHE: "", HF_HUB_CACHE: "", HUGGINGFACE_HUB_CACHE: "", HF_HOME: "" };
+    const server = await startServer(["-t", "1"], { env });
     try {
       assert.match(server.output(), /demo model/);
-      const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ id: string }> };
-      assert.match(models.data[0]!.id, /corral-demo/);
-      const r = await postJson(`${server.url}/v1/chat/completions`, { messages: [{ role: "user", content: "hi" }], max_tokens: 4 });
+      const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ id: string; source: string }> };
+      assert.deepEqual(models.data.map((m) => [m.id, m.source]), [["corral-demo", "builtin"]]);
+      const r = await postJson(`${server.url}/v1/chat/completions`, { model: "corral-demo", messages: [{ role: "user", content: "hi" }], max_tokens: 4 });
       assert.equal(r.status, 200);
     } finally {
       await server.stop();

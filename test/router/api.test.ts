@@ -34,7 +34,7 @@ describe("router: discovery and the /models API", () => {
     copyFileSync(await getTestModel("tiny", { seed: 8 }), path.join(snap, "tiny-Q8_0.gguf"));
     copyFileSync(await getTestModel("tiny", { seed: 9 }), path.join(snap, "sub", "tiny-f16.gguf"));
     copyFileSync(await getTestModel("tiny", { seed: 10 }), path.join(snap, "mmproj-tiny-f16.gguf"));
-    server = await startRouter(["--models-dir", dir], { LLAMA_CACHE: hub });
+    server = await startRouter(["--models-dir", dir, "-c", "512"], { LLAMA_CACHE: hub });
   });
   after(async () => {
     await server.stop();
