@@ -66,7 +66,8 @@ describe("router: discovery and the /models API", () => {
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "none" });
     const r = await client.chat.completions.create({ model: "acme/tiny-GGUF:Q8_0", messages: [{ role: "user", content: "hi" }], max_tokens: 3 });
     assert.equal(r.model, "acme/tiny-GGUF:Q8_0");
-    assert.equal(r.choices[0]!.finish_reason, "length");
+    assert.ok(["length", "stop"].includes(r.choices[0]!.finish_reason), "random weights may end early");
+    assert.equal(r.object, "chat.completion");
     const stream = await client.chat.completions.create({ model: "alpha", messages: [{ role: "user", content: "hi" }], max_tokens: 5, stream: true });
     let chunks = 0;
     for await (const c of stream) if (c.choices[0]?.delta?.content) chunks++;
