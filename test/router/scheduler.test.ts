@@ -252,6 +252,55 @@ describe("scheduler", () => {
     assert.deepEqual(t.take(), ["start b"]);
   });
 
+  test("admin load with no room and a busy model waits its turn instead of failing", () => {
+    const t = setup(["a", "b"], { modelsMax: 1 });
+    warm(t, "a");
+    t.s.onRequest("r1", "a");
+    assert.equal(t.s.onLoadRequest("b"), 200);
+    assert.deepEqual(t.take(), ["grant r1 a"], "a is serving: nothing is stopped");
+    t.s.onServeDone("r1");
+    assert.deepEqual(t.take(), ["stop a"]);
+    t.s.onExit("a", 0, "");
+    assert.deepEqual(t.take(), ["start b"]);
+    t.s.onReady("b");
+    assert.equal(t.s.view("b")!.inFlight, 0, "the placeholder is never in flight");
+  });
+
+  test("catalog change: new models appear, changed running ones restart, gone ones are stopped and forgotten", () => {
+    const t = setup(["keep", "change", "gone", "idle-gone"], { modelsMax: 0 });
+    warm(t, "keep");
+    warm(t, "change");
+    warm(t, "gone");
+    t.s.onRequest("busy", "gone");
+    t.take();
+    t.s.onCatalogChange([{ id: "keep" }, { id: "change" }, { id: "new" }], new Set(["change"]));
+    assert.deepEqual(t.take(), ["stop change", "stop gone"], "a gone model is stopped even while serving; keep is left alone");
+    assert.equal(t.s.view("idle-gone"), undefined, "an unloaded model that is gone is forgotten at once");
+    assert.equal(t.s.view("new")!.state, "unloaded");
+    assert.equal(t.s.view("keep")!.state, "loaded");
+    assert.equal(t.s.view("gone")!.state, "stopping");
+    t.s.onExit("gone", 0, "");
+    assert.equal(t.s.view("gone"), undefined, "forgotten once its process is gone");
+    t.s.onServeDone("busy"); // its response finished after all: nothing breaks
+    t.s.onRequest("r1", "gone");
+    assert.deepEqual(t.take(), ["fail r1 404"]);
+    // a request for the restarting model waits for the old process, then starts the new one
+    t.s.onRequest("r2", "change");
+    assert.deepEqual(t.take(), []);
+    t.s.onExit("change", 0, "");
+    assert.deepEqual(t.take(), ["start change"]);
+  });
+
+  test("catalog change: requests queued for a model that is gone fail with 404", () => {
+    const t = setup(["a", "b"], { modelsMax: 1 });
+    warm(t, "a");
+    t.s.onRequest("busy", "a");
+    t.s.onRequest("q1", "b");
+    t.take();
+    t.s.onCatalogChange([{ id: "a" }], new Set());
+    assert.deepEqual(t.take(), ["fail q1 404"]);
+  });
+
   test("models-max 0 means unlimited", () => {
     const t = setup(["a", "b", "c"], { modelsMax: 0 });
     for (const m of ["a", "b", "c"]) t.s.onRequest(`r${m}`, m);
