@@ -133,6 +133,33 @@ describe("router: scheduling with real processes", () => {
     }
   });
 
+  test("a client that disconnects mid-stream stops the generation in the model process; max-concurrent answers 429", async () => {
+    const dir = await makeModelsDir({ "a.gguf": 1 });
+    const ini = path.join(emptyDir("corral-preset-"), "p.ini");
+    writeFileSync(ini, "[a]\nmax-concurrent = 1\n");
+    const server = await startRouter(["--models-dir", dir, "--models-preset", ini, "-c", "4096"]);
+    try {
+      const ac = new AbortController();
+      const res = await fetch(`${server.url}/v1/completions`, {
+        method: "POST",
+        signal: ac.signal,
+        body: JSON.stringify({ model: "a", prompt: "once", max_tokens: 3500, stream: true, logit_bias: { "2": -100, "4": -100 } }),
+      });
+      const reader = res.body!.getReader();
+      await reader.read();
+      const busy = await chat(server.url, "a");
+      assert.equal(busy.status, 429);
+      assert.ok(Number(busy.headers.get("retry-after")) >= 1);
+      ac.abort();
+      await waitFor("in flight back to 0", async () => (await modelStatus(server.url, "a"))!.in_flight === 0, 5000);
+      const slots = (await (await fetch(`${server.url}/slots?model=a`)).json()) as Array<{ is_processing: boolean; n_decoded?: number }>;
+      assert.equal(slots[0]!.is_processing, false, "the model process stopped generating");
+      assert.equal((await chat(server.url, "a")).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("a model that fails to load fails its waiters with the reason, then answers 503 with Retry-After", async () => {
     const dir = await makeModelsDir({ "good.gguf": 1 });
     writeFileSync(path.join(dir, "broken.gguf"), Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(64, 7)]));

@@ -1,0 +1,39 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { DEMO_MODEL_ID, loadCatalog } from "../../../src/router/catalog/load.js";
+
+function hubWith(files: string[]): string {
+  const hub = mkdtempSync(path.join(tmpdir(), "corral-hub-"));
+  const repo = path.join(hub, "models--acme--tiny-GGUF");
+  mkdirSync(path.join(repo, "refs"), { recursive: true });
+  writeFileSync(path.join(repo, "refs", "main"), "c0ffee");
+  for (const f of files) {
+    mkdirSync(path.dirname(path.join(repo, "snapshots", "c0ffee", f)), { recursive: true });
+    writeFileSync(path.join(repo, "snapshots", "c0ffee", f), "GGUF");
+  }
+  return hub;
+}
+
+describe("loadCatalog", () => {
+  test("a preset's hf-repo is served from the cache (tag case-insensitive); an uncached one keeps no path", () => {
+    const hub = hubWith(["tiny-Q8_0.gguf"]);
+    const ini = path.join(mkdtempSync(path.join(tmpdir(), "corral-ini-")), "p.ini");
+    writeFileSync(ini, "[mine]\nhf-repo = acme/tiny-GGUF:q8_0\n\n[absent]\nhf-repo = acme/other-GGUF:Q4_K_M\n");
+    const c = loadCatalog({ presetFile: ini, env: { LLAMA_CACHE: hub }, cliOptions: {} });
+    const mine = c.models.find((m) => m.id === "mine")!;
+    assert.equal(mine.path, path.join(hub, "models--acme--tiny-GGUF", "snapshots", "c0ffee", "tiny-Q8_0.gguf"));
+    assert.equal(c.models.find((m) => m.id === "absent")!.path, undefined);
+    assert.ok(c.models.some((m) => m.id === "acme/tiny-GGUF:Q8_0" && m.source === "cache"));
+    assert.ok(!c.models.some((m) => m.id === DEMO_MODEL_ID), "no demo model unless asked for");
+  });
+
+  test("the demo model is listed beside the cache models, with the command line's model options", () => {
+    const hub = hubWith(["tiny-F16.gguf"]);
+    const c = loadCatalog({ demoModelPath: "/x/demo.gguf", env: { LLAMA_CACHE: hub }, cliOptions: { ctxSize: 1024 } });
+    assert.deepEqual(c.models.map((m) => [m.id, m.source]), [["acme/tiny-GGUF:F16", "cache"], [DEMO_MODEL_ID, "builtin"]]);
+    assert.equal(c.models[1]!.options.ctxSize, 1024, "command-line model options reach every model");
+  });
+});
