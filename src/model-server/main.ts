@@ -56,15 +56,18 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
 
+  // like llama-server, a --host ending in .sock is a Unix socket (the router talks to its models this way)
+  const socketPath = opts.host.endsWith(".sock") ? opts.host : undefined;
   try {
-    await app.listen({ host: opts.host, port: opts.port });
+    if (socketPath) await app.listen({ path: socketPath });
+    else await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
-    throw new StartupError(`cannot listen on ${opts.host}:${opts.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new StartupError(`cannot listen on ${socketPath ?? `${opts.host}:${opts.port}`}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const addr = app.server.address();
-  const port = typeof addr === "object" && addr ? addr.port : opts.port;
-  log.info(`server is listening on http://${opts.host}:${port}`);
-  parent.notify({ type: "listening", port, host: opts.host });
+  const port = typeof addr === "object" && addr ? addr.port : socketPath ? 0 : opts.port;
+  log.info(`server is listening on ${socketPath ? `unix:${socketPath}` : `http://${opts.host}:${port}`}`);
+  parent.notify({ type: "listening", port, host: opts.host, ...(socketPath ? { socketPath } : {}) });
 
   try {
     // progress is reported in steps of 10% at most, for the router's /models/sse

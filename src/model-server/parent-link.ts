@@ -2,7 +2,7 @@
 // reports what it serves and when it is ready, and exits as soon as the channel closes: that happens even when
 // the parent is SIGKILLed, so no model process outlives its router.
 export type ParentMessage =
-  | { type: "listening"; port: number; host: string }
+  | { type: "listening"; port: number; host: string; socketPath?: string }
   | { type: "progress"; value: number }
   | { type: "ready"; info: Record<string, unknown> }
   | { type: "failed"; error: string };

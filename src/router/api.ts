@@ -2,7 +2,7 @@
 // the scheduler's grant and hand the request to the proxy; the router's own paths list, load and unload models.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError } from "../http/errors.js";
-import { disconnectSignal, openSse } from "../http/sse.js";
+import { openSse } from "../http/sse.js";
 import { VERSION } from "../cli/version.js";
 import { forward } from "./proxy.js";
 import { notFound, type Router } from "./router.js";
@@ -28,9 +28,15 @@ export function registerRouterRoutes(app: FastifyInstance, router: Router, o: Ap
     const model = modelName(name);
     const id = router.resolve(model);
     if (id === undefined) throw notFound(model);
-    const signal = disconnectSignal(reply);
-    const lease = await router.acquire(id, autoloadOf(req, o.autoload), signal);
-    if (signal.aborted) return lease.release();
+    const res = reply.raw;
+    const lease = await router.acquire(id, autoloadOf(req, o.autoload), (cancel) => {
+      const onClose = () => {
+        if (!res.writableFinished) cancel();
+      };
+      res.on("close", onClose);
+      return () => res.off("close", onClose);
+    });
+    if (res.destroyed) return lease.release();
     reply.hijack();
     try {
       await forward(lease.pool, req.raw, reply.raw, req.url, req.rawBody, id);

@@ -1,7 +1,9 @@
 // The router's core: it wires the pure scheduler to the real world. Scheduler effects become process starts and
 // stops (supervisor) and granted or failed requests (promises the HTTP layer awaits); supervisor events become
 // scheduler events and /models/sse events. It also owns the catalog, so that a reload is one diff here.
-import { statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { rmSync, statSync } from "node:fs";
+import path from "node:path";
 import type { Pool } from "undici";
 import { renderChildArgs, ROUTER_ONLY_ENV } from "../cli/child-args.js";
 import { ApiError } from "../http/errors.js";
@@ -31,6 +33,8 @@ export interface RouterOptions {
   childExecArgv: string[];
   /** Shown as argv[0] of status.args. */
   programName: string;
+  /** Folder for the model processes' Unix sockets; undefined = TCP on 127.0.0.1. */
+  socketDir?: string;
   log: Logger;
   /** Re-reads every model source; throws a one-line error on a bad folder or presets file. */
   readCatalog(): Catalog;
@@ -100,26 +104,28 @@ export class Router {
    * Waits until `model` may serve one more request (loading it, and making room, as needed). Rejects with the
    * ApiError to answer: 400 not loaded (autoload off), 429/503 with Retry-After, 503 failed load.
    */
-  acquire(model: string, autoload: boolean, signal: AbortSignal): Promise<Lease> {
+  acquire(model: string, autoload: boolean, onGone: (cancel: () => void) => () => void): Promise<Lease> {
     const reqId = `r${++this.seq}`;
     return new Promise<Lease>((resolve, reject) => {
-      const onAbort = () => {
-        if (!this.pending.delete(reqId)) return;
-        this.scheduler.onCancel(reqId);
-        reject(new ApiError(499, "the client went away while waiting for the model"));
-      };
+      let stopWatching: (() => void) | undefined;
       this.pending.set(reqId, {
         resolve: (lease) => {
-          signal.removeEventListener("abort", onAbort);
+          stopWatching?.();
           resolve(lease);
         },
         reject: (err) => {
-          signal.removeEventListener("abort", onAbort);
+          stopWatching?.();
           reject(err);
         },
       });
-      signal.addEventListener("abort", onAbort, { once: true });
       this.scheduler.onRequest(reqId, model, autoload);
+      // granted or failed at once (the common case): nothing to watch
+      if (!this.pending.has(reqId)) return;
+      stopWatching = onGone(() => {
+        if (!this.pending.delete(reqId)) return;
+        this.scheduler.onCancel(reqId);
+        reject(new ApiError(499, "the client went away while waiting for the model"));
+      });
     });
   }
 
@@ -215,6 +221,8 @@ export class Router {
     for (const k of ROUTER_ONLY_ENV) delete env[k];
     Object.assign(env, spec.env, { LLAMA_SERVER_ROUTER_PORT: String(this.port) });
     this.o.log.info(`loading model '${id}'`);
+    const sock = this.socketPath(id);
+    if (sock) rmSync(sock, { force: true }); // left behind by a killed process
     this.supervisor.start({ id, args: this.childArgs(spec, 0), env, stopTimeoutS: spec.stopTimeoutS });
   }
 
@@ -264,7 +272,7 @@ export class Router {
   // ---- supervisor events ---------------------------------------------------------------------------------------
 
   private onChildReady(id: string, info: ChildInfo): void {
-    this.pools.set(id, createPool(info.port));
+    this.pools.set(id, createPool(info));
     this.progress.delete(id);
     this.o.log.info(`model '${id}' is ready (pid ${info.pid}, port ${info.port})`);
     this.scheduler.onReady(id);
@@ -294,9 +302,15 @@ export class Router {
 
   private childArgs(spec: ModelSpec, port: number): string[] {
     return [
-      "--model", spec.path ?? "", "--alias", spec.id, "--host", "127.0.0.1", "--port", String(port),
+      "--model", spec.path ?? "", "--alias", spec.id, "--host", this.socketPath(spec.id) ?? "127.0.0.1", "--port", String(port),
       ...renderChildArgs(spec.options),
     ];
+  }
+
+  /** One socket path per model id (short: Unix socket paths are limited to about 100 bytes). */
+  private socketPath(id: string): string | undefined {
+    if (!this.o.socketDir) return undefined;
+    return path.join(this.o.socketDir, `${createHash("sha1").update(id).digest("hex").slice(0, 12)}.sock`);
   }
 }
 

@@ -9,6 +9,8 @@ import { LineRing } from "./line-ring.js";
 
 export interface ChildInfo {
   port: number;
+  /** Set when the child listens on a Unix socket instead of a TCP port. */
+  socketPath?: string;
   pid: number;
   /** The child's own facts from its `ready` message (n_ctx, n_params, size, ...). */
   facts: Record<string, unknown>;
@@ -43,6 +45,7 @@ interface Child {
   proc: ChildProcess;
   pid: number;
   port?: number;
+  socketPath?: string;
   info?: ChildInfo;
   output: LineRing;
   /** The child's own account of a failed load. */
@@ -151,11 +154,12 @@ export class Supervisor {
   }
 
   private onMessage(child: Child, raw: unknown): void {
-    const msg = raw as { type?: string; port?: number; value?: number; info?: Record<string, unknown>; error?: string };
+    const msg = raw as { type?: string; port?: number; socketPath?: string; value?: number; info?: Record<string, unknown>; error?: string };
     switch (msg?.type) {
       case "listening":
         if (typeof msg.port === "number") {
           child.port = msg.port;
+          if (typeof msg.socketPath === "string") child.socketPath = msg.socketPath;
           this.events.listening(child.id, msg.port);
         }
         return;
@@ -164,7 +168,7 @@ export class Supervisor {
         return;
       case "ready":
         if (child.port === undefined || child.stopping) return;
-        child.info = { port: child.port, pid: child.pid, facts: msg.info ?? {} };
+        child.info = { port: child.port, pid: child.pid, facts: msg.info ?? {}, ...(child.socketPath ? { socketPath: child.socketPath } : {}) };
         this.events.ready(child.id, child.info);
         return;
       case "failed":
