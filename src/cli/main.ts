@@ -8,7 +8,14 @@ import { ensureDemoModel } from "../demo-model.js";
 import { createLogger } from "../util/log.js";
 
 async function main(): Promise<void> {
-  const { options, warnings, fromArgv } = parseArgs(process.argv.slice(2));
+  let argv = process.argv.slice(2);
+  if (process.env["CORRAL_SPARE"] === "1" && process.send) {
+    // a router's spare process: warm up, then serve whichever model it is given
+    delete process.env["CORRAL_SPARE"];
+    const { waitAsSpare } = await import("../model-server/spare.js");
+    argv = (await waitAsSpare()).argv;
+  }
+  const { options, warnings, fromArgv } = parseArgs(argv);
   if (options.help) {
     process.stdout.write(helpText());
     return;

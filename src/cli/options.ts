@@ -69,6 +69,7 @@ export interface ServerOptions {
   modelsQueueMax: number;
   modelsTtl?: number;
   modelsLoadTimeout: number;
+  modelsSpare: boolean;
   help: boolean;
   version: boolean;
 }
@@ -106,6 +107,7 @@ export const DEFAULTS: ServerOptions = {
   modelsAutoload: true,
   modelsQueueMax: 256,
   modelsLoadTimeout: 300,
+  modelsSpare: true,
   help: false,
   version: false,
 };
@@ -195,6 +197,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "router: unload a model idle this long (per model: preset key ttl; default: never)" },
   { key: "modelsLoadTimeout", names: ["--models-load-timeout"], type: "int", valueName: "SECONDS", env: "LLAMA_ARG_MODELS_LOAD_TIMEOUT", group: "router",
     routerOnly: true, min: 1, help: "router: a model process not ready after this long is stopped and its load fails" },
+  { key: "modelsSpare", names: ["--models-spare"], negNames: ["--no-models-spare"], type: "bool", env: "LLAMA_ARG_MODELS_SPARE", group: "router",
+    routerOnly: true, help: "router: keep one warm model process (runtime and backend loaded, no model) so a load costs only the model's own load time" },
 ];
 
 /**

@@ -39,7 +39,32 @@ export async function nllcInternals() {
   };
 }
 
+/**
+ * A spare process (see spare.ts) starts the CPU backend before it knows its model; the first CPU-only, non-verbose
+ * loadLlama() then takes it. Native log lines go to whichever logger that load brings.
+ */
+let prewarmed: { llama: Promise<Llama>; setLogger(fn: LoadLlamaOptions["logger"]): void } | undefined;
+
+export function prewarmLlama(): Promise<unknown> {
+  let sink: LoadLlamaOptions["logger"] = () => {};
+  const llama = loadLlama({ gpu: false, verbose: false, logger: (level, message) => sink(level, message) });
+  prewarmed = { llama, setLogger: (fn) => (sink = fn) };
+  return llama;
+}
+
 export async function loadLlama(o: LoadLlamaOptions): Promise<Llama> {
+  if (prewarmed && !o.gpu && !o.verbose) {
+    const p = prewarmed;
+    prewarmed = undefined;
+    try {
+      const llama = await p.llama;
+      p.setLogger(o.logger);
+      if (o.maxThreads) llama.maxThreads = o.maxThreads;
+      return llama;
+    } catch {
+      // the warm-up failed: try again the ordinary way, which reports the error
+    }
+  }
   const { LlamaLogLevel } = await nllcInternals();
   const logLevel = o.verbose ? LlamaLogLevel.info : LlamaLogLevel.warn;
   const binary = cpuBinary();

@@ -42,12 +42,18 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   registerTokenRoutes(app, state);
   await registerMetricsRoute(app, state);
 
+  // requests being answered, so that a stop with none can exit at once (a router's swap waits for this exit)
+  let inFlight = 0;
+  app.server.on("request", (_req, res) => {
+    inFlight++;
+    res.once("close", () => inFlight--);
+  });
   let stopping = false;
   const stop = async (code: number) => {
-    if (stopping) return;
+    if (stopping || inFlight === 0) process.exit(code); // a second signal, or nothing to finish
     stopping = true;
-    // A second signal, or a parent that is gone, must not wait for a graceful close.
-    setTimeout(() => process.exit(code), 3000).unref();
+    // Standalone, a stop waits 3 s at most for requests to finish; under a router, the router's stop-timeout decides.
+    if (!parent.attached) setTimeout(() => process.exit(code), 3000).unref();
     await app.close().catch(() => {});
     await state.ready?.engine.dispose().catch(() => {});
     process.exit(code);

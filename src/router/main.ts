@@ -55,6 +55,7 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
       programName: path.resolve(here, "..", "..", "..", "bin", "corral"),
       // Unix sockets cost less per request than loopback TCP (measured in npm run bench); not on Windows
       ...(process.platform !== "win32" ? { socketDir } : {}),
+      spare: opts.modelsSpare,
       log,
       readCatalog,
     });

@@ -35,6 +35,8 @@ export interface RouterOptions {
   programName: string;
   /** Folder for the model processes' Unix sockets; undefined = TCP on 127.0.0.1. */
   socketDir?: string;
+  /** Keep a warm spare model process. */
+  spare: boolean;
   log: Logger;
   /** Re-reads every model source; throws a one-line error on a bad folder or presets file. */
   readCatalog(): Catalog;
@@ -93,6 +95,7 @@ export class Router {
     this.tick = setInterval(() => this.scheduler.onTick(), 1000);
     this.tick.unref();
     for (const m of this.catalog.models) if (m.loadOnStartup) this.scheduler.onLoadRequest(m.id);
+    if (this.o.spare) this.supervisor.enableSpare(this.baseEnv());
   }
 
   /** id or alias → id */
@@ -217,13 +220,13 @@ export class Router {
       queueMicrotask(() => this.onChildExit(id, null, why));
       return;
     }
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of ROUTER_ONLY_ENV) delete env[k];
-    Object.assign(env, spec.env, { LLAMA_SERVER_ROUTER_PORT: String(this.port) });
+    const env = { ...this.baseEnv(), ...spec.env };
     this.o.log.info(`loading model '${id}'`);
     const sock = this.socketPath(id);
     if (sock) rmSync(sock, { force: true }); // left behind by a killed process
-    this.supervisor.start({ id, args: this.childArgs(spec, 0), env, stopTimeoutS: spec.stopTimeoutS });
+    this.supervisor.start({
+      id, args: this.childArgs(spec, 0), env, stopTimeoutS: spec.stopTimeoutS, spareOk: Object.keys(spec.env).length === 0,
+    });
   }
 
   private stopProcess(id: string): void {
@@ -295,6 +298,14 @@ export class Router {
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------------
+
+  /** The environment of every model process: the router's, without its own settings, plus the router's port. */
+  private baseEnv(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of ROUTER_ONLY_ENV) delete env[k];
+    env["LLAMA_SERVER_ROUTER_PORT"] = String(this.port);
+    return env;
+  }
 
   private indexSpecs(): void {
     this.specs = new Map(this.catalog.models.map((m) => [m.id, m]));

@@ -21,6 +21,8 @@ export interface LaunchSpec {
   args: string[];
   env: NodeJS.ProcessEnv;
   stopTimeoutS: number;
+  /** The warm spare may serve this model (its environment is the spare's own). */
+  spareOk: boolean;
 }
 
 export interface SupervisorEvents {
@@ -29,6 +31,7 @@ export interface SupervisorEvents {
   ready(id: string, info: ChildInfo): void;
   /** The process is gone. `reason` is the child's own error, or the tail of its output; empty after a clean stop. */
   exit(id: string, code: number | null, reason: string): void;
+  /** A line of a model process's output ("spare" for the spare's). */
   output(id: string, line: string): void;
 }
 
@@ -57,9 +60,15 @@ interface Child {
 }
 
 const OUTPUT_KEEP_BYTES = 64 * 1024;
+/** The id a spare process has until it is given a model. */
+const SPARE = "";
 
 export class Supervisor {
   private readonly children = new Map<string, Child>();
+  private spare: Child | undefined;
+  private spareEnv: NodeJS.ProcessEnv | undefined;
+  private spareFailures = 0;
+  private closing = false;
 
   constructor(
     private readonly opts: SupervisorOptions,
@@ -68,31 +77,62 @@ export class Supervisor {
 
   start(spec: LaunchSpec): void {
     if (this.children.has(spec.id)) throw new Error(`model '${spec.id}' already has a process`);
+    let child: Child | undefined;
+    if (spec.spareOk && this.spare) {
+      child = this.spare;
+      this.spare = undefined;
+      child.id = spec.id;
+      child.proc.send({ type: "run", argv: spec.args });
+    } else {
+      child = this.spawn(spec.id, spec.args, spec.env);
+      if (!child) return;
+    }
+    child.stopTimeoutS = spec.stopTimeoutS;
+    this.children.set(spec.id, child);
+    const c = child;
+    c.timers.push(setTimeout(() => {
+      if (c.info || c.stopping) return;
+      c.timedOut = true;
+      c.proc.kill("SIGKILL");
+    }, this.opts.loadTimeoutMs));
+  }
+
+  /**
+   * Keeps one warm spare process (runtime and CPU backend loaded, no model) so that a load costs only the model's
+   * own load time. `env` is the environment every model without its own `env` gets.
+   */
+  enableSpare(env: NodeJS.ProcessEnv): void {
+    this.spareEnv = env;
+    this.ensureSpare();
+  }
+
+  private ensureSpare(): void {
+    if (!this.spareEnv || this.spare || this.closing || this.spareFailures >= 3) return;
+    this.spare = this.spawn(SPARE, [], { ...this.spareEnv, CORRAL_SPARE: "1" });
+  }
+
+  private spawn(id: string, args: string[], env: NodeJS.ProcessEnv): Child | undefined {
     let proc: ChildProcess;
     try {
-      proc = fork(this.opts.entry, spec.args, {
-        env: spec.env,
+      proc = fork(this.opts.entry, args, {
+        env,
         execArgv: this.opts.execArgv,
         stdio: ["ignore", "pipe", "pipe", "ipc"],
-        // an argument vector, never a shell
         serialization: "json",
       });
     } catch (err) {
-      queueMicrotask(() => this.events.exit(spec.id, null, `cannot start a process: ${(err as Error).message}`));
-      return;
+      if (id !== SPARE) queueMicrotask(() => this.events.exit(id, null, `cannot start a process: ${(err as Error).message}`));
+      return undefined;
     }
     const child: Child = {
-      id: spec.id, proc, pid: proc.pid ?? -1, output: new LineRing(OUTPUT_KEEP_BYTES), stopTimeoutS: spec.stopTimeoutS, stopping: false, timedOut: false, timers: [],
+      id, proc, pid: proc.pid ?? -1, output: new LineRing(OUTPUT_KEEP_BYTES), stopTimeoutS: 0, stopping: false, timedOut: false, timers: [],
     };
-    this.children.set(spec.id, child);
-
     const onLine = (line: string) => {
       child.output.push(line);
-      this.events.output(spec.id, line);
+      this.events.output(child.id === SPARE ? "spare" : child.id, line);
     };
     splitLines(proc.stdout!, onLine);
     splitLines(proc.stderr!, onLine);
-
     proc.on("message", (raw) => this.onMessage(child, raw));
     proc.on("error", (err) => {
       child.failure ??= `cannot start a process: ${err.message}`;
@@ -100,13 +140,7 @@ export class Supervisor {
       if (proc.pid === undefined) this.finish(child, null, null);
     });
     proc.on("exit", (code, signal) => this.finish(child, code, signal));
-
-    const loadTimer = setTimeout(() => {
-      if (child.info || child.stopping) return;
-      child.timedOut = true;
-      proc.kill("SIGKILL");
-    }, this.opts.loadTimeoutMs);
-    child.timers.push(loadTimer);
+    return child;
   }
 
   /** Graceful stop (SIGTERM), then SIGKILL after the model's stop timeout. Loading children are killed at once. */
@@ -140,6 +174,8 @@ export class Supervisor {
 
   /** Stops every child and resolves once all are gone. */
   async stopAll(): Promise<void> {
+    this.closing = true;
+    this.spare?.proc.kill("SIGKILL");
     const gone = [...this.children.values()].map((c) => new Promise<void>((resolve) => {
       if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
       c.proc.once("exit", () => resolve());
@@ -150,6 +186,8 @@ export class Supervisor {
 
   /** Last resort on the way out: no child may outlive the router. */
   killAll(): void {
+    this.closing = true;
+    this.spare?.proc.kill("SIGKILL");
     for (const c of this.children.values()) c.proc.kill("SIGKILL");
   }
 
@@ -170,6 +208,8 @@ export class Supervisor {
         if (child.port === undefined || child.stopping) return;
         child.info = { port: child.port, pid: child.pid, facts: msg.info ?? {}, ...(child.socketPath ? { socketPath: child.socketPath } : {}) };
         this.events.ready(child.id, child.info);
+        // the next spare starts now, not while this model was loading: on a small machine they would compete
+        this.ensureSpare();
         return;
       case "failed":
         if (typeof msg.error === "string") child.failure = msg.error;
@@ -178,6 +218,15 @@ export class Supervisor {
   }
 
   private finish(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child === this.spare) {
+      // a spare that dies on its own is replaced, a few times at most (it would fail the same way again)
+      this.spare = undefined;
+      if (!this.closing) {
+        this.spareFailures++;
+        setTimeout(() => this.ensureSpare(), 1000).unref();
+      }
+      return;
+    }
     if (this.children.get(child.id) !== child) return;
     this.children.delete(child.id);
     for (const t of child.timers) clearTimeout(t);
@@ -190,6 +239,7 @@ export class Supervisor {
       reason = tail ? `${how}: ${tail}` : how;
     }
     this.events.exit(child.id, code ?? (signal ? 128 + signalNumber(signal) : null), reason);
+    this.ensureSpare();
   }
 }
 

@@ -1,0 +1,32 @@
+// A spare model process: started by the router before any request needs it, it loads the runtime, the server's
+// code and llama.cpp's CPU backend, then waits to be told which model to serve. A cold load then costs only the
+// model's own load time (about half of a fresh process's start-up on the bench model, see README Performance).
+import { preloadSamplingClasses } from "./generate.js";
+import { prewarmLlama } from "./llama-loader.js";
+import { loadThreadpoolShim } from "./threadpool-shim.js";
+
+export interface SpareAssignment {
+  argv: string[];
+}
+
+/** Warms up, then resolves with the command line of the model to serve. Exits when the router goes away. */
+export function waitAsSpare(): Promise<SpareAssignment> {
+  process.on("disconnect", () => process.exit(0));
+  const assigned = new Promise<SpareAssignment>((resolve) => {
+    const onMessage = (m: unknown) => {
+      const msg = m as { type?: string; argv?: unknown };
+      if (msg?.type !== "run" || !Array.isArray(msg.argv)) return;
+      process.off("message", onMessage);
+      resolve({ argv: msg.argv.map(String) });
+    };
+    process.on("message", onMessage);
+  });
+  const warm = async () => {
+    loadThreadpoolShim(); // before the backend, as in a normal start
+    await Promise.all([prewarmLlama(), preloadSamplingClasses(), import("./main.js")]);
+    process.send?.({ type: "spare-ready" });
+  };
+  // a failed warm-up is not fatal: the assignment then starts the ordinary way and reports any error itself
+  void warm().catch(() => {});
+  return assigned;
+}
