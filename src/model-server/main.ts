@@ -34,6 +34,18 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
     stats: { promptTokensTotal: 0, promptSecondsTotal: 0, predictedTokensTotal: 0, predictedSecondsTotal: 0, requestsTotal: 0 },
   };
   const templateOverride = readTemplateOverride(opts);
+  const parent = connectParent(() => process.exit(0));
+  // The model starts loading now, while the HTTP server is set up: most of a load is native work on other threads,
+  // so the two overlap (this matters most to a router's cold loads).
+  let lastStep = -1;
+  const engineLoad = loadEngine(opts, modelPath, parent.attached ? (value) => {
+    // progress is reported in steps of 10% at most, for the router's /models/sse
+    const step = Math.floor(value * 10);
+    if (step === lastStep) return;
+    lastStep = step;
+    parent.notify({ type: "progress", value: Math.round(value * 1000) / 1000 });
+  } : undefined);
+  engineLoad.catch(() => {}); // awaited (and reported) after listen
 
   const app = createApp({ apiKeys: state.apiKeys, timeoutS: opts.timeout, bodyLimit: BODY_LIMIT, log, verbose: opts.verbose });
   registerInfoRoutes(app, state);
@@ -58,7 +70,6 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
     await state.ready?.engine.dispose().catch(() => {});
     process.exit(code);
   };
-  const parent = connectParent(() => process.exit(0));
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
 
@@ -76,14 +87,7 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   parent.notify({ type: "listening", port, host: opts.host, ...(socketPath ? { socketPath } : {}) });
 
   try {
-    // progress is reported in steps of 10% at most, for the router's /models/sse
-    let lastStep = -1;
-    const engine = await loadEngine(opts, modelPath, parent.attached ? (value) => {
-      const step = Math.floor(value * 10);
-      if (step === lastStep) return;
-      lastStep = step;
-      parent.notify({ type: "progress", value: Math.round(value * 1000) / 1000 });
-    } : undefined);
+    const engine = await engineLoad;
     const template = new ChatTemplate(
       // models without a template get ChatML, llama-server's fallback, in the tool-aware form our test models carry
       templateOverride ?? (opts.jinja ? engine.facts.chatTemplate : undefined) ?? DEFAULT_CHAT_TEMPLATE,
