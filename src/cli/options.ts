@@ -1,7 +1,7 @@
 // The one table of command-line options. Parsing, `--help`, environment variables, the README's flag list and
 // (later) INI keys and child-process arguments are all derived from it, as llama.cpp does with common/arg.cpp.
 
-export type OptionType = "int" | "float" | "string" | "bool" | "list";
+export type OptionType = "int" | "float" | "string" | "bool" | "list" | "size";
 
 export interface OptionSpec {
   /** Key in the parsed options object. */
@@ -70,6 +70,9 @@ export interface ServerOptions {
   modelsTtl?: number;
   modelsLoadTimeout: number;
   modelsSpare: boolean;
+  maxBody: number;
+  allowPublic: boolean;
+  corsOrigins?: string[];
   help: boolean;
   version: boolean;
 }
@@ -108,6 +111,8 @@ export const DEFAULTS: ServerOptions = {
   modelsQueueMax: 256,
   modelsLoadTimeout: 300,
   modelsSpare: true,
+  maxBody: 8 * 1024 * 1024,
+  allowPublic: false,
   help: false,
   version: false,
 };
@@ -178,6 +183,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "serve the web page at / (corral serves a short status page)" },
   { key: "offline", names: ["--offline"], type: "bool", env: "LLAMA_OFFLINE", group: "server",
     help: "never touch the network (corral never does; accepted for compatibility)" },
+  { key: "maxBody", names: ["--max-body"], type: "size", valueName: "BYTES", env: "LLAMA_ARG_MAX_BODY", group: "server", min: 1024,
+    help: "largest request body accepted (suffixes k, m, g); larger ones get 413" },
+  { key: "corsOrigins", names: ["--cors-origins"], type: "list", valueName: "ORIGIN[,ORIGIN...]", env: "LLAMA_ARG_CORS_ORIGINS", group: "server",
+    routerOnly: true, help: "allow browser pages from these origins (* for any) to call the API (default: CORS off)" },
+  { key: "allowPublic", names: ["--allow-public"], type: "bool", group: "server", routerOnly: true,
+    help: "let the router listen on a non-loopback --host without --api-key (it refuses otherwise)" },
   { key: "timeout", names: ["-to", "--timeout"], type: "int", valueName: "N", env: "LLAMA_ARG_TIMEOUT", group: "server", min: 0,
     help: "HTTP read/write timeout in seconds (0 = none)" },
   { key: "logFormat", names: ["--log-format"], type: "string", valueName: "text|json", group: "logging", choices: ["text", "json"],

@@ -45,6 +45,14 @@ export function convertValue(spec: OptionSpec, raw: string, where: string): unkn
       if (spec.max !== undefined && n > spec.max) throw new CliError(`${where}: must be <= ${spec.max}, got ${n}`);
       return n;
     }
+    case "size": {
+      const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(raw);
+      if (!m) throw new CliError(`${where}: expected a size in bytes (e.g. 8m, 512k, 1048576), got '${raw}'`);
+      const unit = (m[2] ?? "").toLowerCase();
+      const n = Math.floor(Number(m[1]) * (unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : 1));
+      if (spec.min !== undefined && n < spec.min) throw new CliError(`${where}: must be at least ${spec.min} bytes, got ${n}`);
+      return n;
+    }
     case "list":
       return raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
     case "string":

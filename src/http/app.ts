@@ -13,7 +13,14 @@ export interface AppOptions {
   verbose: boolean;
   /** Keep each request's body bytes in `req.rawBody` (the router forwards them unchanged). */
   keepRawBody?: boolean;
+  /** Origins allowed to call the API from a browser ("*" for any); CORS is off without them. */
+  corsOrigins?: readonly string[];
 }
+
+const CLIENT_ERRORS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large"],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
+};
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -29,6 +36,15 @@ export function createApp(o: AppOptions): FastifyInstance {
     keepAliveTimeout: 5000,
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    // Malformed HTTP (bad method, oversized headers, garbage) is answered in the same JSON shape as every other
+    // error, instead of Node's bare status line.
+    clientErrorHandler: (err, socket) => {
+      const code = (err as NodeJS.ErrnoException).code ?? "";
+      if (code === "ECONNRESET" || code === "EPIPE" || !socket.writable) return void socket.destroy();
+      const [status, text] = CLIENT_ERRORS[code] ?? [400, "Bad Request"];
+      const body = JSON.stringify(new ApiError(status, `malformed HTTP request: ${code || err.message}`).toJSON());
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
   });
 
   app.removeAllContentTypeParsers();
@@ -43,6 +59,26 @@ export function createApp(o: AppOptions): FastifyInstance {
       done(new ApiError(400, `invalid JSON in request body: ${(err as Error).message}`), undefined);
     }
   });
+
+  if (o.corsOrigins && o.corsOrigins.length > 0) {
+    const any = o.corsOrigins.includes("*");
+    const allowed = new Set(o.corsOrigins);
+    // before the API-key check, so that a browser can read a 401 too
+    app.addHook("onRequest", async (req, reply) => {
+      const origin = req.headers.origin;
+      if (!origin || (!any && !allowed.has(origin))) return;
+      reply.header("access-control-allow-origin", any ? "*" : origin);
+      if (!any) reply.header("vary", "Origin");
+      if (req.method === "OPTIONS" && req.headers["access-control-request-method"]) {
+        reply
+          .header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS")
+          .header("access-control-allow-headers", req.headers["access-control-request-headers"] ?? "Authorization, Content-Type, X-Api-Key")
+          .header("access-control-max-age", "600")
+          .code(204)
+          .send();
+      }
+    });
+  }
 
   if (o.apiKeys.length > 0) {
     const check = makeKeyCheck(o.apiKeys);

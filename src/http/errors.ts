@@ -61,7 +61,7 @@ function fastifyMessage(e: { message?: string; code?: string }): string {
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return `invalid JSON in request body: ${e.message ?? ""}`.trim();
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return "request body is too large";
+      return "request body is too large (see --max-body)";
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return "unsupported Content-Type: send application/json";
     default:

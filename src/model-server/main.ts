@@ -20,7 +20,6 @@ import { registerTokenRoutes } from "./routes/tokens.js";
 import { SlotPool } from "./slots.js";
 import type { ServerState } from "./state.js";
 
-const BODY_LIMIT = 32 * 1024 * 1024;
 
 export async function runModelServer(opts: ServerOptions, modelPath: string, log: Logger = createLogger({ format: opts.logFormat, verbose: opts.verbose })): Promise<void> {
   const aliases = opts.alias && opts.alias.length > 0 ? opts.alias : [basename(modelPath).replace(/\.gguf$/i, "")];
@@ -47,7 +46,7 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   } : undefined);
   engineLoad.catch(() => {}); // awaited (and reported) after listen
 
-  const app = createApp({ apiKeys: state.apiKeys, timeoutS: opts.timeout, bodyLimit: BODY_LIMIT, log, verbose: opts.verbose });
+  const app = createApp({ apiKeys: state.apiKeys, timeoutS: opts.timeout, bodyLimit: opts.maxBody, log, verbose: opts.verbose });
   registerInfoRoutes(app, state);
   registerGenerationRoutes(app, state);
   registerEmbeddingRoutes(app, state);

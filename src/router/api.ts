@@ -37,6 +37,8 @@ export function registerRouterRoutes(app: FastifyInstance, router: Router, o: Ap
       return () => res.off("close", onClose);
     });
     if (res.destroyed) return lease.release();
+    // headers set by hooks (CORS) live on the reply until Fastify sends it; the proxy writes the response itself
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value);
     reply.hijack();
     try {
       await forward(lease.pool, req.raw, reply.raw, req.url, req.rawBody, id);

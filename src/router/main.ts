@@ -16,7 +16,6 @@ import { loadCatalog } from "./catalog/load.js";
 import { PresetError } from "./catalog/presets.js";
 import { Router } from "./router.js";
 
-const BODY_LIMIT = 32 * 1024 * 1024;
 const COOLDOWN_MS = 5000;
 /** How long requests in flight may finish after SIGINT/SIGTERM before the models are stopped. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -69,7 +68,17 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
     throw new StartupError(`${startup.length} models have load-on-startup, more than --models-max ${opts.modelsMax}`);
   }
 
-  const app = createApp({ apiKeys: readApiKeys(opts), timeoutS: opts.timeout, bodyLimit: BODY_LIMIT, log, verbose: opts.verbose, keepRawBody: true });
+  const apiKeys = readApiKeys(opts);
+  if (!isLoopback(opts.host) && apiKeys.length === 0 && !opts.allowPublic) {
+    throw new StartupError(
+      `refusing to listen on ${opts.host} without --api-key: anyone who can reach it could use, load and unload your models. ` +
+      "Set --api-key (or --api-key-file), or pass --allow-public to do it anyway",
+    );
+  }
+  const app = createApp({
+    apiKeys, timeoutS: opts.timeout, bodyLimit: opts.maxBody, log, verbose: opts.verbose, keepRawBody: true,
+    ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
+  });
   registerRouterRoutes(app, router, { autoload: opts.modelsAutoload, modelsMax: opts.modelsMax });
 
   try {
@@ -105,3 +114,8 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
   });
 }
 
+
+/** 127.0.0.0/8, ::1, localhost, or a Unix socket: nobody else can connect. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host) || host.endsWith(".sock");
+}

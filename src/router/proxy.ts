@@ -98,6 +98,12 @@ export function forward(
             if (lower === "content-type" && value.startsWith("text/event-stream")) sse = true;
             headers.push(name, value);
           }
+          // headers the router set itself (CORS) join the model's
+          for (const name of res.getHeaderNames()) {
+            const v = res.getHeader(name);
+            if (v !== undefined) headers.push(name, String(v));
+            res.removeHeader(name);
+          }
           res.writeHead(statusCode, headers);
           if (sse) res.flushHeaders();
           res.on("drain", resume);
