@@ -279,7 +279,7 @@ describe("router: shutdown leaves no model process behind", () => {
         const exited = new Promise((resolve) => server.proc.once("exit", resolve));
         server.proc.kill(signal);
         await exited;
-        await waitFor("model processes gone", () => pids.every((p) => !isAlive(p)), 3000);
+        await waitFor("model processes gone within 2 s", () => pids.every((p) => !isAlive(p)), 2000);
       } finally {
         await server.stop();
       }
