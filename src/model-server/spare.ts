@@ -23,7 +23,9 @@ export function waitAsSpare(): Promise<SpareAssignment> {
   });
   const warm = async () => {
     loadThreadpoolShim(); // before the backend, as in a normal start
-    await Promise.all([prewarmLlama(), preloadSamplingClasses(), import("./main.js")]);
+    // with GPU offload asked for in the environment, the model will want a GPU backend: do not load the CPU one
+    const gpuFromEnv = (process.env["LLAMA_ARG_N_GPU_LAYERS"] ?? "0") !== "0";
+    await Promise.all([gpuFromEnv ? undefined : prewarmLlama(), preloadSamplingClasses(), import("./main.js")]);
     process.send?.({ type: "spare-ready" });
   };
   // a failed warm-up is not fatal: the assignment then starts the ordinary way and reports any error itself

@@ -75,60 +75,64 @@ export function forward(
     };
     res.on("close", onClose);
     const method = req.method ?? "GET";
-    pool.dispatch(
-      {
-        path,
-        method: method as "GET",
-        headers: requestHeaders(req.rawHeaders),
-        ...(body !== undefined && method !== "GET" && method !== "HEAD" ? { body } : {}),
+    const options: Parameters<Pool["dispatch"]>[0] = {
+      path,
+      method: method as "GET",
+      headers: requestHeaders(req.rawHeaders),
+      ...(body !== undefined && method !== "GET" && method !== "HEAD" ? { body } : {}),
+    };
+    const handler: Parameters<Pool["dispatch"]>[1] = {
+      onConnect(abort) {
+        abortUpstream = abort;
+        if (clientGone) abort(new Error("client went away"));
       },
-      {
-        onConnect(abort) {
-          abortUpstream = abort;
-          if (clientGone) abort(new Error("client went away"));
-        },
-        onHeaders(statusCode, rawHeaders, resume) {
-          const headers: string[] = [];
-          for (let i = 0; i < rawHeaders.length; i += 2) {
-            const name = rawHeaders[i]!.toString("latin1");
-            const lower = name.toLowerCase();
-            // content-length is kept so a plain JSON answer is not re-chunked
-            if (lower !== "content-length" && HOP_BY_HOP.has(lower)) continue;
-            const value = rawHeaders[i + 1]!.toString("latin1");
-            if (lower === "content-type" && value.startsWith("text/event-stream")) sse = true;
-            headers.push(name, value);
-          }
-          // headers the router set itself (CORS) join the model's
-          for (const name of res.getHeaderNames()) {
-            const v = res.getHeader(name);
-            if (v !== undefined) headers.push(name, String(v));
-            res.removeHeader(name);
-          }
-          res.writeHead(statusCode, headers);
-          if (sse) res.flushHeaders();
-          res.on("drain", resume);
-          return true;
-        },
-        onData(chunk) {
-          return res.write(chunk);
-        },
-        onComplete() {
-          res.end();
-          settle({ aborted: false });
-        },
-        onError(err) {
-          if (clientGone || res.destroyed) return settle({ aborted: true });
-          const why = describe(err);
-          if (!res.headersSent) {
-            sendError(res, new ApiError(502, `model '${model}' did not answer: ${why}`, { type: "server_error" }));
-          } else if (sse) {
-            const e = new ApiError(502, `model '${model}' stopped while streaming: ${why}`, { type: "server_error" });
-            res.end(`data: ${JSON.stringify(e.toJSON())}\n\n`);
-          } else res.destroy();
-          settle({ aborted: false, upstreamError: why });
-        },
+      onHeaders(statusCode, rawHeaders, resume) {
+        const headers: string[] = [];
+        for (let i = 0; i < rawHeaders.length; i += 2) {
+          const name = rawHeaders[i]!.toString("latin1");
+          const lower = name.toLowerCase();
+          // content-length is kept so a plain JSON answer is not re-chunked
+          if (lower !== "content-length" && HOP_BY_HOP.has(lower)) continue;
+          const value = rawHeaders[i + 1]!.toString("latin1");
+          if (lower === "content-type" && value.startsWith("text/event-stream")) sse = true;
+          headers.push(name, value);
+        }
+        // headers the router set itself (CORS) join the model's
+        for (const name of res.getHeaderNames()) {
+          const v = res.getHeader(name);
+          if (v !== undefined) headers.push(name, String(v));
+          res.removeHeader(name);
+        }
+        res.writeHead(statusCode, headers);
+        if (sse) res.flushHeaders();
+        res.on("drain", resume);
+        return true;
       },
-    );
+      onData(chunk) {
+        return res.write(chunk);
+      },
+      onComplete() {
+        res.end();
+        settle({ aborted: false });
+      },
+      onError(err) {
+        if (clientGone || res.destroyed) return settle({ aborted: true });
+        const why = describe(err);
+        if (!res.headersSent) {
+          sendError(res, new ApiError(502, `model '${model}' did not answer: ${why}`, { type: "server_error" }));
+        } else if (sse) {
+          const e = new ApiError(502, `model '${model}' stopped while streaming: ${why}`, { type: "server_error" });
+          res.end(`data: ${JSON.stringify(e.toJSON())}\n\n`);
+        } else res.destroy();
+        settle({ aborted: false, upstreamError: why });
+      },
+    };
+    try {
+      pool.dispatch(options, handler);
+    } catch (err) {
+      // a pool closed a moment ago (its model process just exited) may refuse at once instead of via onError
+      handler.onError!(err as Error);
+    }
   });
 }
 

@@ -225,7 +225,10 @@ export class Router {
     const sock = this.socketPath(id);
     if (sock) rmSync(sock, { force: true }); // left behind by a killed process
     this.supervisor.start({
-      id, args: this.childArgs(spec, 0), env, stopTimeoutS: spec.stopTimeoutS, spareOk: Object.keys(spec.env).length === 0,
+      id, args: this.childArgs(spec, 0), env, stopTimeoutS: spec.stopTimeoutS,
+      // the spare runs the CPU backend with the router's environment: a model with its own env, GPU offload or
+      // native verbose logging needs a fresh process
+      spareOk: Object.keys(spec.env).length === 0 && !spec.options.nGpuLayers && !spec.options.verbose,
     });
   }
 
