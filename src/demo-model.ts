@@ -2,7 +2,7 @@
 // user's cache folder (its output is random text; it exists so that everything works before any download).
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { RANDOM_LLAMA_GENERATOR_VERSION, writeRandomLlamaModel, type RandomLlamaOptions } from "./gguf/random-llama.js";
+import type { RandomLlamaOptions } from "./gguf/random-llama.js";
 import type { Logger } from "./util/log.js";
 import { cacheDir } from "./util/cache-dir.js";
 
@@ -10,6 +10,8 @@ export const DEMO_MODEL_OPTIONS: RandomLlamaOptions = { seed: 42, dim: 128, laye
 
 export async function ensureDemoModel(log: Logger): Promise<string> {
   const dir = cacheDir();
+  // the generator is imported only when it is needed: every start of `corral` without arguments comes here
+  const { RANDOM_LLAMA_GENERATOR_VERSION, writeRandomLlamaModel } = await import("./gguf/random-llama.js");
   const path = join(dir, `corral-demo-v${RANDOM_LLAMA_GENERATOR_VERSION}.gguf`);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });

@@ -1,5 +1,4 @@
 // Entry point of bin/corral: parse the command line, then serve one model (-m) or run the router.
-import { runModelServer } from "../model-server/main.js";
 import { StartupError } from "../util/startup-error.js";
 import { helpText } from "./help.js";
 import { CliError, parseArgs } from "./parse.js";
@@ -26,7 +25,11 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ format: options.logFormat, verbose: options.verbose });
   for (const w of warnings) log.warn(w);
-  if (options.model) return runModelServer(options, options.model, log);
+  if (options.model) {
+    // imported here so that a router never loads the model server's code (Fastify, templates, node-llama-cpp)
+    const { runModelServer } = await import("../model-server/main.js");
+    return runModelServer(options, options.model, log);
+  }
   // no -m: a router, as llama-server. With no folder and no presets, the demo model is served beside the cache.
   let demoModelPath: string | undefined;
   if (!options.modelsDir && !options.modelsPreset) {

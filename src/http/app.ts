@@ -11,8 +11,6 @@ export interface AppOptions {
   bodyLimit: number;
   log: Logger;
   verbose: boolean;
-  /** Keep each request's body bytes in `req.rawBody` (the router forwards them unchanged). */
-  keepRawBody?: boolean;
   /** Origins allowed to call the API from a browser ("*" for any); CORS is off without them. */
   corsOrigins?: readonly string[];
 }
@@ -22,11 +20,6 @@ const CLIENT_ERRORS: Record<string, [number, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
 };
 
-declare module "fastify" {
-  interface FastifyRequest {
-    rawBody?: Buffer;
-  }
-}
 
 export function createApp(o: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -48,10 +41,8 @@ export function createApp(o: AppOptions): FastifyInstance {
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer" }, (req, body, done) => {
-    const buf = body as Buffer;
-    if (o.keepRawBody) req.rawBody = buf;
-    const text = buf.toString("utf8");
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => {
+    const text = (body as Buffer).toString("utf8");
     if (text.trim() === "") return done(null, undefined);
     try {
       done(null, JSON.parse(text));

@@ -46,7 +46,7 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   } : undefined);
   engineLoad.catch(() => {}); // awaited (and reported) after listen
 
-  const app = createApp({ apiKeys: state.apiKeys, timeoutS: opts.timeout, bodyLimit: opts.maxBody, log, verbose: opts.verbose });
+  const app = createApp({ apiKeys: state.apiKeys, timeoutS: opts.timeout, bodyLimit: opts.maxBody, ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}), log, verbose: opts.verbose });
   registerInfoRoutes(app, state);
   registerGenerationRoutes(app, state);
   registerEmbeddingRoutes(app, state);

@@ -1,9 +1,9 @@
 // The router's HTTP surface. Routed paths only find the model (the body's `model`, or `?model=` on GET), wait for
 // the scheduler's grant and hand the request to the proxy; the router's own paths list, load and unload models.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+// Served by http-server.ts.
 import { ApiError } from "../http/errors.js";
-import { openSse } from "../http/sse.js";
 import { VERSION } from "../cli/version.js";
+import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import { forward } from "./proxy.js";
 import { notFound, type Router } from "./router.js";
 
@@ -23,46 +23,40 @@ export interface ApiOptions {
   modelsMax: number;
 }
 
-export function registerRouterRoutes(app: FastifyInstance, router: Router, o: ApiOptions): void {
-  const routed = async (req: FastifyRequest, reply: FastifyReply, name: unknown) => {
+/** The router's routes, keyed "METHOD /path". */
+export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler> {
+  const routes = new Map<string, Handler>();
+
+  const routed = async (ctx: RequestContext, name: unknown): Promise<typeof HANDLED> => {
     const model = modelName(name);
     const id = router.resolve(model);
     if (id === undefined) throw notFound(model);
-    const res = reply.raw;
-    const lease = await router.acquire(id, autoloadOf(req, o.autoload), (cancel) => {
+    const { res } = ctx;
+    const lease = await router.acquire(id, autoloadOf(ctx.query, o.autoload), (cancel) => {
       const onClose = () => {
         if (!res.writableFinished) cancel();
       };
       res.on("close", onClose);
       return () => res.off("close", onClose);
     });
-    if (res.destroyed) return lease.release();
-    // headers set by hooks (CORS) live on the reply until Fastify sends it; the proxy writes the response itself
-    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value);
-    reply.hijack();
     try {
-      await forward(lease.pool, req.raw, reply.raw, req.url, req.rawBody, id);
+      if (!res.destroyed) await forward(lease.pool, ctx.req, res, ctx.req.url ?? ctx.path, ctx.rawBody, id);
     } finally {
       lease.release();
     }
+    return HANDLED;
   };
 
   for (const path of ROUTED_POST_PATHS) {
-    app.post(path, async (req, reply) => {
-      const body = req.body;
-      if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
-        throw new ApiError(400, "the request body must be a JSON object with a \"model\" field");
-      }
-      return routed(req, reply, (body as Record<string, unknown>).model);
-    });
+    routes.set(`POST ${path}`, (ctx) => routed(ctx, objectBody(ctx.body).model));
   }
   for (const path of ROUTED_GET_PATHS) {
-    app.get(path, async (req, reply) => routed(req, reply, queryOf(req).model));
+    routes.set(`GET ${path}`, (ctx) => routed(ctx, ctx.query.get("model") ?? undefined));
   }
 
-  app.get("/props", async (req, reply) => {
-    const q = queryOf(req);
-    if (q.model !== undefined) return routed(req, reply, q.model);
+  routes.set("GET /props", (ctx) => {
+    const model = ctx.query.get("model");
+    if (model !== null) return routed(ctx, model);
     return {
       role: "router",
       max_instances: o.modelsMax,
@@ -75,19 +69,20 @@ export function registerRouterRoutes(app: FastifyInstance, router: Router, o: Ap
     };
   });
 
-  app.get("/health", async () => ({ status: "ok" }));
-  app.get("/v1/health", async () => ({ status: "ok" }));
+  const health = () => ({ status: "ok" });
+  routes.set("GET /health", health);
+  routes.set("GET /v1/health", health);
 
-  const list = async (req: FastifyRequest) => {
-    const reload = queryOf(req).reload;
-    if (typeof reload === "string" && reload !== "" && reload !== "0" && reload !== "false") router.reload();
+  const list = (ctx: RequestContext) => {
+    const reload = ctx.query.get("reload");
+    if (reload !== null && reload !== "" && reload !== "0" && reload !== "false") router.reload();
     return { object: "list", data: router.list() };
   };
-  app.get("/models", list);
-  app.get("/v1/models", list);
+  routes.set("GET /models", list);
+  routes.set("GET /v1/models", list);
 
-  app.post("/models/load", async (req) => {
-    const body = objectBody(req);
+  routes.set("POST /models/load", async (ctx) => {
+    const body = objectBody(ctx.body);
     const id = resolveOrThrow(router, body.model);
     const wait = body.wait;
     if (wait !== undefined && typeof wait !== "boolean") throw new ApiError(400, `'wait' must be a boolean, got ${typeof wait}`);
@@ -95,38 +90,40 @@ export function registerRouterRoutes(app: FastifyInstance, router: Router, o: Ap
     return { success: true };
   });
 
-  app.post("/models/unload", async (req) => {
-    const body = objectBody(req);
-    router.unload(resolveOrThrow(router, body.model));
+  routes.set("POST /models/unload", (ctx) => {
+    router.unload(resolveOrThrow(router, objectBody(ctx.body).model));
     return { success: true };
   });
 
-  app.get("/models/sse", async (_req, reply) => {
-    const sse = openSse(reply);
-    const off = router.events.subscribe((ev) => sse.send(ev));
+  routes.set("GET /models/sse", ({ res }) => {
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
+    res.flushHeaders();
+    const off = router.events.subscribe((ev) => {
+      if (!res.destroyed) res.write(`data: ${JSON.stringify(ev)}\n\n`);
+    });
     // a comment line now and then keeps proxies from closing a quiet stream
     const keepAlive = setInterval(() => {
-      if (!reply.raw.destroyed) reply.raw.write(": keep-alive\n\n");
+      if (!res.destroyed) res.write(": keep-alive\n\n");
     }, 15_000);
-    reply.raw.on("close", () => {
+    res.on("close", () => {
       off();
       clearInterval(keepAlive);
     });
+    return HANDLED;
   });
 
-  app.get("/", async (_req, reply) => {
+  routes.set("GET /", ({ res }) => {
     const rows = router.list().map((m) => {
       const st = (m.status as { value: string }).value;
       return `<tr><td>${escapeHtml(String(m.id))}</td><td>${st}</td></tr>`;
     });
-    reply.type("text/html; charset=utf-8");
-    return `<!doctype html><meta charset="utf-8"><title>corral</title><h1>corral router</h1>` +
+    const html = `<!doctype html><meta charset="utf-8"><title>corral</title><h1>corral router</h1>` +
       `<table><tr><th>model</th><th>status</th></tr>${rows.join("")}</table><p>API: <code>/v1/models</code>, <code>/v1/chat/completions</code></p>`;
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(html) });
+    res.end(html);
+    return HANDLED;
   });
-}
-
-function queryOf(req: FastifyRequest): Record<string, unknown> {
-  return (req.query ?? {}) as Record<string, unknown>;
+  return routes;
 }
 
 function modelName(name: unknown): string {
@@ -144,8 +141,7 @@ function resolveOrThrow(router: Router, name: unknown): string {
   return id;
 }
 
-function objectBody(req: FastifyRequest): Record<string, unknown> {
-  const b = req.body;
+function objectBody(b: unknown): Record<string, unknown> {
   if (b === undefined || b === null || typeof b !== "object" || Array.isArray(b)) {
     throw new ApiError(400, "the request body must be a JSON object with a \"model\" field");
   }
@@ -153,9 +149,9 @@ function objectBody(req: FastifyRequest): Record<string, unknown> {
 }
 
 /** `?autoload=true|1` or `false|0` overrides --models-autoload for one request. */
-function autoloadOf(req: FastifyRequest, dflt: boolean): boolean {
-  const v = queryOf(req).autoload;
-  if (typeof v !== "string") return dflt;
+function autoloadOf(query: URLSearchParams, dflt: boolean): boolean {
+  const v = query.get("autoload");
+  if (v === null) return dflt;
   return v === "true" || v === "1";
 }
 

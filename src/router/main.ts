@@ -6,11 +6,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { modelOptionsFrom } from "../cli/child-args.js";
 import type { ServerOptions } from "../cli/options.js";
-import { createApp } from "../http/app.js";
 import { readApiKeys } from "../http/api-keys.js";
 import type { Logger } from "../util/log.js";
 import { StartupError } from "../util/startup-error.js";
-import { registerRouterRoutes } from "./api.js";
+import { routerRoutes } from "./api.js";
+import { createRouterServer } from "./http-server.js";
 import { DiscoveryError } from "./catalog/discover.js";
 import { loadCatalog } from "./catalog/load.js";
 import { PresetError } from "./catalog/presets.js";
@@ -75,19 +75,17 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
       "Set --api-key (or --api-key-file), or pass --allow-public to do it anyway",
     );
   }
-  const app = createApp({
-    apiKeys, timeoutS: opts.timeout, bodyLimit: opts.maxBody, log, verbose: opts.verbose, keepRawBody: true,
+  const http = createRouterServer({
+    routes: routerRoutes(router, { autoload: opts.modelsAutoload, modelsMax: opts.modelsMax }),
+    apiKeys, maxBody: opts.maxBody, timeoutS: opts.timeout, log, verbose: opts.verbose,
     ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
   });
-  registerRouterRoutes(app, router, { autoload: opts.modelsAutoload, modelsMax: opts.modelsMax });
-
+  let port: number;
   try {
-    await app.listen({ host: opts.host, port: opts.port });
+    port = await http.listen(opts.host, opts.port);
   } catch (err) {
     throw new StartupError(`cannot listen on ${opts.host}:${opts.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const addr = app.server.address();
-  const port = typeof addr === "object" && addr ? addr.port : opts.port;
   log.info(`router: ${models.length} model(s) available: ${models.map((m) => m.id + (m.aliases.length ? ` (${m.aliases.join(", ")})` : "")).join(", ") || "none"}`);
   router.start(port);
   log.info(`server is listening on http://${opts.host}:${port}`);
@@ -101,7 +99,7 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
     }
     log.info(`${sig}: stopping (requests in flight have ${SHUTDOWN_GRACE_MS / 1000} s to finish)`);
     const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
-    await Promise.race([app.close(), grace]);
+    await Promise.race([http.close(), grace]);
     await router.stopAll();
     process.exit(0);
   };

@@ -68,7 +68,10 @@ describe("router: discovery and the /models API", () => {
     assert.equal(r.model, "acme/tiny-GGUF:Q8_0");
     assert.ok(["length", "stop"].includes(r.choices[0]!.finish_reason), "random weights may end early");
     assert.equal(r.object, "chat.completion");
-    const stream = await client.chat.completions.create({ model: "alpha", messages: [{ role: "user", content: "hi" }], max_tokens: 5, stream: true });
+    // end-of-generation tokens banned, so that random weights cannot end the stream before any text
+    const stream = await client.chat.completions.create({
+      model: "alpha", messages: [{ role: "user", content: "hi" }], max_tokens: 5, stream: true, logit_bias: { "2": -100, "4": -100 },
+    });
     let chunks = 0;
     for await (const c of stream) if (c.choices[0]?.delta?.content) chunks++;
     assert.ok(chunks > 0);

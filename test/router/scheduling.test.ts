@@ -120,11 +120,16 @@ describe("router: scheduling with real processes", () => {
       assert.equal(JSON.parse(last.slice(6)).error.code, 502);
 
       // non-stream: the process dies before it answers
+      let slowEnded = false;
       const slow = fetch(`${server.url}/v1/completions`, {
         method: "POST",
         body: JSON.stringify({ model: "a", prompt: "once", max_tokens: 3000, logit_bias: { "2": -100, "4": -100 } }),
-      });
-      await waitFor("a in flight", async () => (await modelStatus(server.url, "a"))?.in_flight === 1);
+      }).finally(() => (slowEnded = true));
+      await waitFor("a in flight", async () => slowEnded || (await modelStatus(server.url, "a"))?.in_flight === 1);
+      if (slowEnded) {
+        const early = await slow;
+        assert.fail(`the request ended before the kill: ${early.status} ${(await early.text()).slice(0, 300)}\n${server.output().slice(-2000)}`);
+      }
       process.kill((await modelStatus(server.url, "a"))!.pid!, "SIGKILL");
       const r = await slow;
       assert.equal(r.status, 502);

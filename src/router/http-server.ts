@@ -1,0 +1,179 @@
+// The router's HTTP server, on node:http directly. The model server uses Fastify; the router does not, because the
+// router sits in front of every request and every byte of its memory counts: importing Fastify costs about 17 MB of
+// RSS (measured: bare Node 20 39.5 MB, with Fastify 57 MB), a third of the router's 60 MB budget (issue 4), and its
+// per-request work (routing, hooks, reply objects) showed in the proxy's CPU profile. The router's surface is a
+// fixed table of about thirty routes, one body format and one error shape, which a Map and a few functions cover.
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { makeKeyCheck, PUBLIC_PATHS } from "../http/auth.js";
+import { ApiError, type ErrorType } from "../http/errors.js";
+import type { Logger } from "../util/log.js";
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  path: string;
+  query: URLSearchParams;
+  /** Parsed JSON body (undefined when empty). */
+  body: unknown;
+  /** The body as received, forwarded unchanged to model processes. */
+  rawBody: Buffer | undefined;
+}
+
+/** What a handler returns: a value to send as JSON (200), or HANDLED when it wrote the response itself. */
+export const HANDLED = Symbol("handled");
+export type Handler = (ctx: RequestContext) => Promise<unknown> | unknown;
+
+export interface RouterServerOptions {
+  routes: ReadonlyMap<string, Handler>;
+  apiKeys: readonly string[];
+  corsOrigins?: readonly string[];
+  maxBody: number;
+  timeoutS: number;
+  log: Logger;
+  verbose: boolean;
+}
+
+const CLIENT_ERRORS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large"],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
+};
+
+export interface RouterServer {
+  server: http.Server;
+  listen(host: string, port: number): Promise<number>;
+  /** Stops accepting, answers 503 to requests on open connections, and resolves when those in flight are done. */
+  close(): Promise<void>;
+}
+
+export function createRouterServer(o: RouterServerOptions): RouterServer {
+  const checkKey = o.apiKeys.length > 0 ? makeKeyCheck(o.apiKeys) : undefined;
+  const anyOrigin = o.corsOrigins?.includes("*") ?? false;
+  const origins = new Set(o.corsOrigins ?? []);
+  let closing = false;
+
+  const server = http.createServer({ keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    void handle(req, res);
+  });
+  // idle sockets (including a client that stalls half way through a request) are closed after --timeout
+  if (o.timeoutS > 0) server.setTimeout(o.timeoutS * 1000, (socket: Socket) => socket.destroy());
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+    // malformed HTTP (bad method, oversized headers, garbage) gets the same JSON shape as every other error
+    const code = err.code ?? "";
+    if (code === "ECONNRESET" || code === "EPIPE" || !socket.writable) return void socket.destroy();
+    const [status, text] = CLIENT_ERRORS[code] ?? [400, "Bad Request"];
+    const body = JSON.stringify(new ApiError(status, `malformed HTTP request: ${code || err.message}`).toJSON());
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = o.verbose ? performance.now() : 0;
+    if (o.verbose) res.once("finish", () => o.log.debug(`${req.method} ${req.url} ${res.statusCode} ${(performance.now() - t0).toFixed(1)}ms`));
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    try {
+      if (closing) throw new ApiError(503, "the router is shutting down", { headers: { connection: "close" } });
+      if (o.corsOrigins && cors(req, res)) return;
+      if (checkKey && req.method !== "OPTIONS" && !(req.method === "GET" && PUBLIC_PATHS.has(path))) checkKey(req.headers);
+      const route = o.routes.get(`${req.method} ${path}`);
+      if (!route) {
+        req.resume();
+        throw new ApiError(404, `File Not Found: ${req.method} ${path}`);
+      }
+      const rawBody = req.method === "POST" ? await readBody(req, o.maxBody) : undefined;
+      const body = rawBody ? parseJson(rawBody) : undefined;
+      const result = await route({ req, res, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), body, rawBody });
+      if (result !== HANDLED) sendJson(res, 200, result);
+    } catch (err) {
+      const e = toError(err);
+      if (e.status >= 500 && e.status !== 503) o.log.error(`request failed: ${e.message}`);
+      sendJson(res, e.status === 499 ? 400 : e.status, e.toJSON(), e.headers);
+    }
+  }
+
+  /** Sets CORS headers for an allowed Origin; answers a preflight itself (returns true). */
+  function cors(req: IncomingMessage, res: ServerResponse): boolean {
+    const origin = req.headers.origin;
+    if (!origin || (!anyOrigin && !origins.has(origin))) return false;
+    res.setHeader("access-control-allow-origin", anyOrigin ? "*" : origin);
+    if (!anyOrigin) res.setHeader("vary", "Origin");
+    if (req.method !== "OPTIONS" || !req.headers["access-control-request-method"]) return false;
+    res.writeHead(204, {
+      "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+      "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "Authorization, Content-Type, X-Api-Key",
+      "access-control-max-age": "600",
+    });
+    res.end();
+    return true;
+  }
+
+  return {
+    server,
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const addr = server.address();
+          resolve(typeof addr === "object" && addr ? addr.port : port);
+        });
+      });
+    },
+    close() {
+      closing = true;
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = JSON.stringify(value);
+  res.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Reads a request body, refusing (413) past `limit` bytes whether or not Content-Length announced it. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const tooLarge = () => new ApiError(413, `request body is too large (see --max-body, ${limit} bytes)`, { headers: { connection: "close" } });
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(size === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on("error", () => reject(new ApiError(400, "the request body could not be read")));
+  });
+}
+
+function parseJson(raw: Buffer): unknown {
+  const text = raw.toString("utf8");
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(400, `invalid JSON in request body: ${(err as Error).message}`);
+  }
+}
+
+function toError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  return new ApiError(500, (err as Error)?.message ?? "internal error", { type: "server_error" as ErrorType });
+}
