@@ -3,7 +3,7 @@
 // Served by http-server.ts.
 import { ApiError } from "../http/errors.js";
 import { VERSION } from "../cli/version.js";
-import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
+import { HANDLED, sendJson, type Handler, type RequestContext } from "./http-server.js";
 import { forward } from "./proxy.js";
 import { notFound, type Router } from "./router.js";
 
@@ -14,6 +14,9 @@ export const ROUTED_POST_PATHS: readonly string[] = [
   "/v1/rerank", "/rerank", "/v1/reranking", "/reranking", "/v1/responses", "/responses", "/v1/messages",
   "/v1/messages/count_tokens", "/props",
 ];
+
+const RETRIES = 20;
+const RETRY_DELAY_MS = 50;
 
 /** GET paths that name the model in `?model=`. */
 export const ROUTED_GET_PATHS: readonly string[] = ["/metrics", "/slots"];
@@ -32,19 +35,33 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
     const id = router.resolve(model);
     if (id === undefined) throw notFound(model);
     const { res } = ctx;
-    const lease = await router.acquire(id, autoloadOf(ctx.query, o.autoload), (cancel) => {
-      const onClose = () => {
-        if (!res.writableFinished) cancel();
-      };
-      res.on("close", onClose);
-      return () => res.off("close", onClose);
-    });
-    try {
-      if (!res.destroyed) await forward(lease.pool, ctx.req, res, ctx.req.url ?? ctx.path, ctx.rawBody, id);
-    } finally {
-      lease.release();
+    const autoload = autoloadOf(ctx.query, o.autoload);
+    // A request that reaches a model process in the instant between its death and the router noticing is sent
+    // again once the process is known to be gone (the model then reloads), instead of failing with 502. A broken
+    // connection is retried once only, in case the request itself is what kills the process.
+    let resets = 0;
+    for (let attempt = 0; ; attempt++) {
+      const lease = await router.acquire(id, autoload, (cancel) => {
+        const onClose = () => {
+          if (!res.writableFinished) cancel();
+        };
+        res.on("close", onClose);
+        return () => res.off("close", onClose);
+      });
+      let unreachable: "refused" | "reset" | undefined;
+      try {
+        if (res.destroyed) return HANDLED;
+        unreachable = (await forward(lease.pool, ctx.req, res, ctx.req.url ?? ctx.path, ctx.rawBody, id, true)).unreachable;
+      } finally {
+        lease.release();
+      }
+      if (!unreachable) return HANDLED;
+      if ((unreachable === "reset" && ++resets > 1) || attempt >= RETRIES) {
+        sendJson(res, 502, new ApiError(502, `model '${id}' did not answer: its process stopped (${unreachable === "reset" ? "connection reset" : "connection refused"})`, { type: "server_error" }).toJSON());
+        return HANDLED;
+      }
+      await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
     }
-    return HANDLED;
   };
 
   for (const path of ROUTED_POST_PATHS) {

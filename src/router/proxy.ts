@@ -33,9 +33,18 @@ function requestHeaders(raw: readonly string[]): string[] {
   return out;
 }
 
+/** A connection that breaks sooner than this after a request was sent belonged to a process already gone. */
+const STALE_CONNECTION_MS = 150;
+
 export interface ForwardResult {
   /** The client went away before the answer was complete. */
   aborted: boolean;
+  /**
+   * Nothing was answered because the model process is gone: "refused" when the request never reached it (connect
+   * failed), "reset" when its kept-alive connection broke at once (the process died just before the request).
+   * Only set when the caller allowed a retry; it then owes the client an answer.
+   */
+  unreachable?: "refused" | "reset";
   /** The model process failed under the request (connection refused or reset). */
   upstreamError?: string;
 }
@@ -55,6 +64,8 @@ export function forward(
   path: string,
   body: Buffer | undefined,
   model: string,
+  /** Leave the answer to the caller when the process cannot be reached (it will retry once the model reloads). */
+  mayRetry = false,
 ): Promise<ForwardResult> {
   return new Promise<ForwardResult>((resolve) => {
     let abortUpstream: ((err?: Error) => void) | undefined;
@@ -75,6 +86,7 @@ export function forward(
     };
     res.on("close", onClose);
     const method = req.method ?? "GET";
+    const sentAt = performance.now();
     const options: Parameters<Pool["dispatch"]>[0] = {
       path,
       method: method as "GET",
@@ -118,6 +130,14 @@ export function forward(
       onError(err) {
         if (clientGone || res.destroyed) return settle({ aborted: true });
         const why = describe(err);
+        if (mayRetry && !res.headersSent) {
+          if (why === "ECONNREFUSED" || why === "ENOENT") return settle({ aborted: false, unreachable: "refused" });
+          // A kept-alive connection broken within moments of sending means the process was already dying when the
+          // request went out (a killed process can take tens of ms to release its sockets); later, it died while
+          // working on the request, and that is reported (502), not retried.
+          const broken = why === "ECONNRESET" || why === "EPIPE" || why === "UND_ERR_SOCKET";
+          if (broken && performance.now() - sentAt < STALE_CONNECTION_MS) return settle({ aborted: false, unreachable: "reset" });
+        }
         if (!res.headersSent) {
           sendError(res, new ApiError(502, `model '${model}' did not answer: ${why}`, { type: "server_error" }));
         } else if (sse) {

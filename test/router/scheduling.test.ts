@@ -130,6 +130,8 @@ describe("router: scheduling with real processes", () => {
         const early = await slow;
         assert.fail(`the request ended before the kill: ${early.status} ${(await early.text()).slice(0, 300)}\n${server.output().slice(-2000)}`);
       }
+      // a process that dies within moments of receiving a request is treated as already gone, and the request retried
+      await new Promise((r) => setTimeout(r, 400));
       process.kill((await modelStatus(server.url, "a"))!.pid!, "SIGKILL");
       const r = await slow;
       assert.equal(r.status, 502);
@@ -163,6 +165,23 @@ describe("router: scheduling with real processes", () => {
       const slots = (await (await fetch(`${server.url}/slots?model=a`)).json()) as Array<{ is_processing: boolean; n_decoded?: number }>;
       assert.equal(slots[0]!.is_processing, false, "the model process stopped generating");
       assert.equal((await chat(server.url, "a")).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a request sent the instant after its model process died is served by a reloaded process, not failed", async () => {
+    const dir = await makeModelsDir({ "a.gguf": 1 });
+    const server = await startRouter(["--models-dir", dir, "-c", "512"]);
+    try {
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await chat(server.url, "a")).status, 200);
+        const pid = (await modelStatus(server.url, "a"))!.pid!;
+        process.kill(pid, "SIGKILL");
+        const r = await chat(server.url, "a"); // usually reaches the router before it has seen the exit
+        assert.equal(r.status, 200, await r.text());
+        assert.notEqual((await modelStatus(server.url, "a"))!.pid, pid);
+      }
     } finally {
       await server.stop();
     }
