@@ -2,6 +2,8 @@
 // `curl -d` without a header), OpenAI-shaped errors for everything, API-key checks, JSON 404s.
 import Fastify, { type FastifyInstance } from "fastify";
 import { makeKeyCheck, PUBLIC_PATHS } from "./auth.js";
+import { answerClientError } from "./client-error.js";
+import { corsFor } from "./cors.js";
 import { ApiError, toApiError } from "./errors.js";
 import type { Logger } from "../util/log.js";
 
@@ -15,10 +17,6 @@ export interface AppOptions {
   corsOrigins?: readonly string[];
 }
 
-const CLIENT_ERRORS: Record<string, [number, string]> = {
-  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large"],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
-};
 
 
 export function createApp(o: AppOptions): FastifyInstance {
@@ -29,15 +27,7 @@ export function createApp(o: AppOptions): FastifyInstance {
     keepAliveTimeout: 5000,
     return503OnClosing: true,
     forceCloseConnections: "idle",
-    // Malformed HTTP (bad method, oversized headers, garbage) is answered in the same JSON shape as every other
-    // error, instead of Node's bare status line.
-    clientErrorHandler: (err, socket) => {
-      const code = (err as NodeJS.ErrnoException).code ?? "";
-      if (code === "ECONNRESET" || code === "EPIPE" || !socket.writable) return void socket.destroy();
-      const [status, text] = CLIENT_ERRORS[code] ?? [400, "Bad Request"];
-      const body = JSON.stringify(new ApiError(status, `malformed HTTP request: ${code || err.message}`).toJSON());
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    },
+    clientErrorHandler: (err, socket) => answerClientError(err as NodeJS.ErrnoException, socket),
   });
 
   app.removeAllContentTypeParsers();
@@ -52,22 +42,13 @@ export function createApp(o: AppOptions): FastifyInstance {
   });
 
   if (o.corsOrigins && o.corsOrigins.length > 0) {
-    const any = o.corsOrigins.includes("*");
-    const allowed = new Set(o.corsOrigins);
+    const origins = o.corsOrigins;
     // before the API-key check, so that a browser can read a 401 too
     app.addHook("onRequest", async (req, reply) => {
-      const origin = req.headers.origin;
-      if (!origin || (!any && !allowed.has(origin))) return;
-      reply.header("access-control-allow-origin", any ? "*" : origin);
-      if (!any) reply.header("vary", "Origin");
-      if (req.method === "OPTIONS" && req.headers["access-control-request-method"]) {
-        reply
-          .header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS")
-          .header("access-control-allow-headers", req.headers["access-control-request-headers"] ?? "Authorization, Content-Type, X-Api-Key")
-          .header("access-control-max-age", "600")
-          .code(204)
-          .send();
-      }
+      const cors = corsFor(origins, req.method, req.headers);
+      if (!cors) return;
+      reply.headers(cors.headers);
+      if (cors.preflight) reply.code(204).send();
     });
   }
 

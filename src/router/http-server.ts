@@ -6,6 +6,8 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { makeKeyCheck, PUBLIC_PATHS } from "../http/auth.js";
+import { answerClientError } from "../http/client-error.js";
+import { corsFor } from "../http/cors.js";
 import { ApiError, type ErrorType } from "../http/errors.js";
 import type { Logger } from "../util/log.js";
 
@@ -34,10 +36,6 @@ export interface RouterServerOptions {
   verbose: boolean;
 }
 
-const CLIENT_ERRORS: Record<string, [number, string]> = {
-  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large"],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
-};
 
 export interface RouterServer {
   server: http.Server;
@@ -48,8 +46,6 @@ export interface RouterServer {
 
 export function createRouterServer(o: RouterServerOptions): RouterServer {
   const checkKey = o.apiKeys.length > 0 ? makeKeyCheck(o.apiKeys) : undefined;
-  const anyOrigin = o.corsOrigins?.includes("*") ?? false;
-  const origins = new Set(o.corsOrigins ?? []);
   let closing = false;
 
   const server = http.createServer({ keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
@@ -57,14 +53,7 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
   });
   // idle sockets (including a client that stalls half way through a request) are closed after --timeout
   if (o.timeoutS > 0) server.setTimeout(o.timeoutS * 1000, (socket: Socket) => socket.destroy());
-  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
-    // malformed HTTP (bad method, oversized headers, garbage) gets the same JSON shape as every other error
-    const code = err.code ?? "";
-    if (code === "ECONNRESET" || code === "EPIPE" || !socket.writable) return void socket.destroy();
-    const [status, text] = CLIENT_ERRORS[code] ?? [400, "Bad Request"];
-    const body = JSON.stringify(new ApiError(status, `malformed HTTP request: ${code || err.message}`).toJSON());
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  });
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = o.verbose ? performance.now() : 0;
@@ -94,16 +83,11 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
 
   /** Sets CORS headers for an allowed Origin; answers a preflight itself (returns true). */
   function cors(req: IncomingMessage, res: ServerResponse): boolean {
-    const origin = req.headers.origin;
-    if (!origin || (!anyOrigin && !origins.has(origin))) return false;
-    res.setHeader("access-control-allow-origin", anyOrigin ? "*" : origin);
-    if (!anyOrigin) res.setHeader("vary", "Origin");
-    if (req.method !== "OPTIONS" || !req.headers["access-control-request-method"]) return false;
-    res.writeHead(204, {
-      "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
-      "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "Authorization, Content-Type, X-Api-Key",
-      "access-control-max-age": "600",
-    });
+    const answer = corsFor(o.corsOrigins ?? [], req.method, req.headers);
+    if (!answer) return false;
+    for (const [k, v] of Object.entries(answer.headers)) res.setHeader(k, v);
+    if (!answer.preflight) return false;
+    res.writeHead(204);
     res.end();
     return true;
   }

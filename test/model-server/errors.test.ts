@@ -151,3 +151,29 @@ describe("start-up errors", () => {
     assert.match(badValue.stderr, /-c: expected an integer/);
   });
 });
+
+describe("CORS (-m)", () => {
+  test("off by default; --cors-origins '*' answers preflights and tags responses", async () => {
+    const model = await getTestModel("tiny");
+    const plain = await startServer(["-m", model, "-t", "1", "-c", "256"]);
+    try {
+      const r = await fetch(`${plain.url}/v1/models`, { headers: { origin: "https://x.example" } });
+      assert.equal(r.headers.get("access-control-allow-origin"), null);
+    } finally {
+      await plain.stop();
+    }
+    const open = await startServer(["-m", model, "-t", "1", "-c", "256", "--cors-origins", "*"]);
+    try {
+      const pre = await fetch(`${open.url}/v1/chat/completions`, {
+        method: "OPTIONS",
+        headers: { origin: "https://x.example", "access-control-request-method": "POST" },
+      });
+      assert.equal(pre.status, 204);
+      assert.equal(pre.headers.get("access-control-allow-origin"), "*");
+      const r = await fetch(`${open.url}/v1/models`, { headers: { origin: "https://x.example" } });
+      assert.equal(r.headers.get("access-control-allow-origin"), "*");
+    } finally {
+      await open.stop();
+    }
+  });
+});
