@@ -112,6 +112,15 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
     return { success: true };
   });
 
+  // the last ~64 KB of a model process's output (its current process, or its last one): why did it fail?
+  routes.set("GET /models/logs", ({ query, res }) => {
+    const id = resolveOrThrow(router, query.get("model") ?? undefined);
+    const text = router.logs(id).join("\n") + "\n";
+    res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+    return HANDLED;
+  });
+
   routes.set("GET /models/sse", ({ res }) => {
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
     res.flushHeaders();

@@ -188,6 +188,11 @@ export class Router {
     return out;
   }
 
+  /** GET /models/logs */
+  logs(model: string): string[] {
+    return this.supervisor.outputTail(model);
+  }
+
   get loadedCount(): number {
     return this.supervisor.running;
   }

@@ -66,6 +66,8 @@ const SPARE = "";
 export class Supervisor {
   private readonly children = new Map<string, Child>();
   private spare: Child | undefined;
+  /** Output of each model's last process, kept after it exits (for GET /models/logs). */
+  private readonly lastOutput = new Map<string, LineRing>();
   private spareEnv: NodeJS.ProcessEnv | undefined;
   private spareFailures = 0;
   private closing = false;
@@ -164,8 +166,9 @@ export class Supervisor {
     return this.children.get(id)?.pid;
   }
 
+  /** The last ~64 KB of output of the model's process, or of its last one once it is gone. */
   outputTail(id: string): string[] {
-    return this.children.get(id)?.output.lines() ?? [];
+    return (this.children.get(id)?.output ?? this.lastOutput.get(id))?.lines() ?? [];
   }
 
   get running(): number {
@@ -229,6 +232,7 @@ export class Supervisor {
     }
     if (this.children.get(child.id) !== child) return;
     this.children.delete(child.id);
+    this.lastOutput.set(child.id, child.output);
     for (const t of child.timers) clearTimeout(t);
     let reason = "";
     if (child.timedOut) reason = `not ready after ${Math.round(this.opts.loadTimeoutMs / 1000)} s; the process was killed`;

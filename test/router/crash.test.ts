@@ -33,6 +33,11 @@ describe("router: crash isolation", () => {
       assert.equal(crashy.status.failed, true);
       assert.equal(crashy.status.exit_code, 139);
       assert.equal((await chat(server.url, "good")).status, 200, "the others go on serving");
+      // GET /models/logs: the running process's output
+      const logs = await fetch(`${server.url}/models/logs?model=good`);
+      assert.equal(logs.status, 200);
+      assert.match(await logs.text(), /model loaded: good/);
+      assert.equal((await fetch(`${server.url}/models/logs?model=nope`)).status, 404);
 
       // hang at start: failed after --models-load-timeout, with that reason
       const t0 = Date.now();
@@ -53,6 +58,8 @@ describe("router: crash isolation", () => {
       assert.ok(took >= 900 && took < 4000, `stopped after ${took} ms (stop-timeout 1 s)`);
       assert.ok(!isAlive(pid));
       assert.equal((await modelStatus(server.url, "stubborn"))!.status.failed, undefined);
+      // the output of a process that is gone is kept
+      assert.match(await (await fetch(`${server.url}/models/logs?model=stubborn`)).text(), /model loaded: stubborn/);
 
       assert.equal((await chat(server.url, "good")).status, 200);
     } finally {
