@@ -11,6 +11,7 @@ import { statSync } from "node:fs";
 import { basename } from "node:path";
 import type { ServerOptions } from "../cli/options.js";
 import { loadLlama } from "./llama-loader.js";
+import { speedUpGgufArrays } from "./gguf-fast-arrays.js";
 import { loadThreadpoolShim, type ShimState } from "./threadpool-shim.js";
 
 export interface ModelFacts {
@@ -48,7 +49,7 @@ export class ModelLoadError extends Error {}
 
 export async function loadEngine(opts: ServerOptions, modelPath: string, onProgress?: (fraction: number) => void): Promise<Engine> {
   const size = fileSize(modelPath);
-  await checkGgufHeader(modelPath);
+  await Promise.all([checkGgufHeader(modelPath), speedUpGgufArrays()]);
   const flashAttention = opts.flashAttn === undefined ? undefined : opts.flashAttn === "auto" ? "auto" : opts.flashAttn === "on";
   const wantGpu = opts.nGpuLayers !== undefined && opts.nGpuLayers !== 0;
   // llama.cpp's own log lines are kept out of the way unless -v: a load failure is reported as one line that

@@ -2,6 +2,7 @@
 // code and llama.cpp's CPU backend, then waits to be told which model to serve. A cold load then costs only the
 // model's own load time (about half of a fresh process's start-up on the bench model, see README Performance).
 import { preloadSamplingClasses } from "./generate.js";
+import { speedUpGgufArrays } from "./gguf-fast-arrays.js";
 import { prewarmLlama } from "./llama-loader.js";
 import { loadThreadpoolShim } from "./threadpool-shim.js";
 
@@ -25,7 +26,7 @@ export function waitAsSpare(): Promise<SpareAssignment> {
     loadThreadpoolShim(); // before the backend, as in a normal start
     // with GPU offload asked for in the environment, the model will want a GPU backend: do not load the CPU one
     const gpuFromEnv = (process.env["LLAMA_ARG_N_GPU_LAYERS"] ?? "0") !== "0";
-    await Promise.all([gpuFromEnv ? undefined : prewarmLlama(), preloadSamplingClasses(), import("./main.js")]);
+    await Promise.all([gpuFromEnv ? undefined : prewarmLlama(), preloadSamplingClasses(), speedUpGgufArrays(), import("./main.js")]);
     process.send?.({ type: "spare-ready" });
   };
   // a failed warm-up is not fatal: the assignment then starts the ordinary way and reports any error itself
