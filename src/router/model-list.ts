@@ -10,6 +10,8 @@ export interface ListedModel {
   spec: ModelSpec;
   view: ModelView;
   args: string[];
+  /** presetText(spec), computed once per catalog. */
+  preset: string;
   sizeBytes?: number;
   child?: ChildInfo;
   progress?: number;
@@ -20,7 +22,7 @@ export function modelEntry(m: ListedModel, created: number): Record<string, unkn
   const status: Record<string, unknown> = {
     value: view.state === "stopping" ? "unloading" : view.state,
     args: m.args,
-    preset: presetText(spec),
+    preset: m.preset,
   };
   if (view.state === "loading" && m.progress !== undefined) status.progress = m.progress;
   if (view.failure && view.state === "unloaded") {

@@ -10,7 +10,7 @@ import { ApiError } from "../http/errors.js";
 import type { Logger } from "../util/log.js";
 import type { Catalog, ModelSpec } from "./catalog/catalog.js";
 import { ModelEvents, type ModelStatus } from "./model-events.js";
-import { modelEntry } from "./model-list.js";
+import { modelEntry, presetText } from "./model-list.js";
 import { createPool } from "./proxy.js";
 import { Scheduler, type Effects, type ModelConfig } from "./scheduler.js";
 import { Supervisor, type ChildInfo } from "./supervisor.js";
@@ -51,6 +51,7 @@ export class Router {
   catalog: Catalog;
   readonly events = new ModelEvents();
   private specs = new Map<string, ModelSpec>();
+  private listed = new Map<string, { args: string[]; preset: string; sizeBytes?: number }>();
   private readonly scheduler: Scheduler;
   private readonly supervisor: Supervisor;
   private readonly pools = new Map<string, Pool>();
@@ -177,10 +178,10 @@ export class Router {
       const view = this.scheduler.view(spec.id);
       if (!view) continue;
       const child = this.supervisor.info(spec.id);
-      const sizeBytes = sizeOf(spec.path);
+      const fixed = this.listed.get(spec.id)!;
       out.push(modelEntry({
-        spec, view, args: [this.o.programName, ...this.childArgs(spec, 0)],
-        ...(sizeBytes !== undefined ? { sizeBytes } : {}),
+        spec, view, args: fixed.args, preset: fixed.preset,
+        ...(fixed.sizeBytes !== undefined ? { sizeBytes: fixed.sizeBytes } : {}),
         ...(child ? { child } : {}),
         ...(this.progress.has(spec.id) ? { progress: this.progress.get(spec.id)! } : {}),
       }, created));
@@ -317,6 +318,11 @@ export class Router {
 
   private indexSpecs(): void {
     this.specs = new Map(this.catalog.models.map((m) => [m.id, m]));
+    // what GET /models shows of each model and only a reload changes: computed once, not per listing
+    this.listed = new Map(this.catalog.models.map((m) => {
+      const sizeBytes = sizeOf(m.path);
+      return [m.id, { args: [this.o.programName, ...this.childArgs(m, 0)], preset: presetText(m), ...(sizeBytes !== undefined ? { sizeBytes } : {}) }];
+    }));
   }
 
   private childArgs(spec: ModelSpec, port: number): string[] {
