@@ -12,7 +12,7 @@ test(`churn: 4 models, --models-max 2, 8 clients, 10% aborts, a model process ki
   assert.equal(r.hung, 0, "no request may hang past 30 s");
   assert.ok(r.kills >= 2, `kills happened (${r.kills})`);
   const judged = r.requests - r.aborted - r.excused;
-  assert.ok(judged > 30, `enough requests (${judged})`);
+  assert.ok(judged >= 15, `enough requests to judge (${judged})`);
   assert.ok(r.unexcused.length <= judged * 0.01, `${r.unexcused.length} of ${judged} requests failed without their model being killed`);
   assert.ok(r.allModelsAnswerAfter, "every model answers afterwards");
   assert.ok(r.rssEndMb - r.rssStartMb < 64, `router RSS grew by ${(r.rssEndMb - r.rssStartMb).toFixed(1)} MB`);
