@@ -40,7 +40,7 @@ export function loadCatalog(src: CatalogSources): Catalog {
   const cached = new Map(discovered.filter((d) => d.source === "cache").map((d) => [d.id, d]));
   for (const m of catalog.models) {
     if (m.path || !m.hfRepo) continue;
-    const hit = cached.get(m.hfRepo) ?? cached.get(withTagUpper(m.hfRepo));
+    const hit = cached.get(m.hfRepo) ?? cached.get(withTagUpper(m.hfRepo)) ?? defaultQuant(cached, m.hfRepo);
     if (hit) {
       m.path = hit.path;
       if (hit.mmproj && !m.mmproj) m.mmproj = hit.mmproj;
@@ -52,4 +52,12 @@ export function loadCatalog(src: CatalogSources): Catalog {
 function withTagUpper(repo: string): string {
   const i = repo.lastIndexOf(":");
   return i < 0 ? repo : repo.slice(0, i + 1) + repo.slice(i + 1).toUpperCase();
+}
+
+/** `owner/repo` without a tag: Q4_K_M as llama.cpp's -hf picks, else the first cached quantisation by name. */
+function defaultQuant(cached: ReadonlyMap<string, DiscoveredModel>, repo: string): DiscoveredModel | undefined {
+  if (repo.includes(":")) return undefined;
+  const tags = [...cached.keys()].filter((id) => id.startsWith(`${repo}:`)).sort();
+  const pick = tags.find((id) => id.endsWith(":Q4_K_M")) ?? tags[0];
+  return pick ? cached.get(pick) : undefined;
 }

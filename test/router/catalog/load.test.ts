@@ -30,6 +30,15 @@ describe("loadCatalog", () => {
     assert.ok(!c.models.some((m) => m.id === DEMO_MODEL_ID), "no demo model unless asked for");
   });
 
+  test("hf-repo without a tag takes Q4_K_M when cached, else the first quantisation by name", () => {
+    const ini = path.join(mkdtempSync(path.join(tmpdir(), "corral-ini-")), "p.ini");
+    writeFileSync(ini, "[plain]\nhf-repo = acme/tiny-GGUF\n");
+    const withQ4 = loadCatalog({ presetFile: ini, env: { LLAMA_CACHE: hubWith(["tiny-Q8_0.gguf", "tiny-Q4_K_M.gguf"]) }, cliOptions: {} });
+    assert.match(withQ4.models.find((m) => m.id === "plain")!.path!, /tiny-Q4_K_M\.gguf$/);
+    const without = loadCatalog({ presetFile: ini, env: { LLAMA_CACHE: hubWith(["tiny-Q8_0.gguf", "tiny-F16.gguf"]) }, cliOptions: {} });
+    assert.match(without.models.find((m) => m.id === "plain")!.path!, /tiny-F16\.gguf$/);
+  });
+
   test("the demo model is listed beside the cache models, with the command line's model options", () => {
     const hub = hubWith(["tiny-F16.gguf"]);
     const c = loadCatalog({ demoModelPath: "/x/demo.gguf", env: { LLAMA_CACHE: hub }, cliOptions: { ctxSize: 1024 } });
