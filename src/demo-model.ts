@@ -6,7 +6,9 @@ import type { RandomLlamaOptions } from "./gguf/random-llama.js";
 import type { Logger } from "./util/log.js";
 import { cacheDir } from "./util/cache-dir.js";
 
-export const DEMO_MODEL_OPTIONS: RandomLlamaOptions = { seed: 42, dim: 128, layers: 2, vocabSize: 8192, fileType: "f16", name: "corral-demo" };
+/** The demo model's id in a router's catalog, and its GGUF name. */
+export const DEMO_MODEL_ID = "corral-demo";
+export const DEMO_MODEL_OPTIONS: RandomLlamaOptions = { seed: 42, dim: 128, layers: 2, vocabSize: 8192, fileType: "f16", name: DEMO_MODEL_ID };
 
 export async function ensureDemoModel(log: Logger): Promise<string> {
   const dir = cacheDir();

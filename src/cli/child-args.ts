@@ -4,7 +4,7 @@
 import { OPTIONS, type ServerOptions } from "./options.js";
 
 /** Long spelling of each option: the table lists it last. */
-function longName(names: readonly string[]): string {
+export function longName(names: readonly string[]): string {
   return names[names.length - 1]!;
 }
 

@@ -1,10 +1,10 @@
 // The Fastify instance both servers share: JSON bodies whatever their Content-Type (llama-server accepts
 // `curl -d` without a header), OpenAI-shaped errors for everything, API-key checks, JSON 404s.
 import Fastify, { type FastifyInstance } from "fastify";
-import { makeKeyCheck, PUBLIC_PATHS } from "./auth.js";
+import { keyRequired, makeKeyCheck } from "./auth.js";
 import { answerClientError } from "./client-error.js";
 import { corsFor } from "./cors.js";
-import { ApiError, toApiError } from "./errors.js";
+import { ApiError, parseJsonBody, toApiError } from "./errors.js";
 import type { Logger } from "../util/log.js";
 
 export interface AppOptions {
@@ -16,8 +16,6 @@ export interface AppOptions {
   /** Origins allowed to call the API from a browser ("*" for any); CORS is off without them. */
   corsOrigins?: readonly string[];
 }
-
-
 
 export function createApp(o: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -32,12 +30,10 @@ export function createApp(o: AppOptions): FastifyInstance {
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => {
-    const text = (body as Buffer).toString("utf8");
-    if (text.trim() === "") return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(body as Buffer));
     } catch (err) {
-      done(new ApiError(400, `invalid JSON in request body: ${(err as Error).message}`), undefined);
+      done(err as Error, undefined);
     }
   });
 
@@ -55,10 +51,7 @@ export function createApp(o: AppOptions): FastifyInstance {
   if (o.apiKeys.length > 0) {
     const check = makeKeyCheck(o.apiKeys);
     app.addHook("onRequest", async (req) => {
-      if (req.method === "OPTIONS") return;
-      const path = req.url.split("?", 1)[0]!;
-      if (PUBLIC_PATHS.has(path) && req.method === "GET") return;
-      check(req.headers);
+      if (keyRequired(req.method, req.url.split("?", 1)[0]!)) check(req.headers);
     });
   }
 

@@ -4,6 +4,11 @@ import { ApiError } from "./errors.js";
 /** Paths llama-server leaves open even with --api-key. */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(["/health", "/v1/health", "/models", "/v1/models", "/"]);
 
+/** Whether a request must carry a key (when keys are set): all but preflights and GETs of the public paths. */
+export function keyRequired(method: string | undefined, path: string): boolean {
+  return method !== "OPTIONS" && !(method === "GET" && PUBLIC_PATHS.has(path));
+}
+
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
 
 /**

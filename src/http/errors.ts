@@ -44,6 +44,17 @@ export class ApiError extends Error {
   }
 }
 
+/** A request body as JSON: undefined when empty, 400 naming the problem when it does not parse. */
+export function parseJsonBody(raw: Buffer): unknown {
+  const text = raw.toString("utf8");
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(400, `invalid JSON in request body: ${(err as Error).message}`);
+  }
+}
+
 /** Turns anything thrown into an ApiError; unknown errors become 500 without leaking a stack. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;

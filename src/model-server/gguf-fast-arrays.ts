@@ -5,12 +5,7 @@
 // arrays of strings and of 8- to 32-bit numbers with a loop over the file buffer, and leaves everything else,
 // including 64-bit and nested arrays, to the original. It patches internals, which is safe only because
 // node-llama-cpp is pinned exactly (3.21.1); a test checks that both read every test model identically.
-import { createRequire } from "node:module";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
-
-const require = createRequire(import.meta.url);
-const NLLC_DIST = path.dirname(require.resolve("node-llama-cpp"));
+import { importNllc } from "./llama-loader.js";
 
 const ARRAY = 9;
 const STRING = 8;
@@ -43,8 +38,7 @@ let installed = false;
 export async function speedUpGgufArrays(): Promise<void> {
   if (installed) return;
   installed = true;
-  const imp = (rel: string) => import(pathToFileURL(path.join(NLLC_DIST, rel)).href);
-  const [{ GgufV2Parser }, { GgufReadOffset }] = await Promise.all([imp("gguf/parser/GgufV2Parser.js"), imp("gguf/utils/GgufReadOffset.js")]);
+  const [{ GgufV2Parser }, { GgufReadOffset }] = await Promise.all([importNllc("gguf/parser/GgufV2Parser.js"), importNllc("gguf/utils/GgufReadOffset.js")]);
   const proto = GgufV2Parser.prototype as { _readGgufValue: ReadValue };
   const original = proto._readGgufValue;
   proto._readGgufValue = function (type, offset) {

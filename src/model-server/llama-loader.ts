@@ -24,13 +24,17 @@ export interface LoadLlamaOptions {
   logger: (level: LogLevel, message: string) => void;
 }
 
+/** A module of node-llama-cpp's dist/ folder by relative path (its package exports only the index). */
+export function importNllc(rel: string): Promise<any> {
+  return import(pathToFileURL(path.join(NLLC_DIST, rel)).href);
+}
+
 /** The few node-llama-cpp classes the server needs, imported from their own files rather than the package index. */
 export async function nllcInternals() {
-  const imp = (rel: string) => import(pathToFileURL(path.join(NLLC_DIST, rel)).href);
   const [types, tokenBias, grammarState] = await Promise.all([
-    imp("bindings/types.js"),
-    imp("evaluator/TokenBias.js"),
-    imp("evaluator/LlamaGrammarEvaluationState.js"),
+    importNllc("bindings/types.js"),
+    importNllc("evaluator/TokenBias.js"),
+    importNllc("evaluator/LlamaGrammarEvaluationState.js"),
   ]);
   return {
     LlamaLogLevel: types.LlamaLogLevel as typeof import("node-llama-cpp").LlamaLogLevel,
@@ -135,7 +139,7 @@ function recordChecked(b: Binary): void {
 }
 
 async function createDirect(b: Binary, o: LoadLlamaOptions & { logLevel: LogLevel }): Promise<Llama> {
-  const { Llama: LlamaClass } = (await import(pathToFileURL(path.join(NLLC_DIST, "bindings", "Llama.js")).href)) as {
+  const { Llama: LlamaClass } = (await importNllc("bindings/Llama.js")) as {
     Llama: { _create(args: Record<string, unknown>): Promise<Llama> };
   };
   const buildMetadata = JSON.parse(readFileSync(path.join(path.dirname(b.bindingPath), "_nlcBuildMetadata.json"), "utf8")) as {

@@ -3,8 +3,10 @@
 // Served by http-server.ts.
 import { ApiError } from "../http/errors.js";
 import { VERSION } from "../cli/version.js";
-import { HANDLED, sendJson, type Handler, type RequestContext } from "./http-server.js";
-import { forward } from "./proxy.js";
+import { sendError, sendText } from "../http/respond.js";
+import { escapeHtml } from "../util/html.js";
+import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
+import { forward, type Unreachable } from "./proxy.js";
 import { notFound, type Router } from "./router.js";
 
 /** POST paths whose body names the model (llama.cpp's list, and the OpenAI spellings). */
@@ -31,9 +33,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   const routes = new Map<string, Handler>();
 
   const routed = async (ctx: RequestContext, name: unknown): Promise<typeof HANDLED> => {
-    const model = modelName(name);
-    const id = router.resolve(model);
-    if (id === undefined) throw notFound(model);
+    const id = resolveOrThrow(router, name);
     const { res } = ctx;
     const autoload = autoloadOf(ctx.query, o.autoload);
     // A request that reaches a model process in the instant between its death and the router noticing is sent
@@ -48,16 +48,16 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
         res.on("close", onClose);
         return () => res.off("close", onClose);
       });
-      let unreachable: "refused" | "reset" | undefined;
+      let unreachable: Unreachable | undefined;
       try {
         if (res.destroyed) return HANDLED;
-        unreachable = (await forward(lease.pool, ctx.req, res, ctx.req.url ?? ctx.path, ctx.rawBody, id, true)).unreachable;
+        unreachable = await forward(lease.pool, ctx.req, res, ctx.req.url ?? ctx.path, ctx.rawBody, id);
       } finally {
         lease.release();
       }
       if (!unreachable) return HANDLED;
       if ((unreachable === "reset" && ++resets > 1) || attempt >= RETRIES) {
-        sendJson(res, 502, new ApiError(502, `model '${id}' did not answer: its process stopped (${unreachable === "reset" ? "connection reset" : "connection refused"})`, { type: "server_error" }).toJSON());
+        sendError(res, new ApiError(502, `model '${id}' did not answer: its process stopped (${unreachable === "reset" ? "connection reset" : "connection refused"})`, { type: "server_error" }));
         return HANDLED;
       }
       await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
@@ -115,9 +115,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   // the last ~64 KB of a model process's output (its current process, or its last one): why did it fail?
   routes.set("GET /models/logs", ({ query, res }) => {
     const id = resolveOrThrow(router, query.get("model") ?? undefined);
-    const text = router.logs(id).join("\n") + "\n";
-    res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) });
-    res.end(text);
+    sendText(res, 200, "text/plain; charset=utf-8", router.logs(id).join("\n") + "\n");
     return HANDLED;
   });
 
@@ -145,8 +143,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
     });
     const html = `<!doctype html><meta charset="utf-8"><title>corral</title><h1>corral router</h1>` +
       `<table><tr><th>model</th><th>status</th></tr>${rows.join("")}</table><p>API: <code>/v1/models</code>, <code>/v1/chat/completions</code></p>`;
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(html) });
-    res.end(html);
+    sendText(res, 200, "text/html; charset=utf-8", html);
     return HANDLED;
   });
   return routes;
@@ -179,8 +176,4 @@ function autoloadOf(query: URLSearchParams, dflt: boolean): boolean {
   const v = query.get("autoload");
   if (v === null) return dflt;
   return v === "true" || v === "1";
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

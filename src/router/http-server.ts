@@ -5,10 +5,11 @@
 // fixed table of about thirty routes, one body format and one error shape, which a Map and a few functions cover.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { makeKeyCheck, PUBLIC_PATHS } from "../http/auth.js";
+import { keyRequired, makeKeyCheck } from "../http/auth.js";
 import { answerClientError } from "../http/client-error.js";
 import { corsFor } from "../http/cors.js";
-import { ApiError, type ErrorType } from "../http/errors.js";
+import { ApiError, parseJsonBody, toApiError } from "../http/errors.js";
+import { sendError, sendJson } from "../http/respond.js";
 import type { Logger } from "../util/log.js";
 
 export interface RequestContext {
@@ -64,20 +65,20 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
     try {
       if (closing) throw new ApiError(503, "the router is shutting down", { headers: { connection: "close" } });
       if (o.corsOrigins && cors(req, res)) return;
-      if (checkKey && req.method !== "OPTIONS" && !(req.method === "GET" && PUBLIC_PATHS.has(path))) checkKey(req.headers);
+      if (checkKey && keyRequired(req.method, path)) checkKey(req.headers);
       const route = o.routes.get(`${req.method} ${path}`);
       if (!route) {
         req.resume();
         throw new ApiError(404, `File Not Found: ${req.method} ${path}`);
       }
       const rawBody = req.method === "POST" ? await readBody(req, o.maxBody) : undefined;
-      const body = rawBody ? parseJson(rawBody) : undefined;
+      const body = rawBody ? parseJsonBody(rawBody) : undefined;
       const result = await route({ req, res, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), body, rawBody });
       if (result !== HANDLED) sendJson(res, 200, result);
     } catch (err) {
-      const e = toError(err);
+      const e = toApiError(err);
       if (e.status >= 500 && e.status !== 503) o.log.error(`request failed: ${e.message}`);
-      sendJson(res, e.status === 499 ? 400 : e.status, e.toJSON(), e.headers);
+      sendError(res, e);
     }
   }
 
@@ -114,13 +115,6 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
   };
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  const body = JSON.stringify(value);
-  res.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
-  res.end(body);
-}
-
 /** Reads a request body, refusing (413) past `limit` bytes whether or not Content-Length announced it. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const tooLarge = () => new ApiError(413, `request body is too large (see --max-body, ${limit} bytes)`, { headers: { connection: "close" } });
@@ -145,19 +139,4 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
     req.on("end", () => resolve(size === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.on("error", () => reject(new ApiError(400, "the request body could not be read")));
   });
-}
-
-function parseJson(raw: Buffer): unknown {
-  const text = raw.toString("utf8");
-  if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ApiError(400, `invalid JSON in request body: ${(err as Error).message}`);
-  }
-}
-
-function toError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  return new ApiError(500, (err as Error)?.message ?? "internal error", { type: "server_error" as ErrorType });
 }

@@ -23,21 +23,13 @@ export class ModelEvents {
   }
 
   /** Resolves with the first event for `model` that `pick` accepts. */
-  next(model: string, pick: (ev: ModelEvent) => boolean, signal?: AbortSignal): Promise<ModelEvent | undefined> {
+  next(model: string, pick: (ev: ModelEvent) => boolean): Promise<ModelEvent> {
     return new Promise((resolve) => {
       const off = this.subscribe((ev) => {
         if (ev.model !== model || !pick(ev)) return;
         off();
         resolve(ev);
       });
-      signal?.addEventListener("abort", () => {
-        off();
-        resolve(undefined);
-      }, { once: true });
     });
-  }
-
-  get subscribers(): number {
-    return this.listeners.size;
   }
 }

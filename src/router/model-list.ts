@@ -1,6 +1,7 @@
 // The entries of GET /models and /v1/models: llama.cpp's fields (id, aliases, tags, object, owned_by, created,
 // status{value,args,preset,exit_code,failed}) plus what its users asked for: where the model comes from, its size,
 // what it is doing now, why it failed, and the facts of its running process.
+import { longName } from "../cli/child-args.js";
 import { OPTIONS } from "../cli/options.js";
 import type { ModelSpec } from "./catalog/catalog.js";
 import type { ModelView } from "./scheduler.js";
@@ -62,7 +63,7 @@ export function presetText(spec: ModelSpec): string {
   for (const o of OPTIONS) {
     const v = (spec.options as Record<string, unknown>)[o.key];
     if (v === undefined || o.routerOnly) continue;
-    lines.push(`${o.names[o.names.length - 1]!.replace(/^-+/, "")} = ${Array.isArray(v) ? v.join(",") : String(v)}`);
+    lines.push(`${longName(o.names).replace(/^-+/, "")} = ${Array.isArray(v) ? v.join(",") : String(v)}`);
   }
   if (spec.loadOnStartup) lines.push("load-on-startup = true");
   if (spec.ttlS !== undefined) lines.push(`ttl = ${spec.ttlS}`);

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Pool } from "undici";
 import { ApiError } from "../http/errors.js";
+import { sendError } from "../http/respond.js";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy recomputes; never forwarded either way. */
 const HOP_BY_HOP = new Set([
@@ -36,23 +37,18 @@ function requestHeaders(raw: readonly string[]): string[] {
 /** A connection that breaks sooner than this after a request was sent belonged to a process already gone. */
 const STALE_CONNECTION_MS = 150;
 
-export interface ForwardResult {
-  /** The client went away before the answer was complete. */
-  aborted: boolean;
-  /**
-   * Nothing was answered because the model process is gone: "refused" when the request never reached it (connect
-   * failed), "reset" when its kept-alive connection broke at once (the process died just before the request).
-   * Only set when the caller allowed a retry; it then owes the client an answer.
-   */
-  unreachable?: "refused" | "reset";
-  /** The model process failed under the request (connection refused or reset). */
-  upstreamError?: string;
-}
+/**
+ * Why nothing was answered, when the model process is gone: "refused" when the request never reached it (connect
+ * failed), "reset" when its kept-alive connection broke at once (the process died just before the request). The
+ * caller then owes the client an answer: a retry once the model has reloaded, or its own error.
+ */
+export type Unreachable = "refused" | "reset";
 
 /**
  * Sends `req` (with `body`) to the pool and writes the answer into `res` as it arrives. If the model process dies
- * before answering, the client gets 502 JSON; if it dies mid-stream, an SSE stream ends with an error event and any
- * other body is cut (its length can no longer be honoured).
+ * while working on the request, the client gets 502 JSON; if it dies mid-stream, an SSE stream ends with an error
+ * event and any other body is cut (its length can no longer be honoured). Resolves when the exchange is over, with
+ * the reason when the process could not be reached at all (see Unreachable).
  *
  * Written on undici's low-level dispatch() rather than request(): no Readable, async iterator or AbortSignal per
  * request, which the router pays on every proxied call (measured with --cpu-prof under load).
@@ -64,15 +60,13 @@ export function forward(
   path: string,
   body: Buffer | undefined,
   model: string,
-  /** Leave the answer to the caller when the process cannot be reached (it will retry once the model reloads). */
-  mayRetry = false,
-): Promise<ForwardResult> {
-  return new Promise<ForwardResult>((resolve) => {
+): Promise<Unreachable | undefined> {
+  return new Promise<Unreachable | undefined>((resolve) => {
     let abortUpstream: ((err?: Error) => void) | undefined;
     let clientGone = false;
     let sse = false;
     let settled = false;
-    const settle = (r: ForwardResult) => {
+    const settle = (r?: Unreachable) => {
       if (settled) return;
       settled = true;
       res.off("close", onClose);
@@ -82,7 +76,7 @@ export function forward(
       if (res.writableFinished) return;
       clientGone = true;
       abortUpstream?.(new Error("client went away"));
-      settle({ aborted: true });
+      settle();
     };
     res.on("close", onClose);
     const method = req.method ?? "GET";
@@ -125,26 +119,24 @@ export function forward(
       },
       onComplete() {
         res.end();
-        settle({ aborted: false });
+        settle();
       },
       onError(err) {
-        if (clientGone || res.destroyed) return settle({ aborted: true });
+        if (clientGone || res.destroyed) return settle();
         const why = describe(err);
-        if (mayRetry && !res.headersSent) {
-          if (why === "ECONNREFUSED" || why === "ENOENT") return settle({ aborted: false, unreachable: "refused" });
+        if (!res.headersSent) {
+          if (why === "ECONNREFUSED" || why === "ENOENT") return settle("refused");
           // A kept-alive connection broken within moments of sending means the process was already dying when the
           // request went out (a killed process can take tens of ms to release its sockets); later, it died while
           // working on the request, and that is reported (502), not retried.
           const broken = why === "ECONNRESET" || why === "EPIPE" || why === "UND_ERR_SOCKET";
-          if (broken && performance.now() - sentAt < STALE_CONNECTION_MS) return settle({ aborted: false, unreachable: "reset" });
-        }
-        if (!res.headersSent) {
+          if (broken && performance.now() - sentAt < STALE_CONNECTION_MS) return settle("reset");
           sendError(res, new ApiError(502, `model '${model}' did not answer: ${why}`, { type: "server_error" }));
         } else if (sse) {
           const e = new ApiError(502, `model '${model}' stopped while streaming: ${why}`, { type: "server_error" });
           res.end(`data: ${JSON.stringify(e.toJSON())}\n\n`);
         } else res.destroy();
-        settle({ aborted: false, upstreamError: why });
+        settle();
       },
     };
     try {
@@ -154,13 +146,6 @@ export function forward(
       handler.onError!(err as Error);
     }
   });
-}
-
-export function sendError(res: ServerResponse, e: ApiError): void {
-  if (res.headersSent || res.destroyed) return;
-  const body = JSON.stringify(e.toJSON());
-  res.writeHead(e.status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body), ...e.headers });
-  res.end(body);
 }
 
 function describe(err: unknown): string {

@@ -51,7 +51,8 @@ export class Router {
   catalog: Catalog;
   readonly events = new ModelEvents();
   private specs = new Map<string, ModelSpec>();
-  private listed = new Map<string, { args: string[]; preset: string; sizeBytes?: number }>();
+  /** What only a reload changes, worked out once per catalog rather than per listing or load. */
+  private facts = new Map<string, ModelFacts>();
   private readonly scheduler: Scheduler;
   private readonly supervisor: Supervisor;
   private readonly pools = new Map<string, Pool>();
@@ -78,7 +79,6 @@ export class Router {
     this.supervisor = new Supervisor(
       { entry: o.childEntry, execArgv: o.childExecArgv, loadTimeoutMs: o.loadTimeoutMs },
       {
-        listening: () => {},
         progress: (id, value) => {
           this.progress.set(id, value);
           this.publish(id, "loading", { progress: value });
@@ -134,15 +134,15 @@ export class Router {
   }
 
   /** POST /models/load. With `wait`, resolves once the model is ready and rejects with the reason if it fails. */
-  async load(model: string, wait: boolean, signal?: AbortSignal): Promise<void> {
+  async load(model: string, wait: boolean): Promise<void> {
     const answer = this.scheduler.onLoadRequest(model);
     if (answer === 404) throw notFound(model);
     if (answer === 400) throw new ApiError(400, `model '${model}' is already running`);
     if (!wait) return;
     const view = this.scheduler.view(model);
     if (view?.state === "loaded") return;
-    const ev = await this.events.next(model, (e) => e.data.status === "loaded" || e.data.status === "unloaded", signal);
-    if (ev && ev.data.status !== "loaded") {
+    const ev = await this.events.next(model, (e) => e.data.status === "loaded" || e.data.status === "unloaded");
+    if (ev.data.status !== "loaded") {
       throw new ApiError(503, `model '${model}' failed to load: ${ev.data.error || "the process was stopped"}`);
     }
   }
@@ -162,11 +162,11 @@ export class Router {
     } catch (err) {
       throw new ApiError(400, `reload failed, the previous models are kept: ${(err as Error).message}`);
     }
-    const before = new Map([...this.specs].map(([id, s]) => [id, launchKey(s)]));
+    const before = new Map([...this.facts].map(([id, f]) => [id, f.launchKey]));
     this.catalog = next;
     this.indexSpecs();
     const changed = new Set<string>();
-    for (const [id, spec] of this.specs) if (before.has(id) && before.get(id) !== launchKey(spec)) changed.add(id);
+    for (const [id, f] of this.facts) if (before.has(id) && before.get(id) !== f.launchKey) changed.add(id);
     this.scheduler.onCatalogChange(next.models.map(toConfig), changed);
     for (const m of next.models) if (m.loadOnStartup && !before.has(m.id)) this.scheduler.onLoadRequest(m.id);
   }
@@ -178,9 +178,9 @@ export class Router {
       const view = this.scheduler.view(spec.id);
       if (!view) continue;
       const child = this.supervisor.info(spec.id);
-      const fixed = this.listed.get(spec.id)!;
+      const fixed = this.facts.get(spec.id)!;
       out.push(modelEntry({
-        spec, view, args: fixed.args, preset: fixed.preset,
+        spec, view, args: [this.o.programName, ...fixed.args], preset: fixed.preset,
         ...(fixed.sizeBytes !== undefined ? { sizeBytes: fixed.sizeBytes } : {}),
         ...(child ? { child } : {}),
         ...(this.progress.has(spec.id) ? { progress: this.progress.get(spec.id)! } : {}),
@@ -192,10 +192,6 @@ export class Router {
   /** GET /models/logs */
   logs(model: string): string[] {
     return this.supervisor.outputTail(model);
-  }
-
-  get loadedCount(): number {
-    return this.supervisor.running;
   }
 
   /** Stops every model process (graceful, then killed after each one's stop timeout). */
@@ -231,7 +227,7 @@ export class Router {
     const sock = this.socketPath(id);
     if (sock) rmSync(sock, { force: true }); // left behind by a killed process
     this.supervisor.start({
-      id, args: this.childArgs(spec, 0), env, stopTimeoutS: spec.stopTimeoutS,
+      id, args: this.facts.get(id)!.args, env, stopTimeoutS: spec.stopTimeoutS,
       // the spare runs the CPU backend with the router's environment: a model with its own env, GPU offload or
       // native verbose logging needs a fresh process
       spareOk: Object.keys(spec.env).length === 0 && !spec.options.nGpuLayers && !spec.options.verbose,
@@ -318,16 +314,27 @@ export class Router {
 
   private indexSpecs(): void {
     this.specs = new Map(this.catalog.models.map((m) => [m.id, m]));
-    // what GET /models shows of each model and only a reload changes: computed once, not per listing
-    this.listed = new Map(this.catalog.models.map((m) => {
-      const sizeBytes = sizeOf(m.path);
-      return [m.id, { args: [this.o.programName, ...this.childArgs(m, 0)], preset: presetText(m), ...(sizeBytes !== undefined ? { sizeBytes } : {}) }];
-    }));
+    this.facts = new Map(this.catalog.models.map((m) => [m.id, this.factsOf(m)]));
   }
 
-  private childArgs(spec: ModelSpec, port: number): string[] {
+  private factsOf(m: ModelSpec): ModelFacts {
+    let file: { size: number; mtimeMs: number } | undefined;
+    try {
+      if (m.path) file = statSync(m.path);
+    } catch {
+      // missing: listed without a size, and its load reports the error
+    }
+    return {
+      args: this.childArgs(m),
+      preset: presetText(m),
+      ...(file ? { sizeBytes: file.size } : {}),
+      launchKey: JSON.stringify([m.path, m.mmproj, m.hfRepo, m.options, m.env, file ? `${file.size}:${file.mtimeMs}` : "missing"]),
+    };
+  }
+
+  private childArgs(spec: ModelSpec): string[] {
     return [
-      "--model", spec.path ?? "", "--alias", spec.id, "--host", this.socketPath(spec.id) ?? "127.0.0.1", "--port", String(port),
+      "--model", spec.path ?? "", "--alias", spec.id, "--host", this.socketPath(spec.id) ?? "127.0.0.1", "--port", "0",
       ...renderChildArgs(spec.options),
     ];
   }
@@ -348,25 +355,14 @@ function toConfig(s: ModelSpec): ModelConfig {
   };
 }
 
-/** What a running process depends on: when it changes, a reload restarts the model. */
-function launchKey(s: ModelSpec): string {
-  let file = "";
-  try {
-    const st = s.path ? statSync(s.path) : undefined;
-    if (st) file = `${st.size}:${st.mtimeMs}`;
-  } catch {
-    file = "missing";
-  }
-  return JSON.stringify([s.path, s.mmproj, s.hfRepo, s.options, s.env, file]);
-}
-
-function sizeOf(p: string | undefined): number | undefined {
-  if (!p) return undefined;
-  try {
-    return statSync(p).size;
-  } catch {
-    return undefined;
-  }
+interface ModelFacts {
+  /** The model process's command line (after the program). */
+  args: string[];
+  /** The merged preset as INI text (GET /models status.preset). */
+  preset: string;
+  sizeBytes?: number;
+  /** What a running process depends on, file stamp included: when it changes, a reload restarts the model. */
+  launchKey: string;
 }
 
 export function notFound(model: string): ApiError {

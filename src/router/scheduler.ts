@@ -279,6 +279,8 @@ export class Scheduler {
    * overtakes an earlier one.
    */
   private pump(): void {
+    // runs after every served request: with nobody waiting there is nothing to decide (and no model scan to pay)
+    if (this.queue.length === 0) return;
     let claimedStops = 0;
     const stopping = [...this.models.values()].filter((m) => m.state === "stopping").length;
     const handled = new Set<string>();

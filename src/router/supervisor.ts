@@ -26,7 +26,6 @@ export interface LaunchSpec {
 }
 
 export interface SupervisorEvents {
-  listening(id: string, port: number): void;
   progress(id: string, fraction: number): void;
   ready(id: string, info: ChildInfo): void;
   /** The process is gone. `reason` is the child's own error, or the tail of its output; empty after a clean stop. */
@@ -171,10 +170,6 @@ export class Supervisor {
     return (this.children.get(id)?.output ?? this.lastOutput.get(id))?.lines() ?? [];
   }
 
-  get running(): number {
-    return this.children.size;
-  }
-
   /** Stops every child and resolves once all are gone. */
   async stopAll(): Promise<void> {
     this.closing = true;
@@ -201,7 +196,6 @@ export class Supervisor {
         if (typeof msg.port === "number") {
           child.port = msg.port;
           if (typeof msg.socketPath === "string") child.socketPath = msg.socketPath;
-          this.events.listening(child.id, msg.port);
         }
         return;
       case "progress":

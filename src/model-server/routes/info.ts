@@ -1,3 +1,4 @@
+import { escapeHtml } from "../../util/html.js";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../http/errors.js";
 import { VERSION } from "../../cli/version.js";
@@ -83,8 +84,4 @@ function modelEntry(state: ServerState) {
       : {}),
     status: { value: state.ready ? "loaded" : "loading" },
   };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -6,6 +6,7 @@ import type { ServerOptions } from "../../cli/options.js";
 import { buildCatalog, type Catalog } from "./catalog.js";
 import { hubCacheDir, scanHubCache, scanModelsDir, type DiscoveredModel } from "./discover.js";
 import { readPresetFile } from "./presets.js";
+import { DEMO_MODEL_ID } from "../../demo-model.js";
 
 export interface CatalogSources {
   modelsDir?: string;
@@ -18,7 +19,7 @@ export interface CatalogSources {
   defaultTtlS?: number;
 }
 
-export const DEMO_MODEL_ID = "corral-demo";
+export { DEMO_MODEL_ID };
 
 /** Throws DiscoveryError or PresetError (both one clear line) on a bad folder or presets file. */
 export function loadCatalog(src: CatalogSources): Catalog {
