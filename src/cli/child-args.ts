@@ -12,10 +12,10 @@ export function longName(names: readonly string[]): string {
  * Command-line arguments for the model options that are set. Router-only options are skipped; a false boolean
  * becomes its negative spelling, or is left out when the flag has none (false is then its default).
  */
-export function renderChildArgs(options: Partial<ServerOptions>): string[] {
+export function renderChildArgs(options: Partial<ServerOptions>, engine: "node" | "llama-server" = "node"): string[] {
   const args: string[] = [];
   for (const spec of OPTIONS) {
-    if (spec.routerOnly) continue;
+    if (spec.routerOnly || (spec.corralOnly && engine !== "node")) continue;
     const v = (options as Record<string, unknown>)[spec.key];
     if (v === undefined) continue;
     if (spec.type === "bool") {

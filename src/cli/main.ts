@@ -5,16 +5,23 @@ import { CliError, parseArgs } from "./parse.js";
 import { VERSION } from "./version.js";
 import { ensureDemoModel } from "../demo-model.js";
 import { createLogger } from "../util/log.js";
+import { SPARE_ENV } from "../engines/node/protocol.js";
 
 async function main(): Promise<void> {
   let argv = process.argv.slice(2);
-  if (process.env["CORRAL_SPARE"] === "1" && process.send) {
+  if (argv[0] === "engine") {
+    // imported here so that a router never loads the build tooling
+    const { runEngineCommand } = await import("./engine-command.js");
+    process.exitCode = await runEngineCommand(argv.slice(1));
+    return;
+  }
+  if (process.env[SPARE_ENV] === "1" && process.send) {
     // a router's spare process: warm up, then serve whichever model it is given
-    delete process.env["CORRAL_SPARE"];
+    delete process.env[SPARE_ENV];
     const { waitAsSpare } = await import("../model-server/spare.js");
     argv = (await waitAsSpare()).argv;
   }
-  const { options, warnings, fromArgv } = parseArgs(argv);
+  const { options, warnings, fromArgv, passthrough } = parseArgs(argv);
   if (options.help) {
     process.stdout.write(helpText());
     return;
@@ -38,7 +45,7 @@ async function main(): Promise<void> {
   }
   // imported here so that model processes never load the router's code
   const { runRouter } = await import("../router/main.js");
-  await runRouter({ options, fromArgv, ...(demoModelPath ? { demoModelPath } : {}) }, log);
+  await runRouter({ options, fromArgv, passthrough, ...(demoModelPath ? { demoModelPath } : {}) }, log);
 }
 
 main().catch((err: unknown) => {

@@ -19,6 +19,8 @@ export interface OptionSpec {
   group: "server" | "router" | "model" | "sampling" | "logging";
   /** The router's own option: never passed to model processes, never set by a preset. */
   routerOnly?: true;
+  /** corral's own model-process option that llama-server lacks: given to node-engine children only. */
+  corralOnly?: true;
   choices?: readonly string[];
   min?: number;
   max?: number;
@@ -70,6 +72,8 @@ export interface ServerOptions {
   modelsTtl?: number;
   modelsLoadTimeout: number;
   modelsSpare: boolean;
+  engine: "auto" | "node" | "llama-server";
+  llamaServer?: string;
   maxBody: number;
   allowPublic: boolean;
   corsOrigins?: string[];
@@ -111,6 +115,7 @@ export const DEFAULTS: ServerOptions = {
   modelsQueueMax: 256,
   modelsLoadTimeout: 300,
   modelsSpare: true,
+  engine: "auto",
   maxBody: 8 * 1024 * 1024,
   allowPublic: false,
   help: false,
@@ -183,7 +188,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "serve the web page at / (corral serves a short status page)" },
   { key: "offline", names: ["--offline"], type: "bool", env: "LLAMA_OFFLINE", group: "server",
     help: "never touch the network (corral never does; accepted for compatibility)" },
-  { key: "maxBody", names: ["--max-body"], type: "size", valueName: "BYTES", env: "LLAMA_ARG_MAX_BODY", group: "server", min: 1024,
+  { key: "maxBody", names: ["--max-body"], corralOnly: true, type: "size", valueName: "BYTES", env: "LLAMA_ARG_MAX_BODY", group: "server", min: 1024,
     help: "largest request body accepted (suffixes k, m, g); larger ones get 413" },
   { key: "corsOrigins", names: ["--cors-origins"], type: "list", valueName: "ORIGIN[,ORIGIN...]", env: "LLAMA_ARG_CORS_ORIGINS", group: "server",
     routerOnly: true, help: "allow browser pages from these origins (* for any) to call the API (default: CORS off)" },
@@ -191,7 +196,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "let the router listen on a non-loopback --host without --api-key (it refuses otherwise)" },
   { key: "timeout", names: ["-to", "--timeout"], type: "int", valueName: "N", env: "LLAMA_ARG_TIMEOUT", group: "server", min: 0,
     help: "HTTP read/write timeout in seconds (0 = none)" },
-  { key: "logFormat", names: ["--log-format"], type: "string", valueName: "text|json", group: "logging", choices: ["text", "json"],
+  { key: "logFormat", names: ["--log-format"], corralOnly: true, type: "string", valueName: "text|json", group: "logging", choices: ["text", "json"],
     help: "log line format" },
   { key: "verbose", names: ["-v", "--verbose", "--log-verbose"], type: "bool", group: "logging", help: "log every request" },
   { key: "modelsDir", names: ["--models-dir"], type: "string", valueName: "DIR", env: "LLAMA_ARG_MODELS_DIR", group: "router", routerOnly: true,
@@ -210,6 +215,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     routerOnly: true, min: 1, help: "router: a model process not ready after this long is stopped and its load fails" },
   { key: "modelsSpare", names: ["--models-spare"], negNames: ["--no-models-spare"], type: "bool", env: "LLAMA_ARG_MODELS_SPARE", group: "router",
     routerOnly: true, help: "router: keep one warm model process (runtime and backend loaded, no model) so a load costs only the model's own load time" },
+  { key: "engine", names: ["--engine"], type: "string", valueName: "auto|node|llama-server", env: "CORRAL_ENGINE", group: "router", routerOnly: true,
+    choices: ["auto", "node", "llama-server"],
+    help: "router: what runs each model (per model: preset key engine): llama.cpp's llama-server, corral's built-in node engine, or auto = llama-server when a binary is found, else node" },
+  { key: "llamaServer", names: ["--llama-server"], type: "string", valueName: "PATH", group: "router", routerOnly: true,
+    help: "router: the llama-server binary (per model: preset key llama-server; default: $LLAMA_SERVER_BIN, the one `corral engine build` made, or llama-server on PATH)" },
 ];
 
 /**

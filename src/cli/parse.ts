@@ -11,6 +11,11 @@ export interface ParseResult {
   explicit: Set<keyof ServerOptions>;
   /** Keys given on the command line (not by environment): a router passes these to its models over their presets. */
   fromArgv: Set<keyof ServerOptions>;
+  /**
+   * llama-server flags corral's table does not implement, as given (flag and values): a router hands them verbatim
+   * to its llama-server children.
+   */
+  passthrough: string[];
 }
 
 const BY_NAME = new Map<string, { spec: OptionSpec; negated: boolean }>();
@@ -72,6 +77,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   const explicit = new Set<keyof ServerOptions>();
   const fromArgv = new Set<keyof ServerOptions>();
   const warnings: string[] = [];
+  const passthrough: string[] = [];
 
   for (const spec of OPTIONS) {
     const raw = spec.env ? env[spec.env] : undefined;
@@ -93,8 +99,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       }
       const skip = inline !== undefined ? 0 : arity;
       if (i + skip > argv.length - 1) throw new CliError(`${name}: expected a value`);
+      passthrough.push(...argv.slice(i, i + skip + 1));
       i += skip;
-      warnings.push(`${name} is not implemented by corral yet; ignored`);
+      warnings.push(`${name} is not implemented by corral's built-in engine; ignored there (a router passes it to llama-server models)`);
       continue;
     }
     const { spec, negated } = found;
@@ -111,5 +118,5 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     explicit.add(spec.key);
     fromArgv.add(spec.key);
   }
-  return { options: values as unknown as ServerOptions, warnings, explicit, fromArgv };
+  return { options: values as unknown as ServerOptions, warnings, explicit, fromArgv, passthrough };
 }

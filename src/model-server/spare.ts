@@ -5,6 +5,7 @@ import { preloadSamplingClasses } from "./generate.js";
 import { speedUpGgufArrays } from "./gguf-fast-arrays.js";
 import { prewarmLlama } from "./llama-loader.js";
 import { loadThreadpoolShim } from "./threadpool-shim.js";
+import { parseParentMessage, type ChildMessage } from "../engines/node/protocol.js";
 
 export interface SpareAssignment {
   argv: string[];
@@ -15,10 +16,10 @@ export function waitAsSpare(): Promise<SpareAssignment> {
   process.on("disconnect", () => process.exit(0));
   const assigned = new Promise<SpareAssignment>((resolve) => {
     const onMessage = (m: unknown) => {
-      const msg = m as { type?: string; argv?: unknown };
-      if (msg?.type !== "run" || !Array.isArray(msg.argv)) return;
+      const msg = parseParentMessage(m);
+      if (!msg) return;
       process.off("message", onMessage);
-      resolve({ argv: msg.argv.map(String) });
+      resolve({ argv: msg.argv });
     };
     process.on("message", onMessage);
   });
@@ -27,7 +28,8 @@ export function waitAsSpare(): Promise<SpareAssignment> {
     // with GPU offload asked for in the environment, the model will want a GPU backend: do not load the CPU one
     const gpuFromEnv = (process.env["LLAMA_ARG_N_GPU_LAYERS"] ?? "0") !== "0";
     await Promise.all([gpuFromEnv ? undefined : prewarmLlama(), preloadSamplingClasses(), speedUpGgufArrays(), import("./main.js")]);
-    process.send?.({ type: "spare-ready" });
+    const ready: ChildMessage = { type: "spare-ready" };
+    process.send?.(ready);
   };
   // a failed warm-up is not fatal: the assignment then starts the ordinary way and reports any error itself
   void warm().catch(() => {});

@@ -1,13 +1,13 @@
-// The router's HTTP surface. Routed paths only find the model (the body's `model`, or `?model=` on GET), wait for
-// the scheduler's grant and hand the request to the proxy; the router's own paths list, load and unload models.
+// The router's HTTP surface. Routed paths only find the model (the body's `model`, or `?model=` on GET) and hand
+// the request to serve() (src/router/serve.ts); the router's own paths list, load and unload models.
 // Served by http-server.ts.
 import { ApiError } from "../http/errors.js";
 import { VERSION } from "../cli/version.js";
 import { sendError, sendText } from "../http/respond.js";
 import { escapeHtml } from "../util/html.js";
 import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
-import { forward, type Unreachable } from "./proxy.js";
 import { notFound, type Router } from "./router.js";
+import { serve } from "./serve.js";
 
 /** POST paths whose body names the model (llama.cpp's list, and the OpenAI spellings). */
 export const ROUTED_POST_PATHS: readonly string[] = [
@@ -16,9 +16,6 @@ export const ROUTED_POST_PATHS: readonly string[] = [
   "/v1/rerank", "/rerank", "/v1/reranking", "/reranking", "/v1/responses", "/responses", "/v1/messages",
   "/v1/messages/count_tokens", "/props",
 ];
-
-const RETRIES = 20;
-const RETRY_DELAY_MS = 50;
 
 /** GET paths that name the model in `?model=`. */
 export const ROUTED_GET_PATHS: readonly string[] = ["/metrics", "/slots"];
@@ -34,34 +31,8 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
 
   const routed = async (ctx: RequestContext, name: unknown): Promise<typeof HANDLED> => {
     const id = resolveOrThrow(router, name);
-    const { res } = ctx;
-    const autoload = autoloadOf(ctx.query, o.autoload);
-    // A request that reaches a model process in the instant between its death and the router noticing is sent
-    // again once the process is known to be gone (the model then reloads), instead of failing with 502. A broken
-    // connection is retried once only, in case the request itself is what kills the process.
-    let resets = 0;
-    for (let attempt = 0; ; attempt++) {
-      const lease = await router.acquire(id, autoload, (cancel) => {
-        const onClose = () => {
-          if (!res.writableFinished) cancel();
-        };
-        res.on("close", onClose);
-        return () => res.off("close", onClose);
-      });
-      let unreachable: Unreachable | undefined;
-      try {
-        if (res.destroyed) return HANDLED;
-        unreachable = await forward(lease.pool, ctx.req, res, ctx.req.url ?? ctx.path, ctx.rawBody, id);
-      } finally {
-        lease.release();
-      }
-      if (!unreachable) return HANDLED;
-      if ((unreachable === "reset" && ++resets > 1) || attempt >= RETRIES) {
-        sendError(res, new ApiError(502, `model '${id}' did not answer: its process stopped (${unreachable === "reset" ? "connection reset" : "connection refused"})`, { type: "server_error" }));
-        return HANDLED;
-      }
-      await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
-    }
+    await serve(router, id, autoloadOf(ctx.query, o.autoload), { req: ctx.req, res: ctx.res, path: ctx.req.url ?? ctx.path, body: ctx.rawBody });
+    return HANDLED;
   };
 
   for (const path of ROUTED_POST_PATHS) {

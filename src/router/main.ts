@@ -23,6 +23,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export interface RouterStart {
   options: ServerOptions;
   fromArgv: ReadonlySet<keyof ServerOptions>;
+  /** llama-server flags corral does not know, from the command line: every child gets them. */
+  passthrough: string[];
   /** The generated demo model, served when no folder or presets file is given. */
   demoModelPath?: string;
 }
@@ -37,6 +39,7 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
     env: process.env,
     cliOptions,
     ...(opts.modelsTtl !== undefined ? { defaultTtlS: opts.modelsTtl } : {}),
+    engine: opts.engine,
   });
 
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -52,6 +55,8 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
       // a small young generation keeps each model process's idle memory low (see bin/corral)
       childExecArgv: ["--max-semi-space-size=1"],
       programName: path.resolve(here, "..", "..", "..", "bin", "corral"),
+      ...(opts.llamaServer ? { llamaServer: opts.llamaServer } : {}),
+      passthrough: s.passthrough,
       // Unix sockets cost less per request than loopback TCP (measured in npm run bench); not on Windows
       ...(process.platform !== "win32" ? { socketDir } : {}),
       spare: opts.modelsSpare,

@@ -4,17 +4,18 @@
 import { longName } from "../cli/child-args.js";
 import { OPTIONS } from "../cli/options.js";
 import type { ModelSpec } from "./catalog/catalog.js";
+import type { EngineName, ReadyInfo } from "../engines/types.js";
 import type { ModelView } from "./scheduler.js";
-import type { ChildInfo } from "./supervisor.js";
 
 export interface ListedModel {
   spec: ModelSpec;
   view: ModelView;
+  engine: EngineName;
   args: string[];
   /** presetText(spec), computed once per catalog. */
   preset: string;
   sizeBytes?: number;
-  child?: ChildInfo;
+  child?: ReadyInfo;
   progress?: number;
 }
 
@@ -42,13 +43,14 @@ export function modelEntry(m: ListedModel, created: number): Record<string, unkn
     path: spec.path ?? null,
     size_bytes: m.sizeBytes ?? null,
     source: spec.source,
+    engine: m.engine,
     in_flight: view.inFlight,
     waiting: view.waiting,
     last_used: view.lastUsed > 0 ? Math.floor(view.lastUsed / 1000) : null,
     pinned: spec.pin,
   };
   if (m.child && view.state === "loaded") {
-    entry.pid = m.child.pid;
+    if (m.child.pid !== undefined) entry.pid = m.child.pid;
     for (const k of ["n_ctx", "n_params", "n_vocab", "slots"]) if (m.child.facts[k] !== undefined) entry[k] = m.child.facts[k];
   }
   return entry;
@@ -60,11 +62,20 @@ export function presetText(spec: ModelSpec): string {
   if (spec.path) lines.push(`model = ${spec.path}`);
   if (spec.hfRepo) lines.push(`hf-repo = ${spec.hfRepo}`);
   if (spec.mmproj) lines.push(`mmproj = ${spec.mmproj}`);
+  if (spec.engine !== "auto") lines.push(`engine = ${spec.engine}`);
+  if (spec.llamaServer) lines.push(`llama-server = ${spec.llamaServer}`);
+  if (spec.cmd) lines.push(`cmd = ${spec.cmd}`);
+  if (spec.proxy) lines.push(`proxy = ${spec.proxy}`);
+  if (spec.health) lines.push(`health = ${spec.health}`);
+  if (spec.stopSignal) lines.push(`stop-signal = ${spec.stopSignal}`);
+  // a remote server's key is a secret, and /models is readable without the API key
+  if (spec.upstreamApiKey) lines.push("api-key = ***");
   for (const o of OPTIONS) {
     const v = (spec.options as Record<string, unknown>)[o.key];
     if (v === undefined || o.routerOnly) continue;
     lines.push(`${longName(o.names).replace(/^-+/, "")} = ${Array.isArray(v) ? v.join(",") : String(v)}`);
   }
+  for (const p of spec.passthrough) lines.push(`${p.key} = ${p.args.slice(1).join(" ") || "true"}`);
   if (spec.loadOnStartup) lines.push("load-on-startup = true");
   if (spec.ttlS !== undefined) lines.push(`ttl = ${spec.ttlS}`);
   if (spec.pin) lines.push("pin = true");

@@ -1,26 +1,31 @@
 // The router's core: it wires the pure scheduler to the real world. Scheduler effects become process starts and
-// stops (supervisor) and granted or failed requests (promises the HTTP layer awaits); supervisor events become
-// scheduler events and /models/sse events. It also owns the catalog, so that a reload is one diff here.
+// stops (supervisor, running the plan of each model's engine) and granted or refused requests (promises the HTTP
+// layer awaits); supervisor events become scheduler events and /models/sse events. It also owns the catalog, so
+// that a reload is one diff here.
 import { createHash } from "node:crypto";
 import { rmSync, statSync } from "node:fs";
 import path from "node:path";
-import type { Pool } from "undici";
-import { renderChildArgs, ROUTER_ONLY_ENV } from "../cli/child-args.js";
+import { ROUTER_ONLY_ENV } from "../cli/child-args.js";
+import { cmdEngine } from "../engines/cmd/backend.js";
+import type { EngineModule } from "../engines/launch.js";
+import { llamaServerEngine } from "../engines/llama-server/backend.js";
+import { ROUTER_PORT_ENV } from "../engines/llama-server/state-lines.js";
+import { nodeEngine, nodeWarnings } from "../engines/node/backend.js";
+import { remoteEngine } from "../engines/remote/backend.js";
+import { EngineSelector } from "../engines/select.js";
+import type { EngineName, ReadyInfo } from "../engines/types.js";
 import { ApiError } from "../http/errors.js";
 import type { Logger } from "../util/log.js";
 import type { Catalog, ModelSpec } from "./catalog/catalog.js";
+import { diffCatalogs } from "./catalog/diff.js";
 import { ModelEvents, type ModelStatus } from "./model-events.js";
 import { modelEntry, presetText } from "./model-list.js";
-import { createPool } from "./proxy.js";
+import type { Refusal } from "./refusal.js";
+import { refusalError } from "./refusal-http.js";
 import { Scheduler, type Effects, type ModelConfig } from "./scheduler.js";
-import { Supervisor, type ChildInfo } from "./supervisor.js";
-
-export interface Lease {
-  model: string;
-  pool: Pool;
-  /** The response is finished (or aborted): the model's in-flight count drops. Idempotent. */
-  release(): void;
-}
+import type { Lease, LeaseSource } from "./serve.js";
+import { Supervisor } from "./supervisor.js";
+import { Upstream } from "./upstream.js";
 
 export interface RouterOptions {
   modelsMax: number;
@@ -28,11 +33,15 @@ export interface RouterOptions {
   /** How long a model whose load failed answers 503 before it may be tried again. */
   cooldownMs: number;
   loadTimeoutMs: number;
-  /** Model-server entry (JS file) and Node flags for children. */
+  /** Model-server entry (JS file) and Node flags for node-engine children. */
   childEntry: string;
   childExecArgv: string[];
-  /** Shown as argv[0] of status.args. */
+  /** Shown as argv[0] of status.args for node-engine children. */
   programName: string;
+  /** --llama-server */
+  llamaServer?: string;
+  /** llama-server flags from the router's command line that corral does not know, for every child. */
+  passthrough: string[];
   /** Folder for the model processes' Unix sockets; undefined = TCP on 127.0.0.1. */
   socketDir?: string;
   /** Keep a warm spare model process. */
@@ -47,7 +56,7 @@ interface Pending {
   reject(err: ApiError): void;
 }
 
-export class Router {
+export class Router implements LeaseSource {
   catalog: Catalog;
   readonly events = new ModelEvents();
   private specs = new Map<string, ModelSpec>();
@@ -55,7 +64,11 @@ export class Router {
   private facts = new Map<string, ModelFacts>();
   private readonly scheduler: Scheduler;
   private readonly supervisor: Supervisor;
-  private readonly pools = new Map<string, Pool>();
+  private readonly upstreams = new Map<string, Upstream>();
+  private readonly engines: Record<EngineName, EngineModule>;
+  private readonly node: ReturnType<typeof nodeEngine>;
+  private readonly selector: EngineSelector;
+  private binaries = new Map<string, string>();
   private readonly progress = new Map<string, number>();
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
@@ -63,13 +76,24 @@ export class Router {
   private tick?: NodeJS.Timeout;
 
   constructor(private readonly o: RouterOptions) {
+    this.node = nodeEngine({ entry: o.childEntry, execArgv: o.childExecArgv, programName: o.programName });
+    this.engines = {
+      node: this.node,
+      "llama-server": llamaServerEngine((spec) => this.binaries.get(spec.id) ?? "llama-server"),
+      cmd: cmdEngine,
+      remote: remoteEngine,
+    };
+    this.selector = new EngineSelector(o.llamaServer);
     this.catalog = o.readCatalog();
     this.indexSpecs();
+    for (const spec of this.catalog.models) {
+      if (this.facts.get(spec.id)!.engine === "node") for (const w of nodeWarnings(spec)) o.log.warn(w);
+    }
     const fx: Effects = {
       start: (id) => this.startProcess(id),
       stop: (id) => this.stopProcess(id),
       grant: (reqId, id) => this.grant(reqId, id),
-      fail: (reqId, status, message, retryAfterS) => this.failRequest(reqId, status, message, retryAfterS),
+      fail: (reqId, why) => this.failRequest(reqId, why),
     };
     this.scheduler = new Scheduler(
       { modelsMax: o.modelsMax, queueMax: o.queueMax, cooldownMs: o.cooldownMs, now: () => Date.now() },
@@ -77,7 +101,7 @@ export class Router {
       this.catalog.models.map(toConfig),
     );
     this.supervisor = new Supervisor(
-      { entry: o.childEntry, execArgv: o.childExecArgv, loadTimeoutMs: o.loadTimeoutMs },
+      { loadTimeoutMs: o.loadTimeoutMs },
       {
         progress: (id, value) => {
           this.progress.set(id, value);
@@ -96,7 +120,9 @@ export class Router {
     this.tick = setInterval(() => this.scheduler.onTick(), 1000);
     this.tick.unref();
     for (const m of this.catalog.models) if (m.loadOnStartup) this.scheduler.onLoadRequest(m.id);
-    if (this.o.spare) this.supervisor.enableSpare(this.baseEnv());
+    // a spare only helps node-engine models (llama-server starts in a fraction of Node's time)
+    const anyNode = [...this.facts.values()].some((f) => f.engine === "node");
+    if (this.o.spare && anyNode) this.supervisor.enableSpare(this.node.sparePlan(this.baseEnv()));
   }
 
   /** id or alias → id */
@@ -136,8 +162,8 @@ export class Router {
   /** POST /models/load. With `wait`, resolves once the model is ready and rejects with the reason if it fails. */
   async load(model: string, wait: boolean): Promise<void> {
     const answer = this.scheduler.onLoadRequest(model);
-    if (answer === 404) throw notFound(model);
-    if (answer === 400) throw new ApiError(400, `model '${model}' is already running`);
+    if (answer === "unknown-model") throw notFound(model);
+    if (answer === "already-running") throw new ApiError(400, `model '${model}' is already running`);
     if (!wait) return;
     const view = this.scheduler.view(model);
     if (view?.state === "loaded") return;
@@ -150,25 +176,25 @@ export class Router {
   /** POST /models/unload */
   unload(model: string): void {
     const answer = this.scheduler.onUnloadRequest(model);
-    if (answer === 404) throw notFound(model);
-    if (answer === 400) throw new ApiError(400, `model '${model}' is not running`);
+    if (answer === "unknown-model") throw notFound(model);
+    if (answer === "not-running") throw new ApiError(400, `model '${model}' is not running`);
   }
 
   /** GET /models?reload=1: re-reads every source; running models that changed or vanished are unloaded. */
   reload(): void {
-    let next: Catalog;
+    const before = { catalog: this.catalog, facts: this.facts, specs: this.specs, binaries: this.binaries };
     try {
-      next = this.o.readCatalog();
+      this.catalog = this.o.readCatalog();
+      this.indexSpecs();
     } catch (err) {
+      Object.assign(this, before);
       throw new ApiError(400, `reload failed, the previous models are kept: ${(err as Error).message}`);
     }
-    const before = new Map([...this.facts].map(([id, f]) => [id, f.launchKey]));
-    this.catalog = next;
-    this.indexSpecs();
-    const changed = new Set<string>();
-    for (const [id, f] of this.facts) if (before.has(id) && before.get(id) !== f.launchKey) changed.add(id);
-    this.scheduler.onCatalogChange(next.models.map(toConfig), changed);
-    for (const m of next.models) if (m.loadOnStartup && !before.has(m.id)) this.scheduler.onLoadRequest(m.id);
+    const keys = (f: Map<string, ModelFacts>) => new Map([...f].map(([id, x]) => [id, x.launchKey]));
+    const diff = diffCatalogs(keys(before.facts), keys(this.facts));
+    this.scheduler.onCatalogChange(this.catalog.models.map(toConfig), new Set(diff.changed));
+    const added = new Set(diff.added);
+    for (const m of this.catalog.models) if (m.loadOnStartup && added.has(m.id)) this.scheduler.onLoadRequest(m.id);
   }
 
   list(): Record<string, unknown>[] {
@@ -180,7 +206,7 @@ export class Router {
       const child = this.supervisor.info(spec.id);
       const fixed = this.facts.get(spec.id)!;
       out.push(modelEntry({
-        spec, view, args: [this.o.programName, ...fixed.args], preset: fixed.preset,
+        spec, view, engine: fixed.engine, args: fixed.shownArgs, preset: fixed.preset,
         ...(fixed.sizeBytes !== undefined ? { sizeBytes: fixed.sizeBytes } : {}),
         ...(child ? { child } : {}),
         ...(this.progress.has(spec.id) ? { progress: this.progress.get(spec.id)! } : {}),
@@ -202,7 +228,7 @@ export class Router {
       p.reject(new ApiError(503, "the router is shutting down"));
     }
     await this.supervisor.stopAll();
-    await Promise.all([...this.pools.values()].map((p) => p.destroy().catch(() => {})));
+    await Promise.all([...this.upstreams.values()].map((u) => u.destroy()));
   }
 
   killAll(): void {
@@ -213,25 +239,28 @@ export class Router {
 
   private startProcess(id: string): void {
     const spec = this.specs.get(id)!;
+    const facts = this.facts.get(id)!;
     this.progress.delete(id);
     this.publish(id, "loading");
-    if (!spec.path) {
+    if (!spec.path && (facts.engine === "node" || facts.engine === "llama-server")) {
       const why = spec.hfRepo
         ? `'${spec.hfRepo}' is not in the Hugging Face cache (corral serves cached files only; it never downloads)`
         : "the preset names no model file";
       queueMicrotask(() => this.onChildExit(id, null, why));
       return;
     }
-    const env = { ...this.baseEnv(), ...spec.env };
-    this.o.log.info(`loading model '${id}'`);
+    this.o.log.info(`loading model '${id}' (engine ${facts.engine})`);
     const sock = this.socketPath(id);
     if (sock) rmSync(sock, { force: true }); // left behind by a killed process
-    this.supervisor.start({
-      id, args: this.facts.get(id)!.args, env, stopTimeoutS: spec.stopTimeoutS,
-      // the spare runs the CPU backend with the router's environment: a model with its own env, GPU offload or
-      // native verbose logging needs a fresh process
-      spareOk: Object.keys(spec.env).length === 0 && !spec.options.nGpuLayers && !spec.options.verbose,
-    });
+    const engine = this.engines[facts.engine];
+    engine.plan({ spec, args: facts.args, baseEnv: this.baseEnv(), ...(sock ? { socketPath: sock } : {}) }).then(
+      (plan) => {
+        // an unload may have come while the plan was being made (a port being found)
+        if (this.scheduler.view(id)?.state !== "loading") return this.onChildExit(id, null, "");
+        this.supervisor.start(id, plan);
+      },
+      (err: Error) => this.onChildExit(id, null, `cannot start: ${err.message}`),
+    );
   }
 
   private stopProcess(id: string): void {
@@ -248,8 +277,8 @@ export class Router {
   private grant(reqId: string, id: string): void {
     const p = this.pending.get(reqId);
     this.pending.delete(reqId);
-    const pool = this.pools.get(id);
-    if (!p || !pool) {
+    const upstream = this.upstreams.get(id);
+    if (!p || !upstream) {
       // the waiter is gone, or (never expected) the model has no connection: give the grant back
       this.scheduler.onServeDone(reqId);
       p?.reject(new ApiError(503, `model '${id}' is not reachable`, { headers: { "retry-after": "1" } }));
@@ -258,7 +287,7 @@ export class Router {
     let released = false;
     p.resolve({
       model: id,
-      pool,
+      upstream,
       release: () => {
         if (released) return;
         released = true;
@@ -267,31 +296,28 @@ export class Router {
     });
   }
 
-  private failRequest(reqId: string, status: number, message: string, retryAfterS?: number): void {
+  private failRequest(reqId: string, why: Refusal): void {
     const p = this.pending.get(reqId);
     if (!p) return;
     this.pending.delete(reqId);
-    const headers: Record<string, string> = retryAfterS !== undefined ? { "retry-after": String(retryAfterS) } : {};
-    p.reject(status === 404
-      ? new ApiError(404, message, { type: "invalid_request_error", extra: { code: "model_not_found" } })
-      : new ApiError(status, message, { headers }));
+    p.reject(refusalError(why));
   }
 
   // ---- supervisor events ---------------------------------------------------------------------------------------
 
-  private onChildReady(id: string, info: ChildInfo): void {
-    this.pools.set(id, createPool(info));
+  private onChildReady(id: string, info: ReadyInfo): void {
+    this.upstreams.set(id, new Upstream(info.target));
     this.progress.delete(id);
-    this.o.log.info(`model '${id}' is ready (pid ${info.pid}, port ${info.port})`);
+    this.o.log.info(`model '${id}' is ready (${info.pid !== undefined ? `pid ${info.pid}, ` : ""}${info.target.socketPath ?? info.target.origin})`);
     this.scheduler.onReady(id);
     this.publish(id, "loaded");
   }
 
   private onChildExit(id: string, code: number | null, reason: string): void {
-    const pool = this.pools.get(id);
-    this.pools.delete(id);
+    const upstream = this.upstreams.get(id);
+    this.upstreams.delete(id);
     this.progress.delete(id);
-    void pool?.close().catch(() => {});
+    void upstream?.close();
     if (reason) this.o.log.warn(`model '${id}' stopped: ${reason}`);
     this.scheduler.onExit(id, code, reason);
     const failed = reason !== "";
@@ -308,35 +334,42 @@ export class Router {
   private baseEnv(): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of ROUTER_ONLY_ENV) delete env[k];
-    env["LLAMA_SERVER_ROUTER_PORT"] = String(this.port);
+    env[ROUTER_PORT_ENV] = String(this.port);
     return env;
   }
 
+  /** Throws (a StartupError) when a model asks for llama-server and there is none. */
   private indexSpecs(): void {
+    const binaries = new Map<string, string>();
+    const facts = new Map<string, ModelFacts>();
+    for (const m of this.catalog.models) {
+      const chosen = this.selector.choose(m);
+      if (chosen.binary) binaries.set(m.id, chosen.binary);
+      facts.set(m.id, this.factsOf(m, chosen.engine, chosen.binary));
+    }
     this.specs = new Map(this.catalog.models.map((m) => [m.id, m]));
-    this.facts = new Map(this.catalog.models.map((m) => [m.id, this.factsOf(m)]));
+    this.binaries = binaries;
+    this.facts = facts;
   }
 
-  private factsOf(m: ModelSpec): ModelFacts {
+  private factsOf(m: ModelSpec, engine: EngineName, binary: string | undefined): ModelFacts {
     let file: { size: number; mtimeMs: number } | undefined;
     try {
       if (m.path) file = statSync(m.path);
     } catch {
       // missing: listed without a size, and its load reports the error
     }
+    const mod = this.engines[engine];
+    const args = mod.args(m, this.socketPath(m.id), this.o.passthrough);
+    const program = engine === "llama-server" ? binary : mod.program(m);
     return {
-      args: this.childArgs(m),
+      engine,
+      args,
+      shownArgs: program !== undefined ? [program, ...args] : args,
       preset: presetText(m),
       ...(file ? { sizeBytes: file.size } : {}),
-      launchKey: JSON.stringify([m.path, m.mmproj, m.hfRepo, m.options, m.env, file ? `${file.size}:${file.mtimeMs}` : "missing"]),
+      launchKey: JSON.stringify([engine, binary, args, m.env, m.proxy, m.health, m.upstreamApiKey, file ? `${file.size}:${file.mtimeMs}` : "missing"]),
     };
-  }
-
-  private childArgs(spec: ModelSpec): string[] {
-    return [
-      "--model", spec.path ?? "", "--alias", spec.id, "--host", this.socketPath(spec.id) ?? "127.0.0.1", "--port", "0",
-      ...renderChildArgs(spec.options),
-    ];
   }
 
   /** One socket path per model id (short: Unix socket paths are limited to about 100 bytes). */
@@ -356,8 +389,11 @@ function toConfig(s: ModelSpec): ModelConfig {
 }
 
 interface ModelFacts {
+  engine: EngineName;
   /** The model process's command line (after the program). */
   args: string[];
+  /** status.args: the program, then its arguments. */
+  shownArgs: string[];
   /** The merged preset as INI text (GET /models status.preset). */
   preset: string;
   sizeBytes?: number;

@@ -9,10 +9,11 @@
 //  2. in flight counts from the grant: a cancelled waiter never becomes in flight;
 //  3. at most one process per model; concurrent first requests share one load;
 //  4. loading + loaded + stopping <= modelsMax at every instant (0 = unlimited);
-//  5. every request ends: granted, or failed with a status (a load that never becomes ready is failed by the
+//  5. every request ends: granted, or refused with a reason (a load that never becomes ready is failed by the
 //     supervisor's start timeout, which arrives here as an exit);
 //  6. requests waiting for room are served in FIFO order.
 import { pickVictim } from "./eviction.js";
+import type { Refusal } from "./refusal.js";
 
 export type ModelState = "unloaded" | "loading" | "loaded" | "stopping";
 
@@ -39,7 +40,8 @@ export interface Effects {
   start(model: string): void;
   stop(model: string): void;
   grant(reqId: string, model: string): void;
-  fail(reqId: string, status: number, message: string, retryAfterS?: number): void;
+  /** The request ends unserved; the HTTP edge words the refusal in the client's dialect. */
+  fail(reqId: string, why: Refusal): void;
 }
 
 export interface ModelView {
@@ -91,21 +93,21 @@ export class Scheduler {
 
   onRequest(reqId: string, model: string, autoload = true): void {
     const m = this.models.get(model);
-    if (!m) return this.fx.fail(reqId, 404, `model '${model}' not found`);
+    if (!m) return this.fx.fail(reqId, { kind: "unknown-model", model });
     const now = this.opts.now();
     if (m.state === "unloaded" && m.failure && now < m.failure.coolUntil) {
       const s = Math.max(1, Math.ceil((m.failure.coolUntil - now) / 1000));
-      return this.fx.fail(reqId, 503, `model '${model}' failed to load: ${m.failure.reason}`, s);
+      return this.fx.fail(reqId, { kind: "cooling-down", model, reason: m.failure.reason, retryAfterS: s });
     }
     if (m.state === "loaded") {
       if (m.cfg.maxConcurrent !== undefined && m.inFlight >= m.cfg.maxConcurrent) {
-        return this.fx.fail(reqId, 429, `model '${model}' is at its limit of ${m.cfg.maxConcurrent} concurrent requests`, 1);
+        return this.fx.fail(reqId, { kind: "busy", model, limit: m.cfg.maxConcurrent, retryAfterS: 1 });
       }
       return this.grant(reqId, m);
     }
-    if (m.state === "unloaded" && !autoload) return this.fx.fail(reqId, 400, "model is not loaded");
+    if (m.state === "unloaded" && !autoload) return this.fx.fail(reqId, { kind: "not-loaded", model });
     if (this.waitingCount() >= this.opts.queueMax) {
-      return this.fx.fail(reqId, 503, `too many requests waiting (${this.opts.queueMax})`, 1);
+      return this.fx.fail(reqId, { kind: "queue-full", max: this.opts.queueMax, retryAfterS: 1 });
     }
     if (m.state === "loading") {
       this.requests.set(reqId, { id: reqId, model, phase: "waiting" });
@@ -153,7 +155,7 @@ export class Scheduler {
     for (const id of waiters) {
       if (m.cfg.maxConcurrent !== undefined && m.inFlight >= m.cfg.maxConcurrent) {
         this.requests.delete(id);
-        this.fx.fail(id, 429, `model '${model}' is at its limit of ${m.cfg.maxConcurrent} concurrent requests`, 1);
+        this.fx.fail(id, { kind: "busy", model, limit: m.cfg.maxConcurrent, retryAfterS: 1 });
       } else this.grant(id, m);
     }
   }
@@ -172,7 +174,7 @@ export class Scheduler {
       m.waiters = [];
       for (const id of waiters) {
         this.requests.delete(id);
-        this.fx.fail(id, 503, `model '${model}' failed to load: ${reason}`, Math.ceil(this.opts.cooldownMs / 1000));
+        this.fx.fail(id, { kind: "load-failed", model, reason, retryAfterS: Math.ceil(this.opts.cooldownMs / 1000) });
       }
     } else if (!clean) {
       // A crash while serving: reported, but the next request simply loads it again (no cool-down).
@@ -212,32 +214,32 @@ export class Scheduler {
     this.pump();
   }
 
-  /** Admin load: returns the HTTP status the API should answer. */
-  onLoadRequest(model: string): 200 | 400 | 404 {
+  /** Admin load. */
+  onLoadRequest(model: string): "ok" | "unknown-model" | "already-running" {
     const m = this.models.get(model);
-    if (!m) return 404;
-    if (m.state === "loading" || m.state === "loaded") return 400;
+    if (!m) return "unknown-model";
+    if (m.state === "loading" || m.state === "loaded") return "already-running";
     m.failure = undefined;
     if (m.state === "unloaded" && this.hasRoom()) {
       this.startModel(m);
-      return 200;
+      return "ok";
     }
     // The load waits its turn like a request (for a victim to go idle, or a stop under way): a queued placeholder.
     const id = `admin-load:${model}:${++this.adminSeq}`;
     this.requests.set(id, { id, model, phase: "queued" });
     this.queue.push(id);
     this.pump();
-    return 200;
+    return "ok";
   }
 
   /** Admin unload: stops the model even if it is serving (the caller asked for it). */
-  onUnloadRequest(model: string): 200 | 400 | 404 {
+  onUnloadRequest(model: string): "ok" | "unknown-model" | "not-running" {
     const m = this.models.get(model);
-    if (!m) return 404;
-    if (m.state !== "loading" && m.state !== "loaded") return 400;
+    if (!m) return "unknown-model";
+    if (m.state !== "loading" && m.state !== "loaded") return "not-running";
     m.stopRequested = true;
     this.stopModel(m);
-    return 200;
+    return "ok";
   }
 
   /** TTL: idle models past their time are unloaded; the clock stops while requests are in flight. */
@@ -312,7 +314,7 @@ export class Scheduler {
         continue;
       }
       if (this.pinsBlockForever()) {
-        this.failQueuedFor(m, 503, `cannot load '${m.cfg.id}': all ${this.opts.modelsMax} model slots are held by pinned models`);
+        this.failQueuedFor(m, { kind: "pinned-full", model: m.cfg.id, modelsMax: this.opts.modelsMax });
         continue;
       }
       break;
@@ -380,21 +382,21 @@ export class Scheduler {
   /** Drops a model that left the catalog; requests still waiting for it fail as unknown. */
   private forget(m: ModelRec): void {
     this.models.delete(m.cfg.id);
-    const message = `model '${m.cfg.id}' is no longer available`;
+    const why: Refusal = { kind: "gone", model: m.cfg.id };
     for (const id of m.waiters) {
       this.requests.delete(id);
-      this.fx.fail(id, 404, message);
+      this.fx.fail(id, why);
     }
     m.waiters = [];
-    this.failQueuedFor(m, 404, message);
+    this.failQueuedFor(m, why);
   }
 
-  private failQueuedFor(m: ModelRec, status: number, message: string): void {
+  private failQueuedFor(m: ModelRec, why: Refusal): void {
     const mine = this.queue.filter((id) => this.requests.get(id)!.model === m.cfg.id);
     this.queue = this.queue.filter((id) => this.requests.get(id)!.model !== m.cfg.id);
     for (const id of mine) {
       this.requests.delete(id);
-      if (!id.startsWith("admin-load:")) this.fx.fail(id, status, message);
+      if (!id.startsWith("admin-load:")) this.fx.fail(id, why);
     }
   }
 

@@ -1,33 +1,20 @@
-// The supervisor owns the model processes: it starts one per model (the same program in model-server mode), tells
-// the router when each is listening, loading, ready or gone, keeps the last ~64 KB of each one's output, and stops
-// them gracefully, killing after the model's stop timeout. It decides nothing: the scheduler does.
+// The supervisor owns the model processes: it runs any engine's LaunchPlan (src/engines/types.ts), tells the router
+// when each is loading, ready or gone, keeps the last ~64 KB of each one's output, and stops them gracefully,
+// killing after the model's stop timeout. It decides nothing (the scheduler does) and knows no engine beyond what a
+// plan says: how to start, how readiness and progress are reported, how to stop, where requests go.
 //
-// Children are forked with an IPC channel. A child exits when that channel closes, which also happens when the
-// router is SIGKILLed, so no model process outlives its router.
-import { fork, type ChildProcess } from "node:child_process";
+// No child outlives the router: node children exit when their IPC channel closes and llama-server children when
+// their stdin reaches EOF, both of which also happen when the router is SIGKILLed; children of a `cmd` run in their
+// own process group, which the router kills on any exit it lives to see.
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { parseChildMessage, SPARE_ENV, type ParentMessage } from "../engines/node/protocol.js";
+import { parseStateLine, progressOf } from "../engines/llama-server/state-lines.js";
+import type { LaunchPlan, ReadyInfo, UpstreamTarget } from "../engines/types.js";
 import { LineRing } from "./line-ring.js";
-
-export interface ChildInfo {
-  port: number;
-  /** Set when the child listens on a Unix socket instead of a TCP port. */
-  socketPath?: string;
-  pid: number;
-  /** The child's own facts from its `ready` message (n_ctx, n_params, size, ...). */
-  facts: Record<string, unknown>;
-}
-
-export interface LaunchSpec {
-  id: string;
-  args: string[];
-  env: NodeJS.ProcessEnv;
-  stopTimeoutS: number;
-  /** The warm spare may serve this model (its environment is the spare's own). */
-  spareOk: boolean;
-}
 
 export interface SupervisorEvents {
   progress(id: string, fraction: number): void;
-  ready(id: string, info: ChildInfo): void;
+  ready(id: string, info: ReadyInfo): void;
   /** The process is gone. `reason` is the child's own error, or the tail of its output; empty after a clean stop. */
   exit(id: string, code: number | null, reason: string): void;
   /** A line of a model process's output ("spare" for the spare's). */
@@ -35,39 +22,41 @@ export interface SupervisorEvents {
 }
 
 export interface SupervisorOptions {
-  /** JavaScript entry of the model server (bin/corral's target). */
-  entry: string;
-  execArgv: string[];
   /** A child not ready after this long is killed and its load fails. */
   loadTimeoutMs: number;
+  /** How often a remote server's health is checked while it is in use, and how many misses mean it is gone. */
+  remoteHealthEveryMs?: number;
+  remoteHealthMisses?: number;
 }
 
 interface Child {
   id: string;
-  proc: ChildProcess;
-  pid: number;
-  port?: number;
-  socketPath?: string;
-  info?: ChildInfo;
+  plan: LaunchPlan;
+  proc?: ChildProcess;
+  pid?: number;
+  /** Where the child said it listens (node engine). */
+  listening?: UpstreamTarget;
+  info?: ReadyInfo;
   output: LineRing;
   /** The child's own account of a failed load. */
   failure?: string;
-  stopTimeoutS: number;
   stopping: boolean;
   timedOut: boolean;
+  done: boolean;
   timers: NodeJS.Timeout[];
 }
 
 const OUTPUT_KEEP_BYTES = 64 * 1024;
 /** The id a spare process has until it is given a model. */
 const SPARE = "";
+const HEALTH_POLL_MS = 100;
 
 export class Supervisor {
   private readonly children = new Map<string, Child>();
   private spare: Child | undefined;
+  private sparePlan: LaunchPlan | undefined;
   /** Output of each model's last process, kept after it exits (for GET /models/logs). */
   private readonly lastOutput = new Map<string, LineRing>();
-  private spareEnv: NodeJS.ProcessEnv | undefined;
   private spareFailures = 0;
   private closing = false;
 
@@ -76,93 +65,115 @@ export class Supervisor {
     private readonly events: SupervisorEvents,
   ) {}
 
-  start(spec: LaunchSpec): void {
-    if (this.children.has(spec.id)) throw new Error(`model '${spec.id}' already has a process`);
-    let child: Child | undefined;
-    if (spec.spareOk && this.spare) {
+  start(id: string, plan: LaunchPlan): void {
+    if (this.children.has(id)) throw new Error(`model '${id}' already has a process`);
+    let child: Child;
+    if (plan.spareOk && this.spare && plan.spawn) {
       child = this.spare;
       this.spare = undefined;
-      child.id = spec.id;
-      child.proc.send({ type: "run", argv: spec.args });
+      child.id = id;
+      child.plan = plan;
+      const run: ParentMessage = { type: "run", argv: plan.spawn.args };
+      child.proc!.send(run);
     } else {
-      child = this.spawn(spec.id, spec.args, spec.env);
-      if (!child) return;
+      child = newChild(id, plan);
+      if (plan.spawn && !this.spawn(child)) return;
     }
-    child.stopTimeoutS = spec.stopTimeoutS;
-    this.children.set(spec.id, child);
-    const c = child;
-    c.timers.push(setTimeout(() => {
-      if (c.info || c.stopping) return;
-      c.timedOut = true;
-      c.proc.kill("SIGKILL");
+    this.children.set(id, child);
+    child.timers.push(setTimeout(() => {
+      if (child.info || child.stopping || child.done) return;
+      child.timedOut = true;
+      if (child.proc) this.signal(child, "SIGKILL");
+      else this.finish(child, null, null);
     }, this.opts.loadTimeoutMs));
+    if (plan.readiness.kind === "health") void this.pollUntilReady(child);
   }
 
   /**
    * Keeps one warm spare process (runtime and CPU backend loaded, no model) so that a load costs only the model's
-   * own load time. `env` is the environment every model without its own `env` gets.
+   * own load time. `plan` is a node-engine plan without model arguments.
    */
-  enableSpare(env: NodeJS.ProcessEnv): void {
-    this.spareEnv = env;
+  enableSpare(plan: LaunchPlan): void {
+    this.sparePlan = plan;
     this.ensureSpare();
   }
 
   private ensureSpare(): void {
-    if (!this.spareEnv || this.spare || this.closing || this.spareFailures >= 3) return;
-    this.spare = this.spawn(SPARE, [], { ...this.spareEnv, CORRAL_SPARE: "1" });
+    const plan = this.sparePlan;
+    if (!plan?.spawn || this.spare || this.closing || this.spareFailures >= 3) return;
+    const child = newChild(SPARE, { ...plan, spawn: { ...plan.spawn, env: { ...plan.spawn.env, [SPARE_ENV]: "1" } } });
+    if (this.spawn(child)) this.spare = child;
   }
 
-  private spawn(id: string, args: string[], env: NodeJS.ProcessEnv): Child | undefined {
+  /** Starts the plan's process; false (and an exit event) when it cannot be started at all. */
+  private spawn(child: Child): boolean {
+    const s = child.plan.spawn!;
     let proc: ChildProcess;
     try {
-      proc = fork(this.opts.entry, args, {
-        env,
-        execArgv: this.opts.execArgv,
-        stdio: ["ignore", "pipe", "pipe", "ipc"],
-        serialization: "json",
-      });
+      proc = s.fork
+        ? fork(s.command, s.args, { env: s.env, execArgv: s.fork.execArgv, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "json", ...(s.cwd ? { cwd: s.cwd } : {}) })
+        : spawn(s.command, s.args, {
+          env: s.env,
+          stdio: [s.stdinPipe ? "pipe" : "ignore", "pipe", "pipe"],
+          detached: s.processGroup === true,
+          ...(s.cwd ? { cwd: s.cwd } : {}),
+        });
     } catch (err) {
-      if (id !== SPARE) queueMicrotask(() => this.events.exit(id, null, `cannot start a process: ${(err as Error).message}`));
-      return undefined;
+      if (child.id !== SPARE) queueMicrotask(() => this.events.exit(child.id, null, `cannot start a process: ${(err as Error).message}`));
+      return false;
     }
-    const child: Child = {
-      id, proc, pid: proc.pid ?? -1, output: new LineRing(OUTPUT_KEEP_BYTES), stopTimeoutS: 0, stopping: false, timedOut: false, timers: [],
-    };
+    child.proc = proc;
+    child.pid = proc.pid;
+    // a broken stdin pipe (the child exited) must not become an unhandled error in the router
+    proc.stdin?.on("error", () => {});
     const onLine = (line: string) => {
+      if (child.plan.readiness.kind === "state-lines" && this.onStateLine(child, line)) return;
       child.output.push(line);
       this.events.output(child.id === SPARE ? "spare" : child.id, line);
     };
     splitLines(proc.stdout!, onLine);
     splitLines(proc.stderr!, onLine);
-    proc.on("message", (raw) => this.onMessage(child, raw));
+    if (s.fork) proc.on("message", (raw) => this.onMessage(child, raw));
     proc.on("error", (err) => {
-      child.failure ??= `cannot start a process: ${err.message}`;
-      // 'exit' may never come when the spawn itself failed
+      child.failure ??= `cannot start '${s.command}': ${err.message}`;
+      // 'exit' never comes when the spawn itself failed
       if (proc.pid === undefined) this.finish(child, null, null);
     });
     proc.on("exit", (code, signal) => this.finish(child, code, signal));
-    return child;
+    return true;
   }
 
-  /** Graceful stop (SIGTERM), then SIGKILL after the model's stop timeout. Loading children are killed at once. */
+  /** Graceful stop as the plan says, then SIGKILL after the model's stop timeout. Loading children are killed at once. */
   stop(id: string): void {
     const child = this.children.get(id);
     if (!child || child.stopping) return;
     child.stopping = true;
-    if (!child.info) {
-      child.proc.kill("SIGKILL");
+    if (!child.proc) {
+      // a remote server: nothing runs here, so it is gone at once
+      queueMicrotask(() => this.finish(child, 0, null));
       return;
     }
-    child.proc.kill("SIGTERM");
-    child.timers.push(setTimeout(() => child.proc.kill("SIGKILL"), child.stopTimeoutS * 1000));
+    // a loading llama.cpp or node child reads no stop command until its load is over: waiting would only delay
+    if (!child.info && child.plan.engine !== "cmd") {
+      this.signal(child, "SIGKILL");
+      return;
+    }
+    const how = child.plan.stop;
+    if (how.kind === "stdin" && child.proc.stdin?.writable) child.proc.stdin.write(how.line + "\n");
+    else this.signal(child, how.kind === "signal" ? how.signal : "SIGTERM");
+    child.timers.push(setTimeout(() => this.signal(child, "SIGKILL"), child.plan.stopTimeoutS * 1000));
   }
 
-  info(id: string): ChildInfo | undefined {
+  info(id: string): ReadyInfo | undefined {
     return this.children.get(id)?.info;
   }
 
   pid(id: string): number | undefined {
     return this.children.get(id)?.pid;
+  }
+
+  has(id: string): boolean {
+    return this.children.has(id);
   }
 
   /** The last ~64 KB of output of the model's process, or of its last one once it is gone. */
@@ -173,10 +184,15 @@ export class Supervisor {
   /** Stops every child and resolves once all are gone. */
   async stopAll(): Promise<void> {
     this.closing = true;
-    this.spare?.proc.kill("SIGKILL");
+    if (this.spare) this.signal(this.spare, "SIGKILL");
     const gone = [...this.children.values()].map((c) => new Promise<void>((resolve) => {
-      if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
-      c.proc.once("exit", () => resolve());
+      if (c.done) return resolve();
+      const t = setInterval(() => {
+        if (c.done) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 20);
     }));
     for (const id of [...this.children.keys()]) this.stop(id);
     await Promise.all(gone);
@@ -185,36 +201,109 @@ export class Supervisor {
   /** Last resort on the way out: no child may outlive the router. */
   killAll(): void {
     this.closing = true;
-    this.spare?.proc.kill("SIGKILL");
-    for (const c of this.children.values()) c.proc.kill("SIGKILL");
+    if (this.spare) this.signal(this.spare, "SIGKILL");
+    for (const c of this.children.values()) if (c.proc) this.signal(c, "SIGKILL");
+  }
+
+  private signal(child: Child, sig: NodeJS.Signals): void {
+    const proc = child.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    try {
+      if (child.plan.spawn?.processGroup && proc.pid) process.kill(-proc.pid, sig);
+      else proc.kill(sig);
+    } catch {
+      // already gone
+    }
+  }
+
+  private markReady(child: Child, target: UpstreamTarget, facts: Record<string, unknown>): void {
+    if (child.info || child.stopping || child.done) return;
+    child.info = { target, facts, ...(child.pid !== undefined ? { pid: child.pid } : {}) };
+    this.events.ready(child.id, child.info);
+    if (!child.proc) void this.watchRemote(child);
+    // the next spare starts now, not while this model was loading: on a small machine they would compete
+    this.ensureSpare();
   }
 
   private onMessage(child: Child, raw: unknown): void {
-    const msg = raw as { type?: string; port?: number; socketPath?: string; value?: number; info?: Record<string, unknown>; error?: string };
+    const msg = parseChildMessage(raw);
     switch (msg?.type) {
       case "listening":
-        if (typeof msg.port === "number") {
-          child.port = msg.port;
-          if (typeof msg.socketPath === "string") child.socketPath = msg.socketPath;
-        }
+        child.listening = msg.socketPath
+          ? { origin: "http://localhost", socketPath: msg.socketPath }
+          : { origin: `http://127.0.0.1:${msg.port}` };
         return;
       case "progress":
-        if (typeof msg.value === "number") this.events.progress(child.id, msg.value);
+        if (child.id !== SPARE) this.events.progress(child.id, msg.value);
         return;
       case "ready":
-        if (child.port === undefined || child.stopping) return;
-        child.info = { port: child.port, pid: child.pid, facts: msg.info ?? {}, ...(child.socketPath ? { socketPath: child.socketPath } : {}) };
-        this.events.ready(child.id, child.info);
-        // the next spare starts now, not while this model was loading: on a small machine they would compete
-        this.ensureSpare();
+        if (child.listening && child.id !== SPARE) this.markReady(child, child.listening, msg.info);
         return;
       case "failed":
-        if (typeof msg.error === "string") child.failure = msg.error;
+        child.failure = msg.error;
         return;
     }
   }
 
+  /** True when the line was a protocol line (kept out of the log). */
+  private onStateLine(child: Child, line: string): boolean {
+    const st = parseStateLine(line);
+    if (!st) return false;
+    if (st.state === "loading") {
+      const p = progressOf(st.payload);
+      if (p !== undefined) this.events.progress(child.id, p);
+    } else if (st.state === "ready" && child.plan.target) {
+      // the payload is the child's /v1/models entry; its facts (n_ctx, n_params, …) are under `meta`
+      const meta = st.payload.meta;
+      this.markReady(child, child.plan.target, meta && typeof meta === "object" ? (meta as Record<string, unknown>) : st.payload);
+    }
+    return true;
+  }
+
+  /** cmd and remote engines: ready once the health path answers 200. */
+  private async pollUntilReady(child: Child): Promise<void> {
+    const r = child.plan.readiness;
+    if (r.kind !== "health" || !child.plan.target) return;
+    let lastError = "";
+    while (!child.done && !child.stopping && !child.info) {
+      const res = await probe(r.url);
+      if (res === 200) return this.markReady(child, child.plan.target, {});
+      const why = typeof res === "number" ? `HTTP ${res}` : res;
+      if (why !== lastError) {
+        lastError = why;
+        if (!child.proc) child.output.push(`health ${r.url}: ${why}`);
+      }
+      if (!child.proc) child.failure = `${r.url} did not answer 200 (${why})`;
+      await sleep(HEALTH_POLL_MS);
+    }
+  }
+
+  /** A remote server in use is checked now and then; several misses in a row and it counts as gone. */
+  private async watchRemote(child: Child): Promise<void> {
+    const r = child.plan.readiness;
+    if (r.kind !== "health") return;
+    const every = this.opts.remoteHealthEveryMs ?? 5000;
+    const allowed = this.opts.remoteHealthMisses ?? 3;
+    let misses = 0;
+    while (!child.done && !child.stopping) {
+      await sleep(every);
+      if (child.done || child.stopping) return;
+      const res = await probe(r.url);
+      if (res === 200) {
+        misses = 0;
+        continue;
+      }
+      if (++misses >= allowed) {
+        child.failure = `${r.url} stopped answering (${typeof res === "number" ? `HTTP ${res}` : res})`;
+        return this.finish(child, null, null);
+      }
+    }
+  }
+
   private finish(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child.done) return;
+    child.done = true;
+    for (const t of child.timers) clearTimeout(t);
     if (child === this.spare) {
       // a spare that dies on its own is replaced, a few times at most (it would fail the same way again)
       this.spare = undefined;
@@ -227,19 +316,52 @@ export class Supervisor {
     if (this.children.get(child.id) !== child) return;
     this.children.delete(child.id);
     this.lastOutput.set(child.id, child.output);
-    for (const t of child.timers) clearTimeout(t);
+    // whatever a command line left behind in its group goes with it
+    if (child.plan.spawn?.processGroup && child.pid) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // the group is already empty
+      }
+    }
     let reason = "";
     if (child.timedOut) reason = `not ready after ${Math.round(this.opts.loadTimeoutMs / 1000)} s; the process was killed`;
-    else if (child.failure) reason = child.failure;
-    else if (!child.stopping) {
-      const tail = child.output.lines().slice(-5).join("\n").trim();
-      const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      reason = tail ? `${how}: ${tail}` : how;
-    }
+    else if (child.failure && !child.stopping) reason = child.failure;
+    else if (!child.stopping) reason = explainExit(child.output.lines(), code, signal);
+    if (child.timedOut && !child.proc) reason = `${child.failure ?? "no answer"} within ${Math.round(this.opts.loadTimeoutMs / 1000)} s`;
     this.events.exit(child.id, code ?? (signal ? 128 + signalNumber(signal) : null), reason);
     this.ensureSpare();
   }
 }
+
+function newChild(id: string, plan: LaunchPlan): Child {
+  return { id, plan, output: new LineRing(OUTPUT_KEEP_BYTES), stopping: false, timedOut: false, done: false, timers: [] };
+}
+
+/**
+ * Why a process ended, from its last lines: an engine's own error line when it printed one (llama.cpp logs a few
+ * lines of context after the real cause), else the last lines.
+ */
+export function explainExit(lines: readonly string[], code: number | null, signal: NodeJS.Signals | null): string {
+  const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+  const tail = lines.slice(-20);
+  const errors = tail.filter((l) => /\b(error|failed|fatal|cannot|can't|unable)\b/i.test(l)).slice(-3);
+  const shown = (errors.length > 0 ? errors : tail.slice(-5)).join("\n").trim();
+  return shown ? `${how}: ${shown}` : how;
+}
+
+async function probe(url: string): Promise<number | string> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await res.body?.cancel().catch(() => {});
+    return res.status;
+  } catch (err) {
+    const e = err as { cause?: { code?: string }; name?: string; message?: string };
+    return e.cause?.code ?? (e.name === "TimeoutError" ? "timed out" : e.message ?? String(err));
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
   let rest = "";
@@ -248,7 +370,7 @@ function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => voi
     const parts = (rest + chunk).split("\n");
     rest = parts.pop() ?? "";
     // a line that never ends is cut, so one chatty child cannot grow the router's memory
-    if (rest.length > 16 * 1024) {
+    if (rest.length > 128 * 1024) {
       parts.push(rest);
       rest = "";
     }

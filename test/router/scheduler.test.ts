@@ -3,20 +3,21 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Scheduler, type ModelConfig } from "../../src/router/scheduler.js";
 import { pickVictim } from "../../src/router/eviction.js";
+import { describeRefusal, retryAfterOf } from "../../src/router/refusal.js";
 
 function setup(models: Array<string | ModelConfig>, opts: { modelsMax?: number; queueMax?: number; cooldownMs?: number } = {}) {
   let now = 1000;
   const log: string[] = [];
-  const failures = new Map<string, { status: number; message: string; retryAfterS?: number }>();
+  const failures = new Map<string, { kind: string; message: string; retryAfterS?: number | undefined }>();
   const s = new Scheduler(
     { modelsMax: opts.modelsMax ?? 2, queueMax: opts.queueMax ?? 100, cooldownMs: opts.cooldownMs ?? 5000, now: () => now },
     {
       start: (m) => log.push(`start ${m}`),
       stop: (m) => log.push(`stop ${m}`),
       grant: (r, m) => log.push(`grant ${r} ${m}`),
-      fail: (r, status, message, retryAfterS) => {
-        log.push(`fail ${r} ${status}`);
-        failures.set(r, { status, message, retryAfterS });
+      fail: (r, why) => {
+        log.push(`fail ${r} ${why.kind}`);
+        failures.set(r, { kind: why.kind, message: describeRefusal(why), retryAfterS: retryAfterOf(why) });
       },
     },
     models.map((m) => (typeof m === "string" ? { id: m } : m)),
@@ -53,7 +54,7 @@ describe("scheduler", () => {
     warm(t, "a");
     t.s.onRequest("r1", "a");
     t.s.onRequest("r2", "nope");
-    assert.deepEqual(t.take(), ["grant r1 a", "fail r2 404"]);
+    assert.deepEqual(t.take(), ["grant r1 a", "fail r2 unknown-model"]);
   });
 
   test("LRU: with --models-max 2, a third model evicts the least recently used idle one", () => {
@@ -147,10 +148,10 @@ describe("scheduler", () => {
     t.s.onRequest("r1", "a");
     t.s.onRequest("r2", "a");
     t.s.onExit("a", 1, "error loading model: bad magic");
-    assert.deepEqual(t.take(), ["start a", "fail r1 503", "fail r2 503"]);
+    assert.deepEqual(t.take(), ["start a", "fail r1 load-failed", "fail r2 load-failed"]);
     assert.match(t.failures.get("r1")!.message, /bad magic/);
     t.s.onRequest("r3", "a");
-    assert.deepEqual(t.take(), ["fail r3 503"], "no respawn during the cool-down");
+    assert.deepEqual(t.take(), ["fail r3 cooling-down"], "no respawn during the cool-down");
     assert.ok(t.failures.get("r3")!.retryAfterS! >= 1);
     t.advance(5001);
     t.s.onRequest("r4", "a");
@@ -198,7 +199,7 @@ describe("scheduler", () => {
     const t2 = setup([{ id: "p", pinned: true }, "b"], { modelsMax: 1 });
     warm(t2, "p");
     t2.s.onRequest("rb", "b");
-    assert.deepEqual(t2.take(), ["fail rb 503"]);
+    assert.deepEqual(t2.take(), ["fail rb pinned-full"]);
     assert.match(t2.failures.get("rb")!.message, /pinned/);
   });
 
@@ -209,7 +210,7 @@ describe("scheduler", () => {
     t.s.onRequest("q1", "b");
     t.s.onRequest("q2", "b");
     t.s.onRequest("q3", "b");
-    assert.deepEqual(t.take(), ["start a", "grant ra a", "fail q3 503"]);
+    assert.deepEqual(t.take(), ["start a", "grant ra a", "fail q3 queue-full"]);
     assert.equal(t.failures.get("q3")!.retryAfterS, 1);
   });
 
@@ -218,20 +219,20 @@ describe("scheduler", () => {
     warm(t, "a");
     t.s.onRequest("r1", "a");
     t.s.onRequest("r2", "a");
-    assert.deepEqual(t.take(), ["grant r1 a", "fail r2 429"]);
+    assert.deepEqual(t.take(), ["grant r1 a", "fail r2 busy"]);
   });
 
   test("autoload off: 400 model is not loaded", () => {
     const t = setup(["a"]);
     t.s.onRequest("r1", "a", false);
-    assert.deepEqual(t.take(), ["fail r1 400"]);
+    assert.deepEqual(t.take(), ["fail r1 not-loaded"]);
     assert.equal(t.failures.get("r1")!.message, "model is not loaded");
   });
 
   test("unload during a load: waiters go back to the queue and load it again after the exit", () => {
     const t = setup(["a"]);
     t.s.onRequest("r1", "a");
-    assert.equal(t.s.onUnloadRequest("a"), 200);
+    assert.equal(t.s.onUnloadRequest("a"), "ok");
     assert.deepEqual(t.take(), ["start a", "stop a"]);
     t.s.onExit("a", null, "stopped");
     assert.deepEqual(t.take(), ["start a"]);
@@ -241,12 +242,12 @@ describe("scheduler", () => {
 
   test("admin load and unload answer like llama-server", () => {
     const t = setup(["a", "b"], { modelsMax: 1 });
-    assert.equal(t.s.onLoadRequest("nope"), 404);
-    assert.equal(t.s.onLoadRequest("a"), 200);
-    assert.equal(t.s.onLoadRequest("a"), 400, "already running");
-    assert.equal(t.s.onUnloadRequest("b"), 400, "not running");
+    assert.equal(t.s.onLoadRequest("nope"), "unknown-model");
+    assert.equal(t.s.onLoadRequest("a"), "ok");
+    assert.equal(t.s.onLoadRequest("a"), "already-running", "already running");
+    assert.equal(t.s.onUnloadRequest("b"), "not-running", "not running");
     t.s.onReady("a");
-    assert.equal(t.s.onLoadRequest("b"), 200);
+    assert.equal(t.s.onLoadRequest("b"), "ok");
     assert.deepEqual(t.take(), ["start a", "stop a"]);
     t.s.onExit("a", 0, "");
     assert.deepEqual(t.take(), ["start b"]);
@@ -256,7 +257,7 @@ describe("scheduler", () => {
     const t = setup(["a", "b"], { modelsMax: 1 });
     warm(t, "a");
     t.s.onRequest("r1", "a");
-    assert.equal(t.s.onLoadRequest("b"), 200);
+    assert.equal(t.s.onLoadRequest("b"), "ok");
     assert.deepEqual(t.take(), ["grant r1 a"], "a is serving: nothing is stopped");
     t.s.onServeDone("r1");
     assert.deepEqual(t.take(), ["stop a"]);
@@ -283,7 +284,7 @@ describe("scheduler", () => {
     assert.equal(t.s.view("gone"), undefined, "forgotten once its process is gone");
     t.s.onServeDone("busy"); // its response finished after all: nothing breaks
     t.s.onRequest("r1", "gone");
-    assert.deepEqual(t.take(), ["fail r1 404"]);
+    assert.deepEqual(t.take(), ["fail r1 unknown-model"]);
     // a request for the restarting model waits for the old process, then starts the new one
     t.s.onRequest("r2", "change");
     assert.deepEqual(t.take(), []);
@@ -291,14 +292,14 @@ describe("scheduler", () => {
     assert.deepEqual(t.take(), ["start change"]);
   });
 
-  test("catalog change: requests queued for a model that is gone fail with 404", () => {
+  test("catalog change: requests queued for a model that is gone fail as gone (404 at the edge)", () => {
     const t = setup(["a", "b"], { modelsMax: 1 });
     warm(t, "a");
     t.s.onRequest("busy", "a");
     t.s.onRequest("q1", "b");
     t.take();
     t.s.onCatalogChange([{ id: "a" }], new Set());
-    assert.deepEqual(t.take(), ["fail q1 404"]);
+    assert.deepEqual(t.take(), ["fail q1 gone"]);
   });
 
   test("models-max 0 means unlimited", () => {
@@ -347,9 +348,9 @@ test("randomised: invariants hold and every request ends, over 20 seeded runs of
           granted.add(r);
           pending.push({ at: now + 1 + rnd(8), run: () => (granted.delete(r), s.onServeDone(r)) });
         },
-        fail: (r, status) => {
+        fail: (r, why) => {
           assert.ok(!outcome.has(r), `seed ${seed}: ${r} ended twice`);
-          outcome.set(r, `failed ${status}`);
+          outcome.set(r, `failed ${why.kind}`);
         },
       },
       models.map((id) => ({ id })),

@@ -3,7 +3,7 @@
 // errors instead of llama.cpp's phantom or silently duplicated entries.
 import type { ServerOptions } from "../../cli/options.js";
 import type { DiscoveredModel } from "./discover.js";
-import { PresetError, type PresetExtras, type PresetFile, type PresetSection } from "./presets.js";
+import { PresetError, type PassthroughKey, type PresetExtras, type PresetFile, type PresetSection } from "./presets.js";
 
 export interface ModelSpec {
   id: string;
@@ -22,6 +22,18 @@ export interface ModelSpec {
   /** Requests served at once by this model; past it 429 (preset key max-concurrent). */
   maxConcurrent?: number;
   env: Record<string, string>;
+  /** What the user asked for (preset `engine`, else --engine); `cmd` and `remote` follow from `cmd` / `proxy`. */
+  engine: "auto" | "node" | "llama-server";
+  /** The llama-server binary this model asks for (preset key llama-server). */
+  llamaServer?: string;
+  cmd?: string;
+  proxy?: string;
+  health?: string;
+  stopSignal?: NodeJS.Signals;
+  /** A remote server's own key. */
+  upstreamApiKey?: string;
+  /** Preset keys corral's table does not know, for llama-server children (verbatim). */
+  passthrough: PassthroughKey[];
 }
 
 export interface Catalog {
@@ -39,6 +51,8 @@ export function buildCatalog(input: {
   cliOptions: Partial<ServerOptions>;
   /** Router-wide --models-ttl, used where a model sets no ttl. */
   defaultTtlS?: number;
+  /** --engine */
+  engine?: ModelSpec["engine"];
 }): Catalog {
   const byId = new Map<string, ModelSpec>();
   // A folder model replaces a cache model of the same id, as in llama.cpp.
@@ -46,21 +60,25 @@ export function buildCatalog(input: {
     byId.set(d.id, {
       id: d.id, source: d.source, path: d.path, ...(d.mmproj ? { mmproj: d.mmproj } : {}),
       aliases: [], tags: [], options: {}, loadOnStartup: false, stopTimeoutS: DEFAULT_STOP_TIMEOUT_S, pin: false, env: {},
+      engine: input.engine ?? "auto", passthrough: [],
     });
   }
   const global = input.presets?.global;
   for (const section of input.presets?.models ?? []) {
     const existing = byId.get(section.name);
-    if (!existing && !section.extras.model && !section.extras.hfRepo) {
-      throw new PresetError(
-        `${input.presets!.file}:${section.line}: [${section.name}] matches no discovered model and sets neither 'model' nor 'hf-repo'`,
-      );
+    const x = section.extras;
+    const where = `${input.presets!.file}:${section.line}`;
+    if (!existing && !x.model && !x.hfRepo && !x.cmd && !x.proxy) {
+      throw new PresetError(`${where}: [${section.name}] matches no discovered model and sets none of 'model', 'hf-repo', 'cmd' or 'proxy'`);
     }
-    byId.set(section.name, mergeSection(existing ?? blank(section.name), section));
+    if (x.apiKey !== undefined && (!x.proxy || x.cmd)) {
+      throw new PresetError(`${where}: [${section.name}] 'api-key' is the key of a remote server: it needs 'proxy' and no 'cmd' (the router's own key is --api-key)`);
+    }
+    byId.set(section.name, mergeSection(existing ?? blank(section.name, input.engine), section));
   }
   for (const spec of byId.values()) {
     spec.options = { ...(global?.options ?? {}), ...spec.options, ...input.cliOptions };
-    if (global) applyGlobalExtras(spec, global.extras);
+    if (global) applyGlobalExtras(spec, global);
     if (spec.ttlS === undefined && input.defaultTtlS !== undefined) spec.ttlS = input.defaultTtlS;
   }
 
@@ -79,14 +97,20 @@ export function buildCatalog(input: {
   return { models, resolve: (name) => names.get(name) };
 }
 
-function blank(id: string): ModelSpec {
-  return { id, source: "preset", aliases: [], tags: [], options: {}, loadOnStartup: false, stopTimeoutS: DEFAULT_STOP_TIMEOUT_S, pin: false, env: {} };
+function blank(id: string, engine: ModelSpec["engine"] = "auto"): ModelSpec {
+  return {
+    id, source: "preset", aliases: [], tags: [], options: {}, loadOnStartup: false, stopTimeoutS: DEFAULT_STOP_TIMEOUT_S, pin: false, env: {},
+    engine, passthrough: [],
+  };
 }
 
 /** [id] over whatever was discovered under that id. */
 function mergeSection(base: ModelSpec, s: PresetSection): ModelSpec {
   const x = s.extras;
-  const spec: ModelSpec = { ...base, options: { ...base.options, ...s.options }, env: { ...base.env, ...(x.env ?? {}) } };
+  const spec: ModelSpec = {
+    ...base, options: { ...base.options, ...s.options }, env: { ...base.env, ...s.argEnv, ...(x.env ?? {}) },
+    passthrough: [...base.passthrough, ...s.passthrough],
+  };
   if (x.model) {
     spec.path = x.model;
     delete spec.hfRepo;
@@ -103,12 +127,26 @@ function mergeSection(base: ModelSpec, s: PresetSection): ModelSpec {
   if (x.ttlS !== undefined) spec.ttlS = x.ttlS;
   if (x.pin !== undefined) spec.pin = x.pin;
   if (x.maxConcurrent !== undefined) spec.maxConcurrent = x.maxConcurrent;
+  if (x.engine) spec.engine = x.engine as ModelSpec["engine"];
+  if (x.llamaServer) spec.llamaServer = x.llamaServer;
+  if (x.cmd) spec.cmd = x.cmd;
+  if (x.proxy) spec.proxy = x.proxy;
+  if (x.health) spec.health = x.health;
+  if (x.stopSignal) spec.stopSignal = x.stopSignal;
+  if (x.apiKey !== undefined) spec.upstreamApiKey = x.apiKey;
   return spec;
 }
 
 /** [*] under every model: it fills only what the model's own section left unset. */
-function applyGlobalExtras(spec: ModelSpec, g: PresetExtras): void {
-  if (g.env) spec.env = { ...g.env, ...spec.env };
+function applyGlobalExtras(spec: ModelSpec, section: PresetSection): void {
+  const g: PresetExtras = section.extras;
+  spec.env = { ...section.argEnv, ...(g.env ?? {}), ...spec.env };
+  // the model's own keys come later on the command line, so they win in the child
+  const own = new Set(spec.passthrough.map((p) => p.key));
+  spec.passthrough = [...section.passthrough.filter((p) => !own.has(p.key)), ...spec.passthrough];
+  if (g.engine && spec.engine === "auto") spec.engine = g.engine as ModelSpec["engine"];
+  if (g.llamaServer && !spec.llamaServer) spec.llamaServer = g.llamaServer;
+  if (g.stopSignal && !spec.stopSignal) spec.stopSignal = g.stopSignal;
   if (g.stopTimeoutS !== undefined && spec.stopTimeoutS === DEFAULT_STOP_TIMEOUT_S) spec.stopTimeoutS = g.stopTimeoutS;
   if (g.ttlS !== undefined && spec.ttlS === undefined) spec.ttlS = g.ttlS;
   if (g.tags && spec.tags.length === 0) spec.tags = g.tags;

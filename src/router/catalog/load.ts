@@ -17,6 +17,8 @@ export interface CatalogSources {
   /** Model options from the router's command line (they win over presets). */
   cliOptions: Partial<ServerOptions>;
   defaultTtlS?: number;
+  /** --engine */
+  engine?: "auto" | "node" | "llama-server";
 }
 
 export { DEMO_MODEL_ID };
@@ -36,6 +38,7 @@ export function loadCatalog(src: CatalogSources): Catalog {
     ...(presets ? { presets } : {}),
     cliOptions: src.cliOptions,
     ...(src.defaultTtlS !== undefined ? { defaultTtlS: src.defaultTtlS } : {}),
+    ...(src.engine ? { engine: src.engine } : {}),
   });
   // `hf-repo = owner/repo:TAG` in a preset is served from the cache, never downloaded
   const cached = new Map(discovered.filter((d) => d.source === "cache").map((d) => [d.id, d]));

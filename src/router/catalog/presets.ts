@@ -2,11 +2,14 @@
 // underscores accepted as dashes (llama.cpp rejects `top_p`; its users asked for it, issue #23564); values are
 // converted and checked by the same options table as the command line. Mistakes stop start-up with file:line.
 import { readFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import path from "node:path";
-import { OPTIONS, type OptionSpec, type ServerOptions } from "../../cli/options.js";
+import { ACCEPTED_UNIMPLEMENTED, OPTIONS, type OptionSpec, type ServerOptions } from "../../cli/options.js";
 import { convertValue, parseBool, CliError } from "../../cli/parse.js";
 
 export class PresetError extends Error {}
+
+const osSignals = osConstants.signals;
 
 /** Keys that exist only in presets (never command-line flags of a model process). */
 export interface PresetExtras {
@@ -21,6 +24,29 @@ export interface PresetExtras {
   pin?: boolean;
   maxConcurrent?: number;
   env?: Record<string, string>;
+  /** auto | node | llama-server */
+  engine?: string;
+  /** The llama-server binary for this model. */
+  llamaServer?: string;
+  /** Any OpenAI-compatible server's command line, with ${PORT} ${HOST} ${MODEL} ${MODEL_ID} macros. */
+  cmd?: string;
+  /** Where requests go: a cmd's URL (default http://127.0.0.1:${PORT}), or a remote server when there is no cmd. */
+  proxy?: string;
+  /** Path polled until it answers 200 (cmd and remote; default /health). */
+  health?: string;
+  stopSignal?: NodeJS.Signals;
+  /** The key a remote server wants (sent as a bearer token). */
+  apiKey?: string;
+}
+
+/** A key corral's table does not know: handed verbatim to llama-server children, refused for node ones. */
+export interface PassthroughKey {
+  /** The flag as llama-server spells it, e.g. --cache-type-k or -ctk. */
+  args: string[];
+  /** True when llama-server is known to take it (corral's list of its flags). */
+  known: boolean;
+  where: string;
+  key: string;
 }
 
 export interface PresetSection {
@@ -28,6 +54,9 @@ export interface PresetSection {
   line: number;
   options: Partial<ServerOptions>;
   extras: PresetExtras;
+  passthrough: PassthroughKey[];
+  /** LLAMA_ARG_* keys corral does not know: they reach the model's process as environment variables. */
+  argEnv: Record<string, string>;
 }
 
 export interface PresetFile {
@@ -37,7 +66,7 @@ export interface PresetFile {
 }
 
 type ExtraKey = keyof PresetExtras;
-const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "bool" | "seconds" | "count" | "list" | "env" }> = {
+const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "bool" | "seconds" | "count" | "list" | "env" | "engine" | "url" | "signal" }> = {
   model: { key: "model", type: "path" },
   m: { key: "model", type: "path" },
   mmproj: { key: "mmproj", type: "path" },
@@ -52,7 +81,16 @@ const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "boo
   pin: { key: "pin", type: "bool" },
   "max-concurrent": { key: "maxConcurrent", type: "count" },
   env: { key: "env", type: "env" },
+  engine: { key: "engine", type: "engine" },
+  "llama-server": { key: "llamaServer", type: "path" },
+  cmd: { key: "cmd", type: "string" },
+  proxy: { key: "proxy", type: "url" },
+  health: { key: "health", type: "string" },
+  "stop-signal": { key: "stopSignal", type: "signal" },
+  "api-key": { key: "apiKey", type: "string" },
 };
+
+const ENGINES = ["auto", "node", "llama-server"];
 
 /** Options a preset may not set: the router owns them for every model process. */
 const RESERVED = new Set<keyof ServerOptions>(OPTIONS.filter((o) => o.routerOnly).map((o) => o.key));
@@ -91,7 +129,7 @@ export function parsePresets(text: string, file: string): PresetFile {
       if (name === "") throw new PresetError(`${where}: empty section name`);
       const existing = name === "*" ? result.global : result.models.find((s) => s.name === name);
       if (existing) throw new PresetError(`${where}: section [${name}] appears twice (first at line ${existing.line})`);
-      current = { name, line: lineNo, options: {}, extras: {} };
+      current = { name, line: lineNo, options: {}, extras: {}, passthrough: [], argEnv: {} };
       if (name === "*") result.global = current;
       else result.models.push(current);
       return;
@@ -108,6 +146,29 @@ export function parsePresets(text: string, file: string): PresetFile {
   });
   return result;
 }
+
+/**
+ * A key corral's options table does not know, as llama-server arguments. The arity comes from corral's list of
+ * llama-server flags where the key is there; otherwise a true/false value makes it a switch.
+ */
+function passthroughKey(key: string, value: string, where: string): PassthroughKey {
+  const flag = [`--${key}`, `-${key}`].find((f) => ACCEPTED_UNIMPLEMENTED[f] !== undefined);
+  const arity = flag ? ACCEPTED_UNIMPLEMENTED[flag]! : undefined;
+  const name = flag ?? (key.length > 3 ? `--${key}` : `-${key}`);
+  const v = value.toLowerCase();
+  // with the arity unknown, only words make a switch: `n-foo = 1` is more likely a number than a flag
+  const bool = TRUTHY.has(v) && (arity === 0 || !/^\d+$/.test(v)) ? true : FALSY.has(v) && (arity === 0 || !/^\d+$/.test(v)) ? false : undefined;
+  let args: string[];
+  if (arity === 0 || (arity === undefined && bool !== undefined)) {
+    if (bool === false) args = key.startsWith("no-") ? [`--${key.slice(3)}`] : [`--no-${key}`];
+    else args = [name];
+  } else if (arity === 2) args = [name, ...value.split(/\s+/)];
+  else args = [name, value];
+  return { args, known: flag !== undefined, where, key };
+}
+
+const TRUTHY = new Set(["1", "true", "on", "enabled", "yes"]);
+const FALSY = new Set(["0", "false", "off", "disabled", "no"]);
 
 /** `;` or `#` at the start of a line or after white space starts a comment, so values may still contain them. */
 function stripComment(line: string): string {
@@ -152,10 +213,34 @@ function applyKey(section: PresetSection, rawKey: string, value: string, where: 
           section.extras.env = { ...section.extras.env, [m[1]!]: m[2]! };
           return;
         }
+        case "engine":
+          if (!ENGINES.includes(value)) throw new CliError(`'${rawKey}' must be one of ${ENGINES.join(", ")}, got '${value}'`);
+          e[extra.key] = value;
+          return;
+        case "url":
+          try {
+            const u = new URL(value.replace(/\$\{PORT\}/g, "1"));
+            if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+          } catch {
+            throw new CliError(`'${rawKey}' must be an http:// or https:// URL, got '${value}'`);
+          }
+          e[extra.key] = value;
+          return;
+        case "signal":
+          if (!/^SIG[A-Z0-9]+$/.test(value) || !(value in osSignals)) throw new CliError(`'${rawKey}' must be a signal name such as SIGTERM or SIGINT, got '${value}'`);
+          e[extra.key] = value;
+          return;
       }
     }
     const spec = OPTION_KEYS.get(key);
-    if (!spec) throw new PresetError(`${where}: unknown key '${rawKey}' in [${section.name}]`);
+    if (!spec) {
+      if (/^llama-arg-/.test(key)) {
+        section.argEnv[rawKey.trim().toUpperCase().replace(/-/g, "_")] = value;
+        return;
+      }
+      section.passthrough.push(passthroughKey(key, value, where));
+      return;
+    }
     if (RESERVED.has(spec.key)) throw new PresetError(`${where}: '${rawKey}' cannot be set in a preset (the router sets it for every model)`);
     const negated = spec.negNames?.some((n) => n.replace(/^-+/, "") === key) ?? false;
     let converted = convertValue(spec, value, `'${rawKey}'`);

@@ -58,7 +58,6 @@ describe("--models-preset INI", () => {
   test("mistakes stop with file:line and the key", () => {
     const bad = (text: string, re: RegExp) =>
       assert.throws(() => parsePresets(text, FILE), (e: unknown) => e instanceof PresetError && re.test(e.message), text);
-    bad("[a]\nfrobnicate = 1", /presets\.ini:2: unknown key 'frobnicate' in \[a\]/);
     bad("[a]\nc = lots", /presets\.ini:2: 'c': expected an integer/);
     bad("[a]\nmetrics = maybe", /presets\.ini:2: 'metrics': expected a boolean/);
     bad("[a]\njust some words", /presets\.ini:2: expected 'key = value'/);
@@ -67,6 +66,32 @@ describe("--models-preset INI", () => {
     bad("[a]\nport = 9000", /presets\.ini:2: 'port' cannot be set in a preset/);
     bad("[a]\nenv = no-equals", /presets\.ini:2: 'env' must be KEY=VALUE/);
     bad("[a]\nttl = -1", /presets\.ini:2: 'ttl' must be a number of seconds/);
+  });
+
+  test("keys corral does not know are kept for llama-server children, with their arity where it is known", () => {
+    const p = parsePresets("[a]\nctk = q8_0\nno-warmup = true\ncont-batching = false\nfrobnicate = 1\nspec-thing = on\nLLAMA_ARG_FOO_BAR = 7\n", FILE);
+    const s = p.models[0]!;
+    assert.deepEqual(s.passthrough.map((x) => x.args), [["-ctk", "q8_0"], ["--no-warmup"], ["--no-cont-batching"], ["--frobnicate", "1"], ["--spec-thing"]]);
+    assert.deepEqual(s.passthrough.map((x) => x.known), [true, true, true, false, false]);
+    assert.equal(s.passthrough[3]!.where, `${FILE}:5`);
+    assert.deepEqual(s.argEnv, { LLAMA_ARG_FOO_BAR: "7" }, "unknown LLAMA_ARG_* keys reach the child as environment");
+  });
+
+  test("engine keys: engine, llama-server, cmd, proxy, health, stop-signal, api-key", () => {
+    const p = parsePresets("[a]\nengine = node\nllama-server = bin/ls\ncmd = srv --port ${PORT}\nproxy = http://127.0.0.1:${PORT}\nhealth = /ready\nstop-signal = SIGINT\napi-key = k\n", FILE);
+    const x = p.models[0]!.extras;
+    assert.equal(x.engine, "node");
+    assert.ok(x.llamaServer!.endsWith("/bin/ls") && x.llamaServer!.startsWith("/"), "a relative path is resolved against the INI's folder");
+    assert.equal(x.cmd, "srv --port ${PORT}");
+    assert.equal(x.proxy, "http://127.0.0.1:${PORT}");
+    assert.equal(x.health, "/ready");
+    assert.equal(x.stopSignal, "SIGINT");
+    assert.equal(x.apiKey, "k");
+    const bad = (text: string, re: RegExp) =>
+      assert.throws(() => parsePresets(text, FILE), (e: unknown) => e instanceof PresetError && re.test(e.message), text);
+    bad("[a]\nengine = vllm", /presets\.ini:2: 'engine' must be one of auto, node, llama-server/);
+    bad("[a]\nproxy = ftp://x", /presets\.ini:2: 'proxy' must be an http/);
+    bad("[a]\nstop-signal = TERM", /presets\.ini:2: 'stop-signal' must be a signal name/);
   });
 
   test("CRLF line endings", () => {

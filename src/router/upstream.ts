@@ -1,8 +1,10 @@
-// Forwards one granted request to a model process and streams the answer back as it is produced. Each model
-// process gets an undici Pool of keep-alive connections; the client's connection is kept alive too (llama.cpp's
-// router closes it after every response). The request body is forwarded as the bytes the client sent.
+// Forwards one granted request to whatever serves a model (a model process of any engine, or a remote server) and
+// streams the answer back as it is produced. Each upstream is an undici Pool of keep-alive connections; the
+// client's connection is kept alive too (llama.cpp's router closes it after every response). The request body is
+// forwarded as the bytes the client sent. This is the only module that knows undici.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Pool } from "undici";
+import type { UpstreamTarget } from "../engines/types.js";
 import { ApiError } from "../http/errors.js";
 import { sendError } from "../http/respond.js";
 
@@ -10,27 +12,51 @@ import { sendError } from "../http/respond.js";
 const HOP_BY_HOP = new Set([
   "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
   "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding",
+  // the client's key is the router's, never the upstream's: a remote server gets its own (or none)
+  "authorization", "x-api-key",
 ]);
 
-/** Keep-alive connections to one model process, over its Unix socket when it has one (cheaper than TCP). */
-export function createPool(target: { port: number; socketPath?: string }): Pool {
-  return new Pool(target.socketPath ? "http://localhost" : `http://127.0.0.1:${target.port}`, {
-    ...(target.socketPath ? { socketPath: target.socketPath } : {}),
-    connections: 256,
-    pipelining: 1,
-    keepAliveTimeout: 30_000,
-    // generation can take as long as it takes; the client's own timeout and disconnect bound it
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  });
+/** Keep-alive connections to one upstream, over its Unix socket when it has one (cheaper than TCP). */
+export class Upstream {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly auth: string | undefined;
+
+  constructor(target: UpstreamTarget) {
+    this.pool = new Pool(target.origin, {
+      ...(target.socketPath ? { socketPath: target.socketPath } : {}),
+      connections: 256,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      // generation can take as long as it takes; the client's own timeout and disconnect bound it
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    this.basePath = (target.basePath ?? "").replace(/\/+$/, "");
+    this.auth = target.apiKey ? `Bearer ${target.apiKey}` : undefined;
+  }
+
+  /** See forward() below. */
+  forward(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer | undefined, model: string): Promise<Unreachable | undefined> {
+    return forward(this.pool, req, res, this.basePath + path, body, model, this.auth);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close().catch(() => {});
+  }
+
+  destroy(): Promise<void> {
+    return this.pool.destroy().catch(() => {});
+  }
 }
 
-/** The client's headers for the model process, as a flat [name, value, …] list (no object built per request). */
-function requestHeaders(raw: readonly string[]): string[] {
+/** The client's headers for the upstream, as a flat [name, value, …] list (no object built per request). */
+function requestHeaders(raw: readonly string[], auth: string | undefined): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
   }
+  if (auth) out.push("authorization", auth);
   return out;
 }
 
@@ -53,13 +79,14 @@ export type Unreachable = "refused" | "reset";
  * Written on undici's low-level dispatch() rather than request(): no Readable, async iterator or AbortSignal per
  * request, which the router pays on every proxied call (measured with --cpu-prof under load).
  */
-export function forward(
+function forward(
   pool: Pool,
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
   body: Buffer | undefined,
   model: string,
+  auth: string | undefined,
 ): Promise<Unreachable | undefined> {
   return new Promise<Unreachable | undefined>((resolve) => {
     let abortUpstream: ((err?: Error) => void) | undefined;
@@ -84,7 +111,7 @@ export function forward(
     const options: Parameters<Pool["dispatch"]>[0] = {
       path,
       method: method as "GET",
-      headers: requestHeaders(req.rawHeaders),
+      headers: requestHeaders(req.rawHeaders, auth),
       ...(body !== undefined && method !== "GET" && method !== "HEAD" ? { body } : {}),
     };
     const handler: Parameters<Pool["dispatch"]>[1] = {

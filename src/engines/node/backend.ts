@@ -1,0 +1,52 @@
+// The built-in engine: corral's own model server (node-llama-cpp) in a forked Node process. It works right after
+// `npm install`, with no compiler, and is the only engine with a warm spare (Node's start-up is what it hides).
+import { renderChildArgs } from "../../cli/child-args.js";
+import type { ModelSpec } from "../../router/catalog/catalog.js";
+import { modelEnv, type EngineModule, type LaunchInput } from "../launch.js";
+import type { LaunchPlan } from "../types.js";
+
+export interface NodeEngineConfig {
+  /** JavaScript entry of bin/corral. */
+  entry: string;
+  /** bin/corral, shown as the program in status.args. */
+  programName: string;
+  execArgv: string[];
+}
+
+export function nodeEngine(cfg: NodeEngineConfig): EngineModule & { sparePlan(baseEnv: NodeJS.ProcessEnv): LaunchPlan } {
+  const base = (env: NodeJS.ProcessEnv, args: string[]): LaunchPlan => ({
+    engine: "node",
+    spawn: { command: cfg.entry, args, env, fork: { execArgv: cfg.execArgv } },
+    readiness: { kind: "ipc" },
+    stop: { kind: "signal", signal: "SIGTERM" },
+    stopTimeoutS: 10,
+  });
+  return {
+    name: "node",
+    program: () => cfg.programName,
+    args(spec, socketPath, extra) {
+      return [
+        "--model", spec.path ?? "", "--alias", spec.id, "--host", socketPath ?? "127.0.0.1", "--port", "0",
+        ...renderChildArgs(spec.options, "node"),
+        // llama-server flags corral does not implement: the model server warns about each and goes on
+        ...extra,
+      ];
+    },
+    async plan(input: LaunchInput) {
+      const { spec } = input;
+      return {
+        ...base(modelEnv(input), input.args),
+        stop: { kind: "signal", signal: spec.stopSignal ?? "SIGTERM" },
+        stopTimeoutS: spec.stopTimeoutS,
+        // the spare runs the CPU backend with the router's environment: a model with its own env, GPU offload or
+        // native verbose logging needs a fresh process
+        spareOk: Object.keys(spec.env).length === 0 && !spec.options.nGpuLayers && !spec.options.verbose,
+      };
+    },
+    sparePlan: (baseEnv) => base(baseEnv, []),
+  };
+}
+
+export function nodeWarnings(spec: ModelSpec): string[] {
+  return spec.passthrough.filter((p) => !p.known).map((p) => `${p.where}: key '${p.key}' of [${spec.id}] is not a llama-server flag corral knows; it is passed to llama-server models only, not to this node-engine model`);
+}

@@ -1,0 +1,25 @@
+// The remote engine: a server that runs elsewhere (another machine's llama-server, vLLM, another corral), named by
+// a preset's `proxy` URL with no `cmd`. Nothing is started: "loading" waits for its health path to answer 200,
+// "unloading" only stops routing to it, and its own `api-key` is sent instead of the client's.
+import type { EngineModule } from "../launch.js";
+
+export const remoteEngine: EngineModule = {
+  name: "remote",
+  program: () => undefined,
+  args: (spec) => [spec.proxy ?? ""],
+  async plan({ spec }) {
+    const base = (spec.proxy ?? "").replace(/\/+$/, "");
+    const url = new URL(base);
+    return {
+      engine: "remote",
+      readiness: { kind: "health", url: base + (spec.health ?? "/health") },
+      target: {
+        origin: url.origin,
+        ...(url.pathname !== "/" ? { basePath: url.pathname } : {}),
+        ...(spec.upstreamApiKey ? { apiKey: spec.upstreamApiKey } : {}),
+      },
+      stop: { kind: "signal", signal: "SIGTERM" },
+      stopTimeoutS: 0,
+    };
+  },
+};

@@ -1,0 +1,29 @@
+// The HTTP edge of scheduler refusals for the OpenAI / llama.cpp dialect: a status code, an error type and
+// Retry-After. Other dialects (Anthropic, Ollama) map the same refusals to their own shapes.
+import { ApiError } from "../http/errors.js";
+import { describeRefusal, retryAfterOf, type Refusal } from "./refusal.js";
+
+const STATUS: Record<Refusal["kind"], number> = {
+  "unknown-model": 404,
+  gone: 404,
+  "not-loaded": 400,
+  "load-failed": 503,
+  "cooling-down": 503,
+  busy: 429,
+  "queue-full": 503,
+  "pinned-full": 503,
+  "shutting-down": 503,
+};
+
+export function refusalStatus(r: Refusal): number {
+  return STATUS[r.kind];
+}
+
+export function refusalError(r: Refusal): ApiError {
+  const message = describeRefusal(r);
+  if (r.kind === "unknown-model" || r.kind === "gone") {
+    return new ApiError(404, message, { type: "invalid_request_error", extra: { code: "model_not_found" } });
+  }
+  const retry = retryAfterOf(r);
+  return new ApiError(STATUS[r.kind], message, retry !== undefined ? { headers: { "retry-after": String(retry) } } : {});
+}
