@@ -6,6 +6,11 @@ import { Pool } from "undici";
 export interface LoadResult {
   requests: number;
   errors: number;
+  /** What the first failed request said, for the error message. */
+  firstError?: string;
+  /** Requests sent again because the server closed the connection before answering (llama.cpp's router does, now
+   * and then); their latency includes the failed try. */
+  retried: number;
   seconds: number;
   rps: number;
   latenciesMs: number[];
@@ -15,25 +20,35 @@ export async function closedLoop(url: string, path: string, body: string, client
   const pool = new Pool(url, { connections: clients, pipelining: 1, keepAliveTimeout: 30_000 });
   const latencies: number[] = [];
   let errors = 0;
+  let firstError: string | undefined;
+  let retried = 0;
   const t0 = performance.now();
   const end = t0 + durationMs;
   const client = async () => {
     while (performance.now() < end) {
       const s = performance.now();
       try {
-        const res = await pool.request({ path, method: "POST", body, headers: { "content-type": "application/json" } });
-        await res.body.arrayBuffer();
-        if (res.statusCode !== 200) errors++;
-        else latencies.push(performance.now() - s);
-      } catch {
+        const send = () => pool.request({ path, method: "POST", body, headers: { "content-type": "application/json" } });
+        const res = await send().catch((err: { code?: string }) => {
+          if (err.code !== "UND_ERR_SOCKET") throw err;
+          retried++;
+          return send();
+        });
+        const text = await res.body.text();
+        if (res.statusCode !== 200) {
+          errors++;
+          firstError ??= `${res.statusCode} ${text.slice(0, 300)}`;
+        } else latencies.push(performance.now() - s);
+      } catch (err) {
         errors++;
+        firstError ??= String(err);
       }
     }
   };
   await Promise.all(Array.from({ length: clients }, client));
   const seconds = (performance.now() - t0) / 1000;
   await pool.close();
-  return { requests: latencies.length, errors, seconds, rps: latencies.length / seconds, latenciesMs: latencies };
+  return { requests: latencies.length, errors, ...(firstError ? { firstError } : {}), retried, seconds, rps: latencies.length / seconds, latenciesMs: latencies };
 }
 
 export interface StreamResult {

@@ -1,19 +1,50 @@
-// Starting the servers a benchmark compares: corral (or llama.cpp's llama-server, when LLAMA_SERVER_BIN names one)
-// serving one model directly (-m), or as a router over a models folder. Both are started as users start them.
+// Starting the servers a benchmark compares, as users start them. Each impl is a router plus the direct server it
+// is judged against: corral's router with its Node engine (against `corral -m`), corral's router running
+// llama-server children (against `llama-server -m`), and llama.cpp's own router (against `llama-server -m`).
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import path from "node:path";
+import { EOS_ID, FIRST_BYTE_TOKEN_ID, IM_END_ID } from "../../src/gguf/vocab.js";
+import { findLlamaServer, type FoundBinary } from "../../src/engines/llama-server/find.js";
+import { childPids, isAlive } from "../../test/helpers/router.js";
 import { CORRAL_BIN } from "../../test/helpers/server.js";
+import { emptyHub } from "./context.js";
 
-export interface Impl {
-  name: "corral" | "llama.cpp";
+export type ImplName = "corral" | "corral+ls" | "llama.cpp";
+
+interface Command {
   cmd: string;
+  args: string[];
 }
 
-export function impls(): Impl[] {
-  const list: Impl[] = [{ name: "corral", cmd: CORRAL_BIN }];
-  const bin = process.env["LLAMA_SERVER_BIN"];
-  if (bin) list.push({ name: "llama.cpp", cmd: bin });
+export interface Impl {
+  name: ImplName;
+  /** Serves one model (`-m` follows). */
+  direct: Command;
+  /** Routes over a models folder (`--models-dir` follows). */
+  router: Command;
+}
+
+export type LlamaServerBin = FoundBinary;
+
+/** The llama-server corral itself would run: LLAMA_SERVER_BIN, else the one `corral engine build` made, else one on
+ * PATH. */
+export function findLlamaServerBin(env: NodeJS.ProcessEnv = process.env): LlamaServerBin | undefined {
+  return findLlamaServer({ env });
+}
+
+export function impls(bin: LlamaServerBin | undefined): Impl[] {
+  const list: Impl[] = [{
+    name: "corral",
+    direct: { cmd: CORRAL_BIN, args: [] },
+    router: { cmd: CORRAL_BIN, args: ["--engine", "node"] },
+  }];
+  if (bin) {
+    const ls = { cmd: bin.path, args: [] };
+    list.push({ name: "corral+ls", direct: ls, router: { cmd: CORRAL_BIN, args: ["--engine", "llama-server", "--llama-server", bin.path] } });
+    list.push({ name: "llama.cpp", direct: ls, router: ls });
+  }
   return list;
 }
 
@@ -34,13 +65,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Spawns the server and resolves when /health answers 200 (a router is healthy before any model loads). */
-export async function startServer(impl: Impl, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Server> {
+export function startDirect(impl: Impl, args: string[]): Promise<Server> {
+  return startServer(impl.name, impl.direct, args);
+}
+
+export function startRouter(impl: Impl, args: string[]): Promise<Server> {
+  return startServer(impl.name, impl.router, args);
+}
+
+function descendants(pid: number): number[] {
+  const kids = childPids(pid);
+  return [...kids, ...kids.flatMap(descendants)];
+}
+
+/** Spawns the server and resolves when /health answers 200 (a router is healthy before any model loads). Every
+ * server gets an empty hub cache, so that none of them scans the user's own cache. */
+async function startServer(label: string, command: Command, args: string[]): Promise<Server> {
   const port = await freePort();
   const t0 = performance.now();
-  const proc = spawn(impl.cmd, [...args, "--host", "127.0.0.1", "--port", String(port)], {
+  const proc = spawn(command.cmd, [...command.args, ...args, "--host", "127.0.0.1", "--port", String(port)], {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...emptyHub() },
   });
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => {
@@ -49,7 +94,7 @@ export async function startServer(impl: Impl, args: string[], env: NodeJS.Proces
   });
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${impl.name} exited: ${err.slice(-2000)}`);
+    if (proc.exitCode !== null) throw new Error(`${label} (${path.basename(command.cmd)} ${args.join(" ")}) exited: ${err.slice(-2000)}`);
     const res = await fetch(`${url}/health`).catch(() => undefined);
     if (res?.status === 200) break;
     await new Promise((r) => setTimeout(r, 2));
@@ -61,10 +106,17 @@ export async function startServer(impl: Impl, args: string[], env: NodeJS.Proces
     spawnToReadyMs: performance.now() - t0,
     async stop() {
       if (proc.exitCode !== null) return;
+      // a model process left behind by a router would eat CPU in every later measurement
+      const kids = descendants(proc.pid!);
       proc.kill("SIGTERM");
       const t = setTimeout(() => proc.kill("SIGKILL"), 15_000);
       await new Promise((r) => proc.once("exit", r));
       clearTimeout(t);
+      for (let i = 0; i < 100 && kids.some(isAlive); i++) await sleep(50);
+      for (const k of kids.filter(isAlive)) {
+        process.stderr.write(`  ${label}: model process ${k} outlived its router; killed\n`);
+        try { process.kill(k, "SIGKILL"); } catch { /* gone meanwhile */ }
+      }
     },
   };
 }
@@ -74,8 +126,18 @@ export function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+/** A request whose connection the server closed before answering (llama.cpp's router does, now and then) is sent
+ * once more, and said so on stderr; its time includes the failed try. */
+export async function postRetry(url: string, body: unknown): Promise<Response> {
+  const send = () => fetch(url, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+  return send().catch((err: Error) => {
+    process.stderr.write(`  POST ${url} retried: ${err.message} (${String((err.cause as Error | undefined)?.message)})\n`);
+    return send();
+  });
+}
+
 export async function postJson(url: string, body: unknown): Promise<any> {
-  const res = await fetch(url, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+  const res = await postRetry(url, body);
   const text = await res.text();
   if (res.status !== 200) throw new Error(`POST ${url}: ${res.status} ${text.slice(0, 500)}`);
   return JSON.parse(text);
@@ -89,5 +151,11 @@ export const median = (xs: number[]): number => {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** EOS and <|im_end|> banned (llama.cpp syntax), so a request generates exactly n_predict tokens. */
-export const NO_EOS = [[2, false], [4, false]];
+/** For requests that generate many tokens from the random-weight test models (llama.cpp syntax): EOS and <|im_end|>
+ * banned, so a request generates exactly max_tokens tokens; and the byte tokens 0x80-0xFF, because alone they make
+ * text that is not UTF-8, which llama-server answers with a 500 ("does not match the expected Content-only
+ * format"). */
+export const GEN_BIAS: Array<[number, false]> = [
+  [EOS_ID, false], [IM_END_ID, false],
+  ...Array.from({ length: 128 }, (_, i): [number, false] => [FIRST_BYTE_TOKEN_ID + 0x80 + i, false]),
+];

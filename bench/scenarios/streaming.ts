@@ -1,17 +1,17 @@
 // Streaming: 32 concurrent streams of 128 tokens on the tiny model; routed vs direct aggregate tokens/s and time to
 // first token.
-import { modelsDir, emptyHub, type BenchContext } from "../lib/context.js";
+import { modelsDir, type BenchContext } from "../lib/context.js";
 import { concurrentStreams } from "../lib/load.js";
-import { median, NO_EOS, postJson, startServer, type Impl } from "../lib/servers.js";
+import { median, GEN_BIAS, postJson, startDirect, startRouter, type Impl } from "../lib/servers.js";
 
 export async function streaming(impl: Impl, ctx: BenchContext): Promise<void> {
   const n = ctx.quick ? 4 : 32;
   const tokens = ctx.quick ? 8 : 128;
   const flags = ["-t", "1", "-c", String(n * 256), "-np", String(n)];
-  const direct = await startServer(impl, ["-m", ctx.tiny, ...flags]);
-  const router = await startServer(impl, ["--models-dir", modelsDir({ tiny: ctx.tiny }), ...flags], emptyHub());
+  const direct = await startDirect(impl, ["-m", ctx.tiny, ...flags]);
+  const router = await startRouter(impl, ["--models-dir", modelsDir({ tiny: ctx.tiny }), ...flags]);
   try {
-    const body = { model: "tiny", prompt: "once upon a time", max_tokens: tokens, logit_bias: NO_EOS, temperature: 0.8 };
+    const body = { model: "tiny", prompt: "once upon a time", max_tokens: tokens, logit_bias: GEN_BIAS, temperature: 0.8 };
     await postJson(`${router.url}/v1/completions`, { ...body, max_tokens: 1 });
     const d = { tps: [] as number[], ttft: [] as number[] };
     const r = { tps: [] as number[], ttft: [] as number[] };
@@ -26,8 +26,8 @@ export async function streaming(impl: Impl, ctx: BenchContext): Promise<void> {
     const sc = `streaming (${n} x ${tokens} tokens)`;
     ctx.record({ scenario: sc, metric: "direct tokens/s", impl: impl.name, value: median(d.tps), unit: "tok/s" });
     ctx.record({ scenario: sc, metric: "routed tokens/s", impl: impl.name, value: median(r.tps), unit: "tok/s" });
-    ctx.record({ scenario: sc, metric: "tokens/s ratio routed/direct", impl: impl.name, value: median(r.tps) / median(d.tps), unit: "x", goal: ">= 0.97" });
-    ctx.record({ scenario: sc, metric: "TTFT added (median)", impl: impl.name, value: median(r.ttft) - median(d.ttft), unit: "ms", goal: "<= 1" });
+    ctx.record({ scenario: sc, metric: "tokens/s ratio routed/direct", impl: impl.name, value: median(r.tps) / median(d.tps), unit: "x", target: { op: ">=", bound: 0.98 } });
+    ctx.record({ scenario: sc, metric: "TTFT added (median)", impl: impl.name, value: median(r.ttft) - median(d.ttft), unit: "ms", target: { op: "<=", bound: 1 } });
   } finally {
     await Promise.all([direct.stop(), router.stop()]);
   }
