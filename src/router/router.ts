@@ -10,13 +10,14 @@ import { cmdEngine } from "../engines/cmd/backend.js";
 import type { EngineModule } from "../engines/launch.js";
 import { llamaServerEngine } from "../engines/llama-server/backend.js";
 import { ROUTER_PORT_ENV } from "../engines/llama-server/state-lines.js";
-import { nodeEngine, nodeWarnings } from "../engines/node/backend.js";
+import { nodeEngine, unknownNodeKey } from "../engines/node/backend.js";
 import { remoteEngine } from "../engines/remote/backend.js";
 import { EngineSelector } from "../engines/select.js";
 import type { EngineName, ReadyInfo } from "../engines/types.js";
 import { ApiError } from "../http/errors.js";
 import type { Logger } from "../util/log.js";
 import type { Catalog, ModelSpec } from "./catalog/catalog.js";
+import { PresetError } from "./catalog/presets.js";
 import { diffCatalogs } from "./catalog/diff.js";
 import { ModelEvents, type ModelStatus } from "./model-events.js";
 import { modelEntry, presetText } from "./model-list.js";
@@ -86,9 +87,6 @@ export class Router implements LeaseSource {
     this.selector = new EngineSelector(o.llamaServer);
     this.catalog = o.readCatalog();
     this.indexSpecs();
-    for (const spec of this.catalog.models) {
-      if (this.facts.get(spec.id)!.engine === "node") for (const w of nodeWarnings(spec)) o.log.warn(w);
-    }
     const fx: Effects = {
       start: (id) => this.startProcess(id),
       stop: (id) => this.stopProcess(id),
@@ -344,6 +342,8 @@ export class Router implements LeaseSource {
     const facts = new Map<string, ModelFacts>();
     for (const m of this.catalog.models) {
       const chosen = this.selector.choose(m);
+      const unknown = chosen.engine === "node" ? unknownNodeKey(m) : undefined;
+      if (unknown) throw new PresetError(unknown);
       if (chosen.binary) binaries.set(m.id, chosen.binary);
       facts.set(m.id, this.factsOf(m, chosen.engine, chosen.binary));
     }

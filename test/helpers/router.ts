@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { findLlamaServer } from "../../src/engines/llama-server/find.js";
 import { getTestModel } from "./models.js";
 import { startServer, type RunningServer } from "./server.js";
 
@@ -22,9 +23,34 @@ export function emptyDir(prefix = "corral-empty-"): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Starts a router (corral without -m) with `-t 1` and an empty hub cache unless `env` says otherwise. */
-export function startRouter(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
-  return startServer(["-t", "1", ...args], { env: { LLAMA_CACHE: emptyDir("corral-hub-"), ...env } });
+export type TestEngine = "node" | "llama-server";
+
+/**
+ * Starts a router (corral without -m) with `-t 1`, the given engine for every model (node unless said) and an empty
+ * hub cache unless `env` says otherwise.
+ */
+export function startRouter(args: string[], env: NodeJS.ProcessEnv = {}, engine: TestEngine = "node"): Promise<RunningServer> {
+  return startServer(["-t", "1", "--engine", engine, ...args], { env: { LLAMA_CACHE: emptyDir("corral-hub-"), ...env } });
+}
+
+let skipNoted = false;
+/**
+ * The engines the router's end-to-end suites run on, each with a skip reason where it cannot run: llama-server needs a
+ * binary (the one `corral engine build` made, $LLAMA_SERVER_BIN, or one on PATH).
+ */
+export function testEngines(): Array<{ engine: TestEngine; skip: string | false }> {
+  let found: string | undefined;
+  try {
+    found = findLlamaServer()?.path;
+  } catch {
+    found = undefined;
+  }
+  const skip = found ? false : "no llama-server binary: run `bin/corral engine build` (or set LLAMA_SERVER_BIN) to run the llama-server engine cases";
+  if (skip && !skipNoted) {
+    skipNoted = true;
+    process.stderr.write(`# skipping llama-server engine tests: ${skip}\n`);
+  }
+  return [{ engine: "node", skip: false }, { engine: "llama-server", skip }];
 }
 
 export interface ListedModel {
@@ -81,10 +107,18 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * logit_bias that bans the generated vocabulary's non-ASCII byte tokens (ids 133..260): random weights would
+ * otherwise end an answer inside a UTF-8 sequence now and then, which llama-server's chat parser answers with 500.
+ */
+export const NO_PARTIAL_UTF8: Record<string, number> = Object.fromEntries(
+  Array.from({ length: 128 }, (_, i) => [String(5 + 128 + i), -100]),
+);
+
 export function chat(url: string, model: string, extra: Record<string, unknown> = {}): Promise<Response> {
   return fetch(`${url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], max_tokens: 4, ...extra }),
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], max_tokens: 4, logit_bias: NO_PARTIAL_UTF8, ...extra }),
   });
 }

@@ -47,6 +47,11 @@ export function nodeEngine(cfg: NodeEngineConfig): EngineModule & { sparePlan(ba
   };
 }
 
-export function nodeWarnings(spec: ModelSpec): string[] {
-  return spec.passthrough.filter((p) => !p.known).map((p) => `${p.where}: key '${p.key}' of [${spec.id}] is not a llama-server flag corral knows; it is passed to llama-server models only, not to this node-engine model`);
+/**
+ * A preset key that is neither corral's option nor a llama-server flag corral knows is most likely a typo: refused
+ * for node-engine models (llama-server models get it verbatim, and llama-server itself judges it).
+ */
+export function unknownNodeKey(spec: ModelSpec): string | undefined {
+  const p = spec.passthrough.find((x) => !x.known);
+  return p && `${p.where}: unknown key '${p.key}' in [${spec.id}]: not a corral option nor a llama-server flag it knows (keys corral does not know are passed to llama-server models only)`;
 }
