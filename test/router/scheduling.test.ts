@@ -5,15 +5,18 @@ import { readFileSync, writeFileSync, copyFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { getTestModel } from "../helpers/models.js";
-import { chat, childPids, emptyDir, isAlive, listModels, makeModelsDir, modelStatus, startRouter as startRouterWith, testEngines, waitFor } from "../helpers/router.js";
+import { chat, childPids, emptyDir, isAlive, listModels, makeModelsDir, modelStatus, NO_PARTIAL_UTF8, startRouter as startRouterWith, testEngines, waitFor } from "../helpers/router.js";
 import { postJson, readSse, runCorral } from "../helpers/server.js";
+
+/** End-of-generation tokens banned, and bytes that could leave a UTF-8 sequence unfinished (see NO_PARTIAL_UTF8). */
+const BAN = { ...NO_PARTIAL_UTF8, "2": -100, "4": -100 };
 
 /** A request that generates `n` tokens (end-of-generation tokens banned), streamed. */
 function longStream(url: string, model: string, n: number): Promise<Response> {
   return fetch(`${url}/v1/completions`, {
     method: "POST",
     body: JSON.stringify({
-      model, prompt: "once", max_tokens: n, stream: true, stream_options: { include_usage: true }, logit_bias: { "2": -100, "4": -100 },
+      model, prompt: "once", max_tokens: n, stream: true, stream_options: { include_usage: true }, logit_bias: BAN,
     }),
   });
 }
@@ -29,8 +32,9 @@ describe(`router [${engine}]: scheduling with real processes`, { skip }, () => {
   const startRouter = (args: string[], env: NodeJS.ProcessEnv = {}) => startRouterWith(args, env, engine);
   // llama-server generates the tiny model's tokens ~50x faster than the node engine: its long streams are longer,
   // in one slot with the whole context, so that they are still running when the test acts on them
-  const LONG = engine === "llama-server" ? 30000 : 2500;
-  const CTX = engine === "llama-server" ? ["-c", "32768", "-np", "1"] : ["-c", "4096"];
+  // (the tiny model's training context, 4096, is as long as llama-server lets a slot be)
+  const LONG = engine === "llama-server" ? 4000 : 2500;
+  const CTX = engine === "llama-server" ? ["-c", "4096", "-np", "1"] : ["-c", "4096"];
   test("LRU with --models-max 2 over three models; six concurrent first requests start one process", async () => {
     const dir = await makeModelsDir({ "a.gguf": 1, "b.gguf": 2, "c.gguf": 3 });
     const server = await startRouter(["--models-dir", dir, "--models-max", "2", "-c", "512"]);
@@ -129,7 +133,7 @@ describe(`router [${engine}]: scheduling with real processes`, { skip }, () => {
       let slowEnded = false;
       const slow = fetch(`${server.url}/v1/completions`, {
         method: "POST",
-        body: JSON.stringify({ model: "a", prompt: "once", max_tokens: LONG, logit_bias: { "2": -100, "4": -100 } }),
+        body: JSON.stringify({ model: "a", prompt: "once", max_tokens: LONG, logit_bias: BAN }),
       }).finally(() => (slowEnded = true));
       await waitFor("a in flight", async () => slowEnded || (await modelStatus(server.url, "a"))?.in_flight === 1);
       if (slowEnded) {
@@ -159,7 +163,7 @@ describe(`router [${engine}]: scheduling with real processes`, { skip }, () => {
       const res = await fetch(`${server.url}/v1/completions`, {
         method: "POST",
         signal: ac.signal,
-        body: JSON.stringify({ model: "a", prompt: "once", max_tokens: LONG, stream: true, logit_bias: { "2": -100, "4": -100 } }),
+        body: JSON.stringify({ model: "a", prompt: "once", max_tokens: LONG, stream: true, logit_bias: BAN }),
       });
       const reader = res.body!.getReader();
       await reader.read();
