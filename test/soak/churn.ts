@@ -2,13 +2,14 @@
 // requests aborted by their client, and one random model process kill -9ed every few seconds. Used by the short
 // run in npm test (test/router/churn.test.ts) and the long one (npm run test:soak).
 import { readdirSync, readFileSync } from "node:fs";
-import { chat, childPids, isAlive, listModels, makeModelsDir, startRouter } from "../helpers/router.js";
+import { chat, childPids, isAlive, listModels, makeModelsDir, NO_PARTIAL_UTF8, startRouter, type TestEngine } from "../helpers/router.js";
 
 export interface ChurnOptions {
   seconds: number;
   killEveryMs: number;
   clients: number;
   seed: number;
+  engine?: TestEngine;
 }
 
 export interface ChurnReport {
@@ -58,7 +59,7 @@ async function oneRequest(url: string, model: string, stream: boolean, maxTokens
       method: "POST",
       signal: ac.signal,
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model, stream, max_tokens: maxTokens, messages: [{ role: "user", content: "tell me a story" }] }),
+      body: JSON.stringify({ model, stream, max_tokens: maxTokens, logit_bias: NO_PARTIAL_UTF8, messages: [{ role: "user", content: "tell me a story" }] }),
     });
     const text = await res.text();
     if (res.status !== 200) return { kind: "error", detail: `${res.status} ${text.slice(0, 200)}` };
@@ -79,7 +80,7 @@ async function oneRequest(url: string, model: string, stream: boolean, maxTokens
 export async function runChurn(o: ChurnOptions): Promise<ChurnReport> {
   const random = rng(o.seed);
   const dir = await makeModelsDir(Object.fromEntries(MODELS.map((m, i) => [`${m}.gguf`, i + 1])));
-  const server = await startRouter(["--models-dir", dir, "--models-max", "2", "-c", "2048", "-np", "4"]);
+  const server = await startRouter(["--models-dir", dir, "--models-max", "2", "-c", "2048", "-np", "4"], {}, o.engine ?? "node");
   const routerPid = server.proc.pid!;
   const seenChildren = new Set<number>();
   const report: ChurnReport = {
