@@ -29,7 +29,7 @@ export type TestEngine = "node" | "llama-server";
  * Starts a router (corral without -m) with `-t 1`, the given engine for every model (node unless said) and an empty
  * hub cache unless `env` says otherwise.
  */
-export function startRouter(args: string[], env: NodeJS.ProcessEnv = {}, engine: TestEngine = "node"): Promise<RunningServer> {
+export function startRouter(args: string[], env: NodeJS.ProcessEnv = {}, engine: TestEngine | "auto" = "node"): Promise<RunningServer> {
   return startServer(["-t", "1", "--engine", engine, ...args], { env: { LLAMA_CACHE: emptyDir("corral-hub-"), ...env } });
 }
 
@@ -58,6 +58,7 @@ export interface ListedModel {
   aliases: string[];
   tags: string[];
   source: string;
+  engine: string;
   path: string | null;
   size_bytes: number | null;
   in_flight: number;
