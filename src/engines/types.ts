@@ -59,6 +59,8 @@ export interface LaunchPlan {
   stop: StopMethod;
   /** Seconds between a graceful stop and SIGKILL. */
   stopTimeoutS: number;
+  /** How long it may take to become ready, where the engine knows better than --models-load-timeout. */
+  loadTimeoutMs?: number;
   /** The warm spare (node engine) may serve this plan: same environment, CPU only. */
   spareOk?: boolean;
 }

@@ -85,7 +85,7 @@ export class Supervisor {
       child.timedOut = true;
       if (child.proc) this.signal(child, "SIGKILL");
       else this.finish(child, null, null);
-    }, this.opts.loadTimeoutMs));
+    }, this.loadTimeout(child)));
     if (plan.readiness.kind === "health") void this.pollUntilReady(child);
   }
 
@@ -203,6 +203,10 @@ export class Supervisor {
     this.closing = true;
     if (this.spare) this.signal(this.spare, "SIGKILL");
     for (const c of this.children.values()) if (c.proc) this.signal(c, "SIGKILL");
+  }
+
+  private loadTimeout(child: Child): number {
+    return Math.min(this.opts.loadTimeoutMs, child.plan.loadTimeoutMs ?? Infinity);
   }
 
   private signal(child: Child, sig: NodeJS.Signals): void {
@@ -325,10 +329,10 @@ export class Supervisor {
       }
     }
     let reason = "";
-    if (child.timedOut) reason = `not ready after ${Math.round(this.opts.loadTimeoutMs / 1000)} s; the process was killed`;
+    const limitS = Math.round(this.loadTimeout(child) / 1000);
+    if (child.timedOut) reason = child.proc ? `not ready after ${limitS} s; the process was killed` : `${child.failure ?? "no answer"} within ${limitS} s`;
     else if (child.failure && !child.stopping) reason = child.failure;
     else if (!child.stopping) reason = explainExit(child.output.lines(), code, signal);
-    if (child.timedOut && !child.proc) reason = `${child.failure ?? "no answer"} within ${Math.round(this.opts.loadTimeoutMs / 1000)} s`;
     this.events.exit(child.id, code ?? (signal ? 128 + signalNumber(signal) : null), reason);
     this.ensureSpare();
   }

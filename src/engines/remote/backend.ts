@@ -3,6 +3,8 @@
 // "unloading" only stops routing to it, and its own `api-key` is sent instead of the client's.
 import type { EngineModule } from "../launch.js";
 
+const REMOTE_READY_TIMEOUT_MS = 10_000;
+
 export const remoteEngine: EngineModule = {
   name: "remote",
   program: () => undefined,
@@ -20,6 +22,8 @@ export const remoteEngine: EngineModule = {
       },
       stop: { kind: "signal", signal: "SIGTERM" },
       stopTimeoutS: 0,
+      // nothing is starting up there: a server that does not answer soon is down, and waiting requests should hear it
+      loadTimeoutMs: REMOTE_READY_TIMEOUT_MS,
     };
   },
 };
