@@ -25,7 +25,7 @@ export type Readiness =
   /** llama-server's router protocol: `cmd_child_to_router:state:{json}` lines on stdout. */
   | { kind: "state-lines" }
   /** Poll `url` until it answers 200 (cmd and remote engines). */
-  | { kind: "health"; url: string; socketPath?: string };
+  | { kind: "health"; url: string; headers?: Record<string, string> };
 
 export type StopMethod =
   /** Send a signal (to the whole process group when the plan has one). */

@@ -62,7 +62,8 @@ export function presetText(spec: ModelSpec): string {
   if (spec.path) lines.push(`model = ${spec.path}`);
   if (spec.hfRepo) lines.push(`hf-repo = ${spec.hfRepo}`);
   if (spec.mmproj) lines.push(`mmproj = ${spec.mmproj}`);
-  if (spec.engine !== "auto") lines.push(`engine = ${spec.engine}`);
+  // cmd and proxy decide the engine themselves
+  if (spec.engine !== "auto" && !spec.cmd && !spec.proxy) lines.push(`engine = ${spec.engine}`);
   if (spec.llamaServer) lines.push(`llama-server = ${spec.llamaServer}`);
   if (spec.cmd) lines.push(`cmd = ${spec.cmd}`);
   if (spec.proxy) lines.push(`proxy = ${spec.proxy}`);

@@ -255,7 +255,12 @@ export class Router implements LeaseSource {
       (plan) => {
         // an unload may have come while the plan was being made (a port being found)
         if (this.scheduler.view(id)?.state !== "loading") return this.onChildExit(id, null, "");
-        this.supervisor.start(id, plan);
+        try {
+          this.supervisor.start(id, plan);
+        } catch (err) {
+          // never expected (one process per model is the scheduler's invariant), but never fatal to the router
+          this.onChildExit(id, null, `cannot start: ${(err as Error).message}`);
+        }
       },
       (err: Error) => this.onChildExit(id, null, `cannot start: ${err.message}`),
     );
@@ -263,8 +268,8 @@ export class Router implements LeaseSource {
 
   private stopProcess(id: string): void {
     this.publish(id, "unloading");
-    if (this.supervisor.pid(id) === undefined) {
-      // no process (its start failed before spawning): the stop is already done
+    if (!this.supervisor.has(id)) {
+      // nothing runs for it (its start failed, or its plan is still being made): the stop is already done
       queueMicrotask(() => this.onChildExit(id, null, ""));
       return;
     }

@@ -270,7 +270,7 @@ export class Supervisor {
     if (r.kind !== "health" || !child.plan.target) return;
     let lastError = "";
     while (!child.done && !child.stopping && !child.info) {
-      const res = await probe(r.url);
+      const res = await probe(r.url, r.headers);
       if (res === 200) return this.markReady(child, child.plan.target, {});
       const why = typeof res === "number" ? `HTTP ${res}` : res;
       if (why !== lastError) {
@@ -292,7 +292,7 @@ export class Supervisor {
     while (!child.done && !child.stopping) {
       await sleep(every);
       if (child.done || child.stopping) return;
-      const res = await probe(r.url);
+      const res = await probe(r.url, r.headers);
       if (res === 200) {
         misses = 0;
         continue;
@@ -354,9 +354,9 @@ export function explainExit(lines: readonly string[], code: number | null, signa
   return shown ? `${how}: ${shown}` : how;
 }
 
-async function probe(url: string): Promise<number | string> {
+async function probe(url: string, headers: Record<string, string> = {}): Promise<number | string> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
     await res.body?.cancel().catch(() => {});
     return res.status;
   } catch (err) {

@@ -257,10 +257,7 @@ describe("remote engine: a server that runs elsewhere", () => {
     assert.equal((await postJson(`${server.url}/v1/chat/completions`, { model: "far", messages: [] }, withKey)).status, 200, "the others go on serving");
   });
 
-  // last: while the bug is there, it takes the router down
-  test("an unload only stops routing there; the next request checks its health again", {
-    todo: "router bug: stopProcess() treats a model without a pid (a remote) as never started and does not tell the supervisor, so the next load throws 'already has a process' and the router exits",
-  }, async () => {
+  test("an unload only stops routing there; the next request checks its health again", async () => {
     await unload(server.url, "far", withKey);
     await waitFor("far unloaded", async () => (await modelStatus(server.url, "far"))!.status.value === "unloaded", 3000);
     const healthChecks = fake.requests.filter((r) => r.path === "/health").length;

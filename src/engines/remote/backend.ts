@@ -14,7 +14,11 @@ export const remoteEngine: EngineModule = {
     const url = new URL(base);
     return {
       engine: "remote",
-      readiness: { kind: "health", url: base + (spec.health ?? "/health") },
+      // its key goes with the health checks too: some servers guard every path
+      readiness: {
+        kind: "health", url: base + (spec.health ?? "/health"),
+        ...(spec.upstreamApiKey ? { headers: { authorization: `Bearer ${spec.upstreamApiKey}` } } : {}),
+      },
       target: {
         origin: url.origin,
         ...(url.pathname !== "/" ? { basePath: url.pathname } : {}),
