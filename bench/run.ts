@@ -164,7 +164,8 @@ export function table(results: Result[]): string {
     const l = find(results, key, "llama.cpp");
     lines.push([
       scenario, metric, ...cols.map((c) => cell(find(results, key, c))),
-      ...(both ? [ls && l && l.value !== 0 ? fmt(ls.value / l.value) : "-"] : []),
+      // counts (retries) are not rates: their ratio says nothing
+      ...(both ? [ls && l && l.value !== 0 && ls.unit !== "req" ? fmt(ls.value / l.value) : "-"] : []),
       goalCell(results, key),
     ]);
   }
