@@ -3,10 +3,10 @@
 // llama-server children (against `llama-server -m`), and llama.cpp's own router (against `llama-server -m`).
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { EOS_ID, FIRST_BYTE_TOKEN_ID, IM_END_ID } from "../../src/gguf/vocab.js";
 import { findLlamaServer, type FoundBinary } from "../../src/engines/llama-server/find.js";
+import { freePort } from "../../src/util/free-port.js";
 import { childPids, isAlive } from "../../test/helpers/router.js";
 import { CORRAL_BIN } from "../../test/helpers/server.js";
 import { emptyHub } from "./context.js";
@@ -56,14 +56,7 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export function startDirect(impl: Impl, args: string[]): Promise<Server> {
   return startServer(impl.name, impl.direct, args);
