@@ -1,5 +1,6 @@
 // The one table of command-line options. Parsing, `--help`, environment variables, the README's flag list and
 // (later) INI keys and child-process arguments are all derived from it, as llama.cpp does with common/arg.cpp.
+import type { EngineChoice } from "../engines/types.js";
 
 export type OptionType = "int" | "float" | "string" | "bool" | "list" | "size";
 
@@ -72,7 +73,7 @@ export interface ServerOptions {
   modelsTtl?: number;
   modelsLoadTimeout: number;
   modelsSpare: boolean;
-  engine: "auto" | "node" | "llama-server";
+  engine: EngineChoice;
   llamaServer?: string;
   maxBody: number;
   allowPublic: boolean;

@@ -46,7 +46,6 @@ export interface SpawnSpec {
   stdinPipe?: boolean;
   /** Own process group, so that a stop reaches every process a command line started. */
   processGroup?: boolean;
-  cwd?: string;
 }
 
 export interface LaunchPlan {

@@ -15,10 +15,6 @@ const STATUS: Record<Refusal["kind"], number> = {
   "shutting-down": 503,
 };
 
-export function refusalStatus(r: Refusal): number {
-  return STATUS[r.kind];
-}
-
 export function refusalError(r: Refusal): ApiError {
   const message = describeRefusal(r);
   if (r.kind === "unknown-model" || r.kind === "gone") {

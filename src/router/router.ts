@@ -69,7 +69,6 @@ export class Router implements LeaseSource {
   private readonly engines: Record<EngineName, EngineModule>;
   private readonly node: ReturnType<typeof nodeEngine>;
   private readonly selector: EngineSelector;
-  private binaries = new Map<string, string>();
   private readonly progress = new Map<string, number>();
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
@@ -80,7 +79,7 @@ export class Router implements LeaseSource {
     this.node = nodeEngine({ entry: o.childEntry, execArgv: o.childExecArgv, programName: o.programName });
     this.engines = {
       node: this.node,
-      "llama-server": llamaServerEngine((spec) => this.binaries.get(spec.id) ?? "llama-server"),
+      "llama-server": llamaServerEngine((spec) => this.facts.get(spec.id)?.binary ?? "llama-server"),
       cmd: cmdEngine,
       remote: remoteEngine,
     };
@@ -180,7 +179,7 @@ export class Router implements LeaseSource {
 
   /** GET /models?reload=1: re-reads every source; running models that changed or vanished are unloaded. */
   reload(): void {
-    const before = { catalog: this.catalog, facts: this.facts, specs: this.specs, binaries: this.binaries };
+    const before = { catalog: this.catalog, facts: this.facts, specs: this.specs };
     try {
       this.catalog = this.o.readCatalog();
       this.indexSpecs();
@@ -223,7 +222,7 @@ export class Router implements LeaseSource {
     if (this.tick) clearInterval(this.tick);
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      p.reject(new ApiError(503, "the router is shutting down"));
+      p.reject(refusalError({ kind: "shutting-down" }));
     }
     await this.supervisor.stopAll();
     await Promise.all([...this.upstreams.values()].map((u) => u.destroy()));
@@ -253,8 +252,9 @@ export class Router implements LeaseSource {
     const engine = this.engines[facts.engine];
     engine.plan({ spec, args: facts.args, baseEnv: this.baseEnv(), ...(sock ? { socketPath: sock } : {}) }).then(
       (plan) => {
-        // an unload may have come while the plan was being made (a port being found)
-        if (this.scheduler.view(id)?.state !== "loading") return this.onChildExit(id, null, "");
+        // an unload came while the plan was being made (a port being found): stopProcess() already reported the
+        // model gone, since the supervisor had nothing for it
+        if (this.scheduler.view(id)?.state !== "loading") return;
         try {
           this.supervisor.start(id, plan);
         } catch (err) {
@@ -343,17 +343,14 @@ export class Router implements LeaseSource {
 
   /** Throws (a StartupError) when a model asks for llama-server and there is none. */
   private indexSpecs(): void {
-    const binaries = new Map<string, string>();
     const facts = new Map<string, ModelFacts>();
     for (const m of this.catalog.models) {
       const chosen = this.selector.choose(m);
       const unknown = chosen.engine === "node" ? unknownNodeKey(m) : undefined;
       if (unknown) throw new PresetError(unknown);
-      if (chosen.binary) binaries.set(m.id, chosen.binary);
       facts.set(m.id, this.factsOf(m, chosen.engine, chosen.binary));
     }
     this.specs = new Map(this.catalog.models.map((m) => [m.id, m]));
-    this.binaries = binaries;
     this.facts = facts;
   }
 
@@ -369,6 +366,7 @@ export class Router implements LeaseSource {
     const program = engine === "llama-server" ? binary : mod.program(m);
     return {
       engine,
+      ...(binary ? { binary } : {}),
       args,
       shownArgs: program !== undefined ? [program, ...args] : args,
       preset: presetText(m),
@@ -395,6 +393,8 @@ function toConfig(s: ModelSpec): ModelConfig {
 
 interface ModelFacts {
   engine: EngineName;
+  /** The llama-server binary, for that engine. */
+  binary?: string;
   /** The model process's command line (after the program). */
   args: string[];
   /** status.args: the program, then its arguments. */

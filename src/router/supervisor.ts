@@ -111,12 +111,11 @@ export class Supervisor {
     let proc: ChildProcess;
     try {
       proc = s.fork
-        ? fork(s.command, s.args, { env: s.env, execArgv: s.fork.execArgv, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "json", ...(s.cwd ? { cwd: s.cwd } : {}) })
+        ? fork(s.command, s.args, { env: s.env, execArgv: s.fork.execArgv, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "json" })
         : spawn(s.command, s.args, {
           env: s.env,
           stdio: [s.stdinPipe ? "pipe" : "ignore", "pipe", "pipe"],
           detached: s.processGroup === true,
-          ...(s.cwd ? { cwd: s.cwd } : {}),
         });
     } catch (err) {
       if (child.id !== SPARE) queueMicrotask(() => this.events.exit(child.id, null, `cannot start a process: ${(err as Error).message}`));

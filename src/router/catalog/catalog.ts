@@ -2,6 +2,7 @@
 // (router command line > [id] > [*] > discovered), resolves aliases, and reports conflicts as clear start-up
 // errors instead of llama.cpp's phantom or silently duplicated entries.
 import type { ServerOptions } from "../../cli/options.js";
+import type { EngineChoice } from "../../engines/types.js";
 import type { DiscoveredModel } from "./discover.js";
 import { PresetError, type PassthroughKey, type PresetExtras, type PresetFile, type PresetSection } from "./presets.js";
 
@@ -23,7 +24,7 @@ export interface ModelSpec {
   maxConcurrent?: number;
   env: Record<string, string>;
   /** What the user asked for (preset `engine`, else --engine); `cmd` and `remote` follow from `cmd` / `proxy`. */
-  engine: "auto" | "node" | "llama-server";
+  engine: EngineChoice;
   /** The llama-server binary this model asks for (preset key llama-server). */
   llamaServer?: string;
   cmd?: string;

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { ServerOptions } from "../../cli/options.js";
+import type { EngineChoice } from "../../engines/types.js";
 import { buildCatalog, type Catalog } from "./catalog.js";
 import { hubCacheDir, scanHubCache, scanModelsDir, type DiscoveredModel } from "./discover.js";
 import { readPresetFile } from "./presets.js";
@@ -18,7 +19,7 @@ export interface CatalogSources {
   cliOptions: Partial<ServerOptions>;
   defaultTtlS?: number;
   /** --engine */
-  engine?: "auto" | "node" | "llama-server";
+  engine?: EngineChoice;
 }
 
 export { DEMO_MODEL_ID };
