@@ -32,6 +32,11 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ format: options.logFormat, verbose: options.verbose });
   for (const w of warnings) log.warn(w);
+  if (options.hfFile && !options.hfRepo) throw new CliError("--hf-file needs --hf-repo (the repo the file is in)");
+  if (options.hfRepo && !options.model) {
+    const { resolveHfOption } = await import("../hf/cli-model.js");
+    Object.assign(options, resolveHfOption(options, log));
+  }
   if (options.model) {
     // imported here so that a router never loads the model server's code (Fastify, templates, node-llama-cpp)
     const { runModelServer } = await import("../model-server/main.js");

@@ -29,6 +29,8 @@ export interface OptionSpec {
 
 export interface ServerOptions {
   model?: string;
+  hfRepo?: string;
+  hfFile?: string;
   host: string;
   port: number;
   ctxSize: number;
@@ -128,6 +130,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "version", names: ["--version"], routerOnly: true, type: "bool", group: "server", help: "print the version and exit" },
   { key: "model", names: ["-m", "--model"], routerOnly: true, type: "string", valueName: "FILE", env: "LLAMA_ARG_MODEL", group: "model",
     help: "GGUF model to serve (without it corral runs as a router over --models-dir, the Hugging Face cache and its demo model)" },
+  { key: "hfRepo", names: ["-hf", "-hfr", "--hf-repo"], routerOnly: true, type: "string", valueName: "OWNER/REPO[:QUANT]", env: "LLAMA_ARG_HF_REPO", group: "model",
+    help: "serve a model from the Hugging Face cache, picked as llama-server picks it (QUANT, else Q4_K_M, else Q8_0, else the first GGUF; every shard; the repo's mmproj)" },
+  { key: "hfFile", names: ["-hff", "--hf-file"], routerOnly: true, type: "string", valueName: "FILE", env: "LLAMA_ARG_HF_FILE", group: "model",
+    help: "with --hf-repo: this exact file of the repo instead of the quant tag's pick" },
   { key: "alias", names: ["-a", "--alias"], routerOnly: true, type: "list", valueName: "NAME[,NAME...]", env: "LLAMA_ARG_ALIAS", group: "model",
     help: "model name(s) reported by /v1/models and accepted in requests (default: the file name)" },
   { key: "host", names: ["--host"], routerOnly: true, type: "string", valueName: "HOST", env: "LLAMA_ARG_HOST", group: "server",
@@ -234,7 +240,7 @@ export const ACCEPTED_UNIMPLEMENTED: Readonly<Record<string, number>> = {
   "-sm": 1, "--split-mode": 1, "-ts": 1, "--tensor-split": 1, "-mg": 1, "--main-gpu": 1, "--override-kv": 1,
   "--lora": 1, "--lora-scaled": 2, "--control-vector": 1, "-md": 1, "--model-draft": 1, "--draft-max": 1, "--draft-min": 1,
   "-ngld": 1, "--gpu-layers-draft": 1, "-cd": 1, "--ctx-size-draft": 1, "--mmproj": 1, "--mmproj-url": 1,
-  "-hf": 1, "-hfr": 1, "--hf-repo": 1, "-hff": 1, "--hf-file": 1, "-hft": 1, "--hf-token": 1, "-mu": 1, "--model-url": 1,
+  "-hft": 1, "--hf-token": 1, "-mu": 1, "--model-url": 1,
   "--path": 1, "--api-prefix": 1, "--ssl-key-file": 1, "--ssl-cert-file": 1, "--threads-http": 1, "--cache-reuse": 1,
   "-sps": 1, "--slot-prompt-similarity": 1, "--slot-save-path": 1, "--reasoning-format": 1, "--reasoning-budget": 1,
   "--chat-template-kwargs": 1, "-lv": 1, "--verbosity": 1, "--log-verbosity": 1, "--log-file": 1, "--grammar": 1,

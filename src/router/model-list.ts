@@ -61,6 +61,7 @@ export function presetText(spec: ModelSpec): string {
   const lines = [`[${spec.id}]`];
   if (spec.path) lines.push(`model = ${spec.path}`);
   if (spec.hfRepo) lines.push(`hf-repo = ${spec.hfRepo}`);
+  if (spec.hfFile) lines.push(`hf-file = ${spec.hfFile}`);
   if (spec.mmproj) lines.push(`mmproj = ${spec.mmproj}`);
   // cmd and proxy decide the engine themselves
   if (spec.engine !== "auto" && !spec.cmd && !spec.proxy) lines.push(`engine = ${spec.engine}`);

@@ -241,7 +241,7 @@ export class Router implements LeaseSource {
     this.publish(id, "loading");
     if (!spec.path && (facts.engine === "node" || facts.engine === "llama-server")) {
       const why = spec.hfRepo
-        ? `'${spec.hfRepo}' is not in the Hugging Face cache (corral serves cached files only; it never downloads)`
+        ? (spec.hfError ?? `'${spec.hfRepo}' is not in the Hugging Face cache`)
         : "the preset names no model file";
       queueMicrotask(() => this.onChildExit(id, null, why));
       return;

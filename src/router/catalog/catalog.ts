@@ -12,6 +12,9 @@ export interface ModelSpec {
   path?: string;
   mmproj?: string;
   hfRepo?: string;
+  hfFile?: string;
+  /** Why hfRepo could not be served from the cache (the load fails with it). */
+  hfError?: string;
   aliases: string[];
   tags: string[];
   /** Model-process options after precedence; only what some source set explicitly. */
@@ -115,9 +118,12 @@ function mergeSection(base: ModelSpec, s: PresetSection): ModelSpec {
   if (x.model) {
     spec.path = x.model;
     delete spec.hfRepo;
+    delete spec.hfFile;
   }
   if (x.hfRepo) {
     spec.hfRepo = x.hfRepo;
+    if (x.hfFile) spec.hfFile = x.hfFile;
+    else delete spec.hfFile;
     if (!x.model) delete spec.path;
   }
   if (x.mmproj) spec.mmproj = x.mmproj;

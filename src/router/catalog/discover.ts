@@ -2,9 +2,11 @@
 // router does in common/preset.cpp and common/hf-cache.cpp, with the choices its users asked for: a folder's main
 // file is chosen deterministically (<folder>.gguf, else the first shard, else the first by name) and projectors are
 // never taken for models.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import os from "node:os";
+import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
+import { hubCacheDir, snapshotCommit } from "../../hf/cache.js";
+
+export { hubCacheDir };
 
 export interface DiscoveredModel {
   id: string;
@@ -68,19 +70,6 @@ export function pickFolderFiles(folder: string, folderName: string): { path: str
   return { path: path.join(folder, main), ...(projector ? { mmproj: path.join(folder, projector) } : {}) };
 }
 
-/** The Hugging Face hub cache folder, in llama.cpp's order of environment variables. */
-export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const set = (k: string) => (env[k] && env[k]!.length > 0 ? env[k] : undefined);
-  return (
-    set("LLAMA_CACHE") ??
-    set("HF_HUB_CACHE") ??
-    set("HUGGINGFACE_HUB_CACHE") ??
-    (set("HF_HOME") ? path.join(env["HF_HOME"]!, "hub") : undefined) ??
-    (set("XDG_CACHE_HOME") ? path.join(env["XDG_CACHE_HOME"]!, "huggingface", "hub") : undefined) ??
-    path.join(env["HOME"] || os.homedir(), ".cache", "huggingface", "hub")
-  );
-}
-
 const REPO_PART = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
 const TAG_RE = /[-.]([A-Za-z0-9_]+)$/;
 
@@ -112,20 +101,6 @@ export function scanHubCache(cacheDir: string): DiscoveredModel[] {
     }
   }
   return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-function snapshotCommit(repoDir: string): string | undefined {
-  const refs = path.join(repoDir, "refs");
-  const read = (ref: string) => {
-    try {
-      const c = readFileSync(path.join(refs, ref), "utf8").trim();
-      return /^[A-Za-z0-9]+$/.test(c) && isDir(path.join(repoDir, "snapshots", c)) ? c : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  if (!existsSync(refs)) return undefined;
-  return read("main") ?? readdirSync(refs).sort().map(read).find((c) => c !== undefined);
 }
 
 function* walkGguf(dir: string): Generator<string> {

@@ -6,6 +6,7 @@ import type { ServerOptions } from "../../cli/options.js";
 import type { EngineChoice } from "../../engines/types.js";
 import { buildCatalog, type Catalog } from "./catalog.js";
 import { hubCacheDir, scanHubCache, scanModelsDir, type DiscoveredModel } from "./discover.js";
+import { HfResolveError, parseHfRef, resolveCachedModel } from "../../hf/cache.js";
 import { readPresetFile } from "./presets.js";
 import { DEMO_MODEL_ID } from "../../demo-model.js";
 
@@ -41,28 +42,17 @@ export function loadCatalog(src: CatalogSources): Catalog {
     ...(src.defaultTtlS !== undefined ? { defaultTtlS: src.defaultTtlS } : {}),
     ...(src.engine ? { engine: src.engine } : {}),
   });
-  // `hf-repo = owner/repo:TAG` in a preset is served from the cache, never downloaded
-  const cached = new Map(discovered.filter((d) => d.source === "cache").map((d) => [d.id, d]));
+  // `hf-repo = owner/repo:TAG` in a preset is served from the cache, picked as llama-server's -hf picks
   for (const m of catalog.models) {
     if (m.path || !m.hfRepo) continue;
-    const hit = cached.get(m.hfRepo) ?? cached.get(withTagUpper(m.hfRepo)) ?? defaultQuant(cached, m.hfRepo);
-    if (hit) {
+    try {
+      const hit = resolveCachedModel(parseHfRef(m.hfRepo, m.hfFile), hub);
       m.path = hit.path;
       if (hit.mmproj && !m.mmproj) m.mmproj = hit.mmproj;
+    } catch (err) {
+      if (!(err instanceof HfResolveError)) throw err;
+      m.hfError = err.message;
     }
   }
   return catalog;
-}
-
-function withTagUpper(repo: string): string {
-  const i = repo.lastIndexOf(":");
-  return i < 0 ? repo : repo.slice(0, i + 1) + repo.slice(i + 1).toUpperCase();
-}
-
-/** `owner/repo` without a tag: Q4_K_M as llama.cpp's -hf picks, else the first cached quantisation by name. */
-function defaultQuant(cached: ReadonlyMap<string, DiscoveredModel>, repo: string): DiscoveredModel | undefined {
-  if (repo.includes(":")) return undefined;
-  const tags = [...cached.keys()].filter((id) => id.startsWith(`${repo}:`)).sort();
-  const pick = tags.find((id) => id.endsWith(":Q4_K_M")) ?? tags[0];
-  return pick ? cached.get(pick) : undefined;
 }

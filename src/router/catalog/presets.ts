@@ -16,6 +16,8 @@ export interface PresetExtras {
   model?: string;
   mmproj?: string;
   hfRepo?: string;
+  /** `hf-file`: an exact file inside hfRepo. */
+  hfFile?: string;
   loadOnStartup?: boolean;
   stopTimeoutS?: number;
   aliases?: string[];
@@ -72,6 +74,8 @@ const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "boo
   mmproj: { key: "mmproj", type: "path" },
   "hf-repo": { key: "hfRepo", type: "string" },
   hf: { key: "hfRepo", type: "string" },
+  "hf-file": { key: "hfFile", type: "string" },
+  hff: { key: "hfFile", type: "string" },
   "load-on-startup": { key: "loadOnStartup", type: "bool" },
   "stop-timeout": { key: "stopTimeoutS", type: "seconds" },
   alias: { key: "aliases", type: "list" },
