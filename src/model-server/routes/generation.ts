@@ -13,7 +13,7 @@ import { readSamplingParams } from "../sampling-params.js";
 import type { ServerState } from "../state.js";
 import { requireReady } from "./ready.js";
 
-type Flavor = "chat" | "oai-completion" | "native";
+export type Flavor = "chat" | "oai-completion" | "native";
 
 export function registerGenerationRoutes(app: FastifyInstance, state: ServerState): void {
   const handler = (flavor: Flavor) => (req: FastifyRequest, reply: FastifyReply) => handle(flavor, state, req, reply);
@@ -65,6 +65,34 @@ function readPrompt(state: ServerState, raw: Json): { prompt: Token[]; promptTex
 
 async function handle(flavor: Flavor, state: ServerState, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const body = requireObjectBody(req.body);
+  const signal = disconnectSignal(reply);
+  if (!(optBool(body, "stream") ?? false)) return runGeneration(flavor, state, body, { signal });
+  // Errors found before the first byte (a full queue, a prompt too long) still get a proper status code.
+  let sse: ReturnType<typeof openSse> | undefined;
+  try {
+    await runGeneration(flavor, state, body, { signal, onEvent: (e) => (sse ??= openSse(reply)).send(e) });
+    (sse ??= openSse(reply)).end(flavor !== "native");
+    return reply;
+  } catch (err) {
+    if (!sse) throw err;
+    sse.send(toApiError(err).toJSON());
+    sse.end(false);
+    return reply;
+  }
+}
+
+export interface RunOptions {
+  signal: AbortSignal;
+  /** With `stream: true`: every event of the stream, in order (OpenAI chunks, or /completion's native events). */
+  onEvent?: (event: Record<string, unknown>) => void;
+}
+
+/**
+ * One generation request, whatever dialect carries it: `body` is an OpenAI chat or completions request, or a native
+ * /completion one. Without `stream` the answer is returned; with it, it goes to `onEvent` and undefined is returned.
+ * Other dialects (Anthropic Messages, Responses) translate into this and back.
+ */
+export async function runGeneration(flavor: Flavor, state: ServerState, body: JsonObject, o: RunOptions): Promise<Record<string, unknown> | undefined> {
   const { engine, pool } = requireReady(state);
   const prepared = prepare(flavor, state, body);
   const params = await readSamplingParams(body, state.opts, engine);
@@ -75,60 +103,46 @@ async function handle(flavor: Flavor, state: ServerState, req: FastifyRequest, r
   const model = requestedModel && requestedModel.length > 0 ? requestedModel : state.modelId;
   const id = `${flavor === "chat" ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("hex")}`;
   const created = Math.floor(Date.now() / 1000);
-  const signal = disconnectSignal(reply);
+  const { signal } = o;
   state.stats.requestsTotal++;
 
   if (!stream) {
     const result = await generate(engine, pool, prepared.prompt, params, { signal });
     record(state, result);
-    return shapeFinal(flavor, { id, created, model, result, prepared });
+    return shapeFinal(flavor, { id, created, model, result, prepared }) as Record<string, unknown>;
   }
 
-  // Errors found before the first byte (a full queue, a prompt too long) still get a proper status code.
-  let sse: ReturnType<typeof openSse> | undefined;
-  const open = () => (sse ??= openSse(reply));
-  const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+  const send = o.onEvent ?? (() => {});
+  const chunk = (delta: Record<string, unknown>, finish: string | null): Record<string, unknown> =>
     flavor === "chat"
       ? { id, object: "chat.completion.chunk", created, model, system_fingerprint: FINGERPRINT, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] }
       : { id, object: "text_completion", created, model, system_fingerprint: FINGERPRINT, choices: [{ index: 0, text: delta["content"] ?? "", finish_reason: finish, logprobs: null }] };
   let predicted = 0;
-  try {
-    const result = await generate(engine, pool, prepared.prompt, params, {
-      signal,
-      onText: (text) => {
-        const s = open();
-        if (flavor === "native") {
-          predicted++;
-          s.send({ index: 0, content: text, tokens: [], stop: false, id_slot: -1, tokens_predicted: predicted, tokens_evaluated: prepared.prompt.length });
-        } else {
-          if (flavor === "chat" && predicted++ === 0) s.send(chunk({ role: "assistant", content: null }, null));
-          s.send(chunk({ content: text }, null));
-        }
-      },
-    });
-    record(state, result);
-    const s = open();
-    if (flavor === "native") {
-      s.send(nativeBody(false, { model, result, prepared }));
-      s.end(false);
-      return reply;
-    }
-    if (flavor === "chat" && predicted === 0) s.send(chunk({ role: "assistant", content: null }, null));
-    const final = chunk({}, result.finishReason) as Record<string, unknown>;
-    final["timings"] = result.timings;
-    s.send(final);
-    if (includeUsage) {
-      s.send({ id, object: flavor === "chat" ? "chat.completion.chunk" : "text_completion", created, model, system_fingerprint: FINGERPRINT, choices: [], usage: usage(result) });
-    }
-    s.end(true);
-    return reply;
-  } catch (err) {
-    if (!sse) throw err;
-    const e = toApiError(err);
-    sse.send(e.toJSON());
-    sse.end(false);
-    return reply;
+  const result = await generate(engine, pool, prepared.prompt, params, {
+    signal,
+    onText: (text) => {
+      if (flavor === "native") {
+        predicted++;
+        send({ index: 0, content: text, tokens: [], stop: false, id_slot: -1, tokens_predicted: predicted, tokens_evaluated: prepared.prompt.length });
+      } else {
+        if (flavor === "chat" && predicted++ === 0) send(chunk({ role: "assistant", content: null }, null));
+        send(chunk({ content: text }, null));
+      }
+    },
+  });
+  record(state, result);
+  if (flavor === "native") {
+    send(nativeBody(false, { model, result, prepared }));
+    return undefined;
   }
+  if (flavor === "chat" && predicted === 0) send(chunk({ role: "assistant", content: null }, null));
+  const final = chunk({}, result.finishReason);
+  final["timings"] = result.timings;
+  send(final);
+  if (includeUsage) {
+    send({ id, object: flavor === "chat" ? "chat.completion.chunk" : "text_completion", created, model, system_fingerprint: FINGERPRINT, choices: [], usage: usage(result) });
+  }
+  return undefined;
 }
 
 function record(state: ServerState, r: GenerationResult): void {
