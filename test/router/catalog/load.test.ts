@@ -25,18 +25,24 @@ describe("loadCatalog", () => {
     const c = loadCatalog({ presetFile: ini, env: { LLAMA_CACHE: hub }, cliOptions: {} });
     const mine = c.models.find((m) => m.id === "mine")!;
     assert.equal(mine.path, path.join(hub, "models--acme--tiny-GGUF", "snapshots", "c0ffee", "tiny-Q8_0.gguf"));
-    assert.equal(c.models.find((m) => m.id === "absent")!.path, undefined);
+    const absent = c.models.find((m) => m.id === "absent")!;
+    assert.equal(absent.path, undefined);
+    assert.match(absent.hfError ?? "", /'acme\/other-GGUF' is not in the cache/, "the load will fail with this reason");
     assert.ok(c.models.some((m) => m.id === "acme/tiny-GGUF:Q8_0" && m.source === "cache"));
     assert.ok(!c.models.some((m) => m.id === DEMO_MODEL_ID), "no demo model unless asked for");
   });
 
-  test("hf-repo without a tag takes Q4_K_M when cached, else the first quantisation by name", () => {
+  test("hf-repo without a tag takes Q4_K_M when cached, else Q8_0, else the first model file (llama-server's order)", () => {
     const ini = path.join(mkdtempSync(path.join(tmpdir(), "corral-ini-")), "p.ini");
-    writeFileSync(ini, "[plain]\nhf-repo = acme/tiny-GGUF\n");
+    writeFileSync(ini, "[plain]\nhf-repo = acme/tiny-GGUF\n\n[exact]\nhf-repo = acme/tiny-GGUF\nhf-file = tiny-F16.gguf\n");
     const withQ4 = loadCatalog({ presetFile: ini, env: { LLAMA_CACHE: hubWith(["tiny-Q8_0.gguf", "tiny-Q4_K_M.gguf"]) }, cliOptions: {} });
     assert.match(withQ4.models.find((m) => m.id === "plain")!.path!, /tiny-Q4_K_M\.gguf$/);
-    const without = loadCatalog({ presetFile: ini, env: { LLAMA_CACHE: hubWith(["tiny-Q8_0.gguf", "tiny-F16.gguf"]) }, cliOptions: {} });
-    assert.match(without.models.find((m) => m.id === "plain")!.path!, /tiny-F16\.gguf$/);
+    assert.match(withQ4.models.find((m) => m.id === "exact")!.hfError ?? "", /file 'tiny-F16\.gguf' is not in the cached repo 'acme\/tiny-GGUF'/);
+    const withQ8 = loadCatalog({ presetFile: ini, env: { LLAMA_CACHE: hubWith(["tiny-F16.gguf", "tiny-Q8_0.gguf"]) }, cliOptions: {} });
+    assert.match(withQ8.models.find((m) => m.id === "plain")!.path!, /tiny-Q8_0\.gguf$/);
+    const neither = loadCatalog({ presetFile: ini, env: { LLAMA_CACHE: hubWith(["tiny-Q6_K.gguf", "tiny-F16.gguf"]) }, cliOptions: {} });
+    assert.match(neither.models.find((m) => m.id === "plain")!.path!, /tiny-F16\.gguf$/);
+    assert.match(neither.models.find((m) => m.id === "exact")!.path!, /tiny-F16\.gguf$/, "hf-file names the file exactly");
   });
 
   test("the demo model is listed beside the cache models, with the command line's model options", () => {

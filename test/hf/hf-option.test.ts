@@ -1,0 +1,49 @@
+// `corral -hf owner/repo[:QUANT]` end to end: a real process serves the file llama-server would pick from the cache.
+import { describe, test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { getTestModel } from "../helpers/models.js";
+import { runCorral, startServer, type RunningServer } from "../helpers/server.js";
+
+async function hubWithTinyModel(names: string[]): Promise<string> {
+  const model = await getTestModel("tiny");
+  const hub = mkdtempSync(path.join(tmpdir(), "corral-hf-e2e-"));
+  const snap = path.join(hub, "models--acme--tiny-GGUF", "snapshots", "c0ffee");
+  mkdirSync(path.join(hub, "models--acme--tiny-GGUF", "refs"), { recursive: true });
+  writeFileSync(path.join(hub, "models--acme--tiny-GGUF", "refs", "main"), "c0ffee");
+  mkdirSync(snap, { recursive: true });
+  for (const n of names) symlinkSync(model, path.join(snap, n));
+  return hub;
+}
+
+describe("-hf in single-model mode", () => {
+  let server: RunningServer | undefined;
+  after(async () => void (await server?.stop()));
+
+  test("serves the quant the tag names, under the repo's name, and answers a completion", async () => {
+    const hub = await hubWithTinyModel(["tiny-Q4_K_M.gguf", "tiny-Q8_0.gguf"]);
+    server = await startServer(["-hf", "acme/tiny-GGUF:q8_0", "-c", "256"], { env: { LLAMA_CACHE: hub } });
+    assert.match(server.output(), /serving .*tiny-Q8_0\.gguf/);
+    const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: { id: string }[] };
+    assert.equal(models.data[0]!.id, "acme/tiny-GGUF:q8_0");
+    const res = await fetch(`${server.url}/completion`, { method: "POST", body: JSON.stringify({ prompt: "hi", n_predict: 2 }) });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { tokens_predicted: number }).tokens_predicted, 2);
+  });
+
+  test("a repo or file that is not cached stops start-up with one line naming it and how to download it", async () => {
+    const hub = await hubWithTinyModel(["tiny-Q4_K_M.gguf"]);
+    const missing = await runCorral(["-hf", "acme/absent-GGUF", "--port", "0"], { env: { LLAMA_CACHE: hub } });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^corral: error: Hugging Face repo 'acme\/absent-GGUF' is not in the cache .*download it first/m);
+    assert.doesNotMatch(missing.stdout + missing.stderr, /listening/);
+    const noFile = await runCorral(["--hf-repo", "acme/tiny-GGUF", "--hf-file", "other.gguf", "--port", "0"], { env: { LLAMA_CACHE: hub } });
+    assert.equal(noFile.code, 1);
+    assert.match(noFile.stderr, /file 'other\.gguf' is not in the cached repo 'acme\/tiny-GGUF' \(cached GGUF files: tiny-Q4_K_M\.gguf\)/);
+    const orphan = await runCorral(["--hf-file", "x.gguf"], { env: { LLAMA_CACHE: hub } });
+    assert.equal(orphan.code, 2);
+    assert.match(orphan.stderr, /--hf-file needs --hf-repo/);
+  });
+});
