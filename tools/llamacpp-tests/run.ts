@@ -121,20 +121,22 @@ function findPython(): { python: string; openai: boolean } {
 
 // ---- the suite -------------------------------------------------------------------------------------------------
 
-/** tools/server/tests of the bundled llama.cpp: from a llama-server build's source tree, else a clone of the bundle. */
-function suiteDir(): string {
+/**
+ * The bundled llama.cpp source holding tools/server/tests (and models/templates, which some tests read): a
+ * llama-server build's source tree, else a partial checkout of the bundle in corral's cache.
+ */
+function llamaCppSource(): string {
   const bundle = bundlePath();
   const commit = bundledSourceCommit(bundle);
   if (!commit) skip(`no llama.cpp source bundle at ${bundle} (node-llama-cpp ships it; run npm install)`);
   const short = commit!.slice(0, 12);
   for (const backend of ["cpu", "cuda", "vulkan", "metal"]) {
-    const inBuild = path.join(buildsRoot(), `${short}-${backend}`, "src", "tools", "server", "tests");
-    if (existsSync(path.join(inBuild, "utils.py"))) return inBuild;
+    const inBuild = path.join(buildsRoot(), `${short}-${backend}`, "src");
+    if (existsSync(path.join(inBuild, SUITE, "utils.py")) && existsSync(path.join(inBuild, TEMPLATES))) return inBuild;
   }
   const dir = path.join(cacheDir(), "llamacpp-tests", short);
-  const tests = path.join(dir, "tools", "server", "tests");
-  if (existsSync(path.join(tests, "utils.py"))) return tests;
-  process.stdout.write(`test:llamacpp: extracting tools/server/tests of llama.cpp ${short} from ${bundle}\n`);
+  if (existsSync(path.join(dir, SUITE, "utils.py")) && existsSync(path.join(dir, TEMPLATES))) return dir;
+  process.stdout.write(`test:llamacpp: extracting ${SUITE} and ${TEMPLATES} of llama.cpp ${short} from ${bundle}\n`);
   const partial = `${dir}.partial`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(path.dirname(dir), { recursive: true });
@@ -143,11 +145,14 @@ function suiteDir(): string {
     if (r.status !== 0) throw new Error(`git ${args.join(" ")} failed`);
   };
   git(["clone", "--quiet", "--no-checkout", bundle, partial]);
-  git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "HEAD", "--", "tools/server/tests"], partial);
+  git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "HEAD", "--", SUITE, TEMPLATES], partial);
   rmSync(dir, { recursive: true, force: true });
   renameSync(partial, dir);
-  return tests;
+  return dir;
 }
+
+const SUITE = "tools/server/tests";
+const TEMPLATES = "models/templates";
 
 /** A hub cache holding the test model under every repo and file name the suite's presets use. */
 function placeModels(hub: string, model: string): void {
@@ -171,10 +176,13 @@ function serverBinary(server: Args["server"]): string {
   return found!.path;
 }
 
-async function runPytest(a: Args, python: string, tests: string, files: string[]): Promise<{ results: TestResult[]; log: string }> {
+async function runPytest(a: Args, python: string, source: string, files: string[]): Promise<{ results: TestResult[]; log: string }> {
   const work = mkdtempSync(path.join(os.tmpdir(), "corral-llamacpp-"));
-  const suite = path.join(work, "tests");
-  cpSync(tests, suite, { recursive: true });
+  // the suite's own layout: tests read chat templates from ../../../models/templates
+  const suite = path.join(work, SUITE);
+  cpSync(path.join(source, SUITE), suite, { recursive: true });
+  mkdirSync(path.join(work, "models"), { recursive: true });
+  symlinkSync(path.join(source, TEMPLATES), path.join(work, TEMPLATES));
   cpSync(path.join(repoRoot, "tools", "llamacpp-tests", "corral_plugin.py"), path.join(suite, "corral_plugin.py"));
   const hub = path.join(work, "hub");
   placeModels(hub, a.model);
@@ -225,7 +233,7 @@ async function main(): Promise<void> {
     files = files.filter((f) => !NEEDS_OPENAI.has(f));
   }
   if (files.length === 0) skip("no test file left to run");
-  const { results } = await runPytest(a, python, suiteDir(), files);
+  const { results } = await runPytest(a, python, llamaCppSource(), files);
 
   if (a.record) {
     const passed = results.filter((r) => r.outcome === "passed").map((r) => r.id).sort();
