@@ -23,7 +23,9 @@ export function renderChildArgs(options: Partial<ServerOptions>, engine: "node" 
       else if (spec.negNames) args.push(longName(spec.negNames));
       continue;
     }
-    args.push(longName(spec.names), Array.isArray(v) ? v.join(",") : String(v));
+    // one flag per value where a value may hold commas (-r ", "); a comma-joined list otherwise
+    if (spec.type === "strings") for (const one of v as string[]) args.push(longName(spec.names), one);
+    else args.push(longName(spec.names), Array.isArray(v) ? v.join(",") : String(v));
   }
   return args;
 }

@@ -1,10 +1,11 @@
 // Entry point of bin/corral: parse the command line, then serve one model (-m) or run the router.
 import { StartupError } from "../util/startup-error.js";
 import { helpText } from "./help.js";
+import { checkCombinations } from "./combinations.js";
 import { CliError, parseArgs } from "./parse.js";
 import { VERSION } from "./version.js";
 import { ensureDemoModel } from "../demo-model.js";
-import { createLogger } from "../util/log.js";
+import { createLogger, logOptionsFrom } from "../util/log.js";
 import { SPARE_ENV } from "../engines/node/protocol.js";
 
 async function main(): Promise<void> {
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
     process.stdout.write(`corral ${VERSION}\n`);
     return;
   }
-  const log = createLogger({ format: options.logFormat, verbose: options.verbose });
+  checkCombinations(options);
+  const log = createLogger(logOptionsFrom(options));
   for (const w of warnings) log.warn(w);
   if (options.hfFile && !options.hfRepo) throw new CliError("--hf-file needs --hf-repo (the repo the file is in)");
   if (options.hfRepo && !options.model) {

@@ -1,8 +1,10 @@
 // The one table of command-line options. Parsing, `--help`, environment variables, the README's flag list and
 // (later) INI keys and child-process arguments are all derived from it, as llama.cpp does with common/arg.cpp.
 import type { EngineChoice } from "../engines/types.js";
+import { checkApiPrefix, isLoraScaledItem, parseGpuLayers, parseJsonObject, parseKvOverride, parseLogColors, parseLogitBias, parseLoraScaled } from "./value-formats.js";
 
-export type OptionType = "int" | "float" | "string" | "bool" | "list" | "size";
+/** "list": comma-separated values; "strings": one value per occurrence, commas included (e.g. -r ", "). */
+export type OptionType = "int" | "float" | "string" | "bool" | "list" | "strings" | "size";
 
 export interface OptionSpec {
   /** Key in the parsed options object. */
@@ -25,6 +27,14 @@ export interface OptionSpec {
   choices?: readonly string[];
   min?: number;
   max?: number;
+  /** Each occurrence adds to the values instead of replacing them, as llama.cpp's --lora or -r (lists, strings). */
+  repeat?: true;
+  /** Checks one value (one item of a list) beyond its type; throws an Error whose message the CLI reports. */
+  check?: (value: string) => void;
+  /** A flag llama.cpp keeps only for old command lines: using it gives this warning. */
+  deprecated?: string;
+  /** The older two-argument form (`--lora-scaled FILE SCALE`): true when a value needs the next argument after a colon. */
+  pairsWithNext?: (value: string) => boolean;
 }
 
 export interface ServerOptions {
@@ -50,9 +60,11 @@ export interface ServerOptions {
   presencePenalty: number;
   frequencyPenalty: number;
   alias?: string[];
+  tags?: string[];
   apiKey?: string[];
   apiKeyFile?: string;
   embedding: boolean;
+  reranking: boolean;
   pooling?: string;
   jinja: boolean;
   chatTemplate?: string;
@@ -80,6 +92,60 @@ export interface ServerOptions {
   maxBody: number;
   allowPublic: boolean;
   corsOrigins?: string[];
+  tools?: string[];
+  uiMcpProxy: boolean;
+  // llama-server flags the built-in engine implements beyond the basics
+  logDisable: boolean;
+  logFile?: string;
+  logColors: string;
+  logPrefix: boolean;
+  logTimestamps: boolean;
+  verbosity: number;
+  apiPrefix?: string;
+  sslKeyFile?: string;
+  sslCertFile?: string;
+  props: boolean;
+  sleepIdleSeconds: number;
+  cacheTypeK?: string;
+  cacheTypeV?: string;
+  swaFull: boolean;
+  kvUnified: boolean;
+  checkTensors: boolean;
+  overrideKv?: string[];
+  lora?: string[];
+  loraScaled?: string[];
+  modelDraft?: string;
+  draftMax: number;
+  draftMin: number;
+  draftPMin: number;
+  gpuLayersDraft?: string;
+  ctxSizeDraft: number;
+  contextShift: boolean;
+  keep: number;
+  reversePrompt?: string[];
+  ignoreEos: boolean;
+  escape: boolean;
+  special: boolean;
+  uiConfig?: string;
+  uiConfigFile?: string;
+  path?: string;
+  slotSavePath?: string;
+  slotPromptSimilarity: number;
+  cacheReuse: number;
+  defragThold?: number;
+  logitBias?: string[];
+  grammar?: string;
+  grammarFile?: string;
+  jsonSchema?: string;
+  jsonSchemaFile?: string;
+  dryMultiplier: number;
+  dryBase: number;
+  dryAllowedLength: number;
+  dryPenaltyLastN: number;
+  drySequenceBreaker?: string[];
+  xtcProbability: number;
+  xtcThreshold: number;
+  chatTemplateKwargs?: string;
   help: boolean;
   version: boolean;
 }
@@ -103,6 +169,7 @@ export const DEFAULTS: ServerOptions = {
   presencePenalty: 0,
   frequencyPenalty: 0,
   embedding: false,
+  reranking: false,
   jinja: true,
   metrics: false,
   slots: true,
@@ -121,9 +188,40 @@ export const DEFAULTS: ServerOptions = {
   engine: "auto",
   maxBody: 8 * 1024 * 1024,
   allowPublic: false,
+  uiMcpProxy: false,
+  logDisable: false,
+  logColors: "auto",
+  logPrefix: true,
+  logTimestamps: false,
+  verbosity: 3,
+  props: false,
+  sleepIdleSeconds: -1,
+  swaFull: false,
+  kvUnified: false,
+  checkTensors: false,
+  draftMax: 3,
+  draftMin: 0,
+  draftPMin: 0,
+  ctxSizeDraft: 0,
+  contextShift: false,
+  keep: 0,
+  ignoreEos: false,
+  escape: true,
+  special: false,
+  slotPromptSimilarity: 0.1,
+  cacheReuse: 0,
+  dryMultiplier: 0,
+  dryBase: 1.75,
+  dryAllowedLength: 2,
+  dryPenaltyLastN: 64,
+  xtcProbability: 0,
+  xtcThreshold: 0.1,
   help: false,
   version: false,
 };
+
+/** llama.cpp's KV cache types (common/arg.cpp's kv_cache_types). */
+export const KV_CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"] as const;
 
 export const OPTIONS: readonly OptionSpec[] = [
   { key: "help", names: ["-h", "--help", "--usage"], routerOnly: true, type: "bool", group: "server", help: "print this help and exit" },
@@ -135,7 +233,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "hfFile", names: ["-hff", "--hf-file"], routerOnly: true, type: "string", valueName: "FILE", env: "LLAMA_ARG_HF_FILE", group: "model",
     help: "with --hf-repo: this exact file of the repo instead of the quant tag's pick" },
   { key: "alias", names: ["-a", "--alias"], routerOnly: true, type: "list", valueName: "NAME[,NAME...]", env: "LLAMA_ARG_ALIAS", group: "model",
-    help: "model name(s) reported by /v1/models and accepted in requests (default: the file name)" },
+    help: "model name(s) reported by /v1/models and accepted in requests; the first in sorted order is the model's id (default: the file name)" },
+  { key: "tags", names: ["--tags"], type: "list", valueName: "TAG[,TAG...]", env: "LLAMA_ARG_TAGS", group: "model",
+    help: "informational tags reported by /v1/models (not used for routing)" },
   { key: "host", names: ["--host"], routerOnly: true, type: "string", valueName: "HOST", env: "LLAMA_ARG_HOST", group: "server",
     help: "address to listen on" },
   { key: "port", names: ["--port"], routerOnly: true, type: "int", valueName: "PORT", env: "LLAMA_ARG_PORT", group: "server", min: 0, max: 65535,
@@ -159,15 +259,62 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "memory-map the model file" },
   { key: "embedding", names: ["--embedding", "--embeddings"], type: "bool", env: "LLAMA_ARG_EMBEDDINGS", group: "model",
     help: "enable /v1/embeddings for this model" },
+  { key: "reranking", names: ["--rerank", "--reranking"], type: "bool", env: "LLAMA_ARG_RERANKING", group: "model",
+    help: "enable /rerank (also /v1/rerank, /reranking, /v1/reranking): score documents against a query" },
   { key: "pooling", names: ["--pooling"], type: "string", valueName: "TYPE", env: "LLAMA_ARG_POOLING", group: "model",
     choices: ["none", "mean", "cls", "last", "rank"],
-    help: "embedding pooling (accepted; the model's own pooling is used, or the last token for models without one)" },
+    help: "embedding pooling: rank with --embedding is --reranking; none makes /v1/embeddings refuse, as llama-server; vectors still come from the model's own pooling (the last token for models without one)" },
   { key: "jinja", names: ["--jinja"], negNames: ["--no-jinja"], type: "bool", env: "LLAMA_ARG_JINJA", group: "model",
     help: "use the Jinja chat template" },
   { key: "chatTemplate", names: ["--chat-template"], type: "string", valueName: "JINJA", env: "LLAMA_ARG_CHAT_TEMPLATE", group: "model",
     help: "chat template (Jinja text) to use instead of the model's" },
   { key: "chatTemplateFile", names: ["--chat-template-file"], type: "string", valueName: "FILE", env: "LLAMA_ARG_CHAT_TEMPLATE_FILE", group: "model",
     help: "file holding the chat template to use instead of the model's" },
+  { key: "chatTemplateKwargs", names: ["--chat-template-kwargs"], type: "string", valueName: "JSON", env: "LLAMA_ARG_CHAT_TEMPLATE_KWARGS",
+    group: "model", check: (v) => void parseJsonObject(v),
+    help: "extra variables for the chat template, a JSON object, e.g. '{\"enable_thinking\":false}' (a request's chat_template_kwargs go over them)" },
+  { key: "cacheTypeK", names: ["-ctk", "--cache-type-k"], type: "string", valueName: "TYPE", env: "LLAMA_ARG_CACHE_TYPE_K", group: "model",
+    choices: KV_CACHE_TYPES, help: "KV cache data type for K (default: f16; quantized types need flash attention for V on most backends)" },
+  { key: "cacheTypeV", names: ["-ctv", "--cache-type-v"], type: "string", valueName: "TYPE", env: "LLAMA_ARG_CACHE_TYPE_V", group: "model",
+    choices: KV_CACHE_TYPES, help: "KV cache data type for V (default: f16)" },
+  { key: "swaFull", names: ["--swa-full"], type: "bool", env: "LLAMA_ARG_SWA_FULL", group: "model",
+    help: "full-size KV cache for sliding-window-attention models: more memory, but any cached prefix can be reused" },
+  { key: "kvUnified", names: ["-kvu", "--kv-unified"], negNames: ["-no-kvu", "--no-kv-unified"], type: "bool", env: "LLAMA_ARG_KV_UNIFIED",
+    group: "model", help: "every slot may use the whole context (-c) rather than an equal share of it (corral gives each slot a cache of that size)" },
+  { key: "checkTensors", names: ["--check-tensors"], type: "bool", group: "model",
+    help: "check the model's tensor data for invalid values while loading (a slower load)" },
+  { key: "overrideKv", names: ["--override-kv"], type: "list", repeat: true, valueName: "KEY=TYPE:VALUE[,...]", group: "model",
+    check: (v) => void parseKvOverride(v),
+    help: "override model metadata, TYPE int, float, bool or str (e.g. tokenizer.ggml.add_bos_token=bool:false); repeatable" },
+  { key: "lora", names: ["--lora"], type: "list", repeat: true, valueName: "FILE[,FILE...]", group: "model",
+    help: "LoRA adapter(s) applied to the model at scale 1; repeatable" },
+  { key: "loraScaled", names: ["--lora-scaled"], type: "list", repeat: true, valueName: "FILE:SCALE[,...]", group: "model",
+    check: (v) => void parseLoraScaled(v), pairsWithNext: (v) => !isLoraScaledItem(v),
+    help: "LoRA adapter(s) with their scale (the older --lora-scaled FILE SCALE works too); repeatable" },
+  { key: "modelDraft", names: ["-md", "--model-draft", "--spec-draft-model"], type: "string", valueName: "FILE", env: "LLAMA_ARG_SPEC_DRAFT_MODEL",
+    group: "model", help: "draft model for speculative decoding: a small model with the same vocabulary drafts tokens that the model checks in one batch" },
+  { key: "draftMax", names: ["--draft", "--draft-n", "--draft-max", "--spec-draft-n-max"], type: "int", valueName: "N", env: "LLAMA_ARG_SPEC_DRAFT_N_MAX",
+    group: "model", min: 1, help: "with a draft model: most tokens drafted at a time" },
+  { key: "draftMin", names: ["--draft-min", "--draft-n-min", "--spec-draft-n-min"], type: "int", valueName: "N", env: "LLAMA_ARG_SPEC_DRAFT_N_MIN",
+    group: "model", min: 0, help: "with a draft model: fewest tokens drafted before the model checks them" },
+  { key: "draftPMin", names: ["--draft-p-min", "--spec-draft-p-min"], type: "float", valueName: "P", env: "LLAMA_ARG_SPEC_DRAFT_P_MIN", group: "model",
+    min: 0, max: 1, help: "with a draft model: drafting pauses at a token the draft model gives less than this probability (0 = never)" },
+  { key: "gpuLayersDraft", names: ["-ngld", "--gpu-layers-draft", "--n-gpu-layers-draft", "--spec-draft-ngl"], type: "string", valueName: "N|auto|all",
+    env: "LLAMA_ARG_N_GPU_LAYERS_DRAFT", group: "model", check: (v) => void parseGpuLayers(v),
+    help: "draft model layers offloaded to the GPU (default: all when the model is offloaded, else none)" },
+  { key: "ctxSizeDraft", names: ["-cd", "--ctx-size-draft"], corralOnly: true, type: "int", valueName: "N", group: "model", min: 0,
+    help: "draft model context per slot (0 = the model's); llama-server sizes it itself and no longer has this flag" },
+  { key: "contextShift", names: ["--context-shift"], negNames: ["--no-context-shift"], type: "bool", env: "LLAMA_ARG_CONTEXT_SHIFT", group: "model",
+    help: "when a slot's context fills up while generating, discard half of the tokens after --keep and go on (without it the generation stops, finish_reason length)" },
+  { key: "keep", names: ["--keep"], type: "int", valueName: "N", group: "model", min: -1,
+    help: "with --context-shift: tokens at the start of the prompt never discarded (-1 = the whole prompt)" },
+  { key: "slotPromptSimilarity", names: ["-sps", "--slot-prompt-similarity"], type: "float", valueName: "SIMILARITY", group: "model",
+    min: 0, max: 1, help: "a request goes to the idle slot whose cached prompt shares the largest part of its prompt, if above this share; else to the least recently used slot (0 = always that one)" },
+  { key: "cacheReuse", names: ["--cache-reuse"], type: "int", valueName: "N", env: "LLAMA_ARG_CACHE_REUSE", group: "model", min: 0,
+    help: "reuse cached chunks of at least N tokens found later in a slot's cache, shifting them into place (0 = only the common prefix)" },
+  { key: "defragThold", names: ["-dt", "--defrag-thold"], type: "float", valueName: "N", env: "LLAMA_ARG_DEFRAG_THOLD", group: "model",
+    deprecated: "deprecated and no longer necessary (llama.cpp defragments the KV cache itself); ignored, as by llama-server",
+    help: "deprecated in llama.cpp, which no longer needs it: accepted with llama-server's warning" },
   { key: "nPredict", names: ["-n", "--predict", "--n-predict"], type: "int", valueName: "N", env: "LLAMA_ARG_N_PREDICT", group: "sampling", min: -1,
     help: "default maximum tokens to generate (-1 = until the context is full)" },
   { key: "temp", names: ["--temp"], type: "float", valueName: "T", group: "sampling", min: 0, help: "default temperature (0 = greedy)" },
@@ -183,6 +330,36 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "default presence penalty" },
   { key: "frequencyPenalty", names: ["--frequency-penalty"], type: "float", valueName: "N", group: "sampling", min: -2, max: 2,
     help: "default frequency penalty" },
+  { key: "dryMultiplier", names: ["--dry-multiplier"], type: "float", valueName: "N", group: "sampling", min: 0,
+    help: "default DRY (don't repeat yourself) penalty strength (0 = off)" },
+  { key: "dryBase", names: ["--dry-base"], type: "float", valueName: "N", group: "sampling", min: 1,
+    help: "default DRY base: the penalty grows as base^(repeat length - allowed length)" },
+  { key: "dryAllowedLength", names: ["--dry-allowed-length"], type: "int", valueName: "N", group: "sampling", min: 0,
+    help: "default DRY allowed length: repeats up to this long are not penalized" },
+  { key: "dryPenaltyLastN", names: ["--dry-penalty-last-n"], type: "int", valueName: "N", group: "sampling", min: -1,
+    help: "default tokens DRY scans for repeats (0 = off, -1 = the whole context)" },
+  { key: "drySequenceBreaker", names: ["--dry-sequence-breaker"], type: "strings", repeat: true, valueName: "STRING", group: "sampling",
+    help: "a DRY sequence breaker, repeatable; replaces the defaults (newline, :, \", *); none for no breakers" },
+  { key: "xtcProbability", names: ["--xtc-probability"], type: "float", valueName: "N", group: "sampling", min: 0, max: 1,
+    help: "default XTC (exclude top choices) probability (0 = off)" },
+  { key: "xtcThreshold", names: ["--xtc-threshold"], type: "float", valueName: "N", group: "sampling", min: 0, max: 1,
+    help: "default XTC threshold (above 0.5 = off)" },
+  { key: "logitBias", names: ["-l", "--logit-bias"], type: "strings", repeat: true, valueName: "TOKEN_ID(+/-)BIAS", group: "sampling",
+    check: (v) => void parseLogitBias(v), help: "default logit bias, e.g. 15043+1, 15043-1 or 15043-inf; repeatable (a request's logit_bias replaces them)" },
+  { key: "grammar", names: ["--grammar"], type: "string", valueName: "GBNF", group: "sampling",
+    help: "default GBNF grammar the output must follow (a request's grammar, json_schema or response_format replaces it)" },
+  { key: "grammarFile", names: ["--grammar-file"], type: "string", valueName: "FILE", group: "sampling", help: "file holding the default GBNF grammar" },
+  { key: "jsonSchema", names: ["-j", "--json-schema"], type: "string", valueName: "SCHEMA", group: "sampling", check: (v) => void parseJsonObject(v),
+    help: "default JSON schema the output must follow, e.g. {} for any JSON object" },
+  { key: "jsonSchemaFile", names: ["-jf", "--json-schema-file"], type: "string", valueName: "FILE", group: "sampling",
+    help: "file holding the default JSON schema" },
+  { key: "reversePrompt", names: ["-r", "--reverse-prompt"], type: "strings", repeat: true, valueName: "PROMPT", group: "sampling",
+    help: "default stop string, repeatable (for requests that give no stop)" },
+  { key: "escape", names: ["-e", "--escape"], negNames: ["--no-escape"], type: "bool", group: "sampling",
+    help: "read escapes (\\n, \\r, \\t, \\', \\\", \\\\, \\xHH) in -r and --dry-sequence-breaker values" },
+  { key: "special", names: ["-sp", "--special"], type: "bool", group: "sampling",
+    help: "write special tokens (e.g. <|im_start|>) into the generated text instead of dropping them" },
+  { key: "ignoreEos", names: ["--ignore-eos"], type: "bool", group: "sampling", help: "default: generate past end-of-generation tokens" },
   { key: "apiKey", names: ["--api-key"], routerOnly: true, type: "list", valueName: "KEY[,KEY...]", env: "LLAMA_API_KEY", group: "server",
     help: "require one of these keys (Authorization: Bearer KEY or X-Api-Key: KEY)" },
   { key: "apiKeyFile", names: ["--api-key-file"], routerOnly: true, type: "string", valueName: "FILE", group: "server",
@@ -191,21 +368,57 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "serve Prometheus metrics at /metrics" },
   { key: "slots", names: ["--slots"], negNames: ["--no-slots"], type: "bool", env: "LLAMA_ARG_ENDPOINT_SLOTS", group: "server",
     help: "serve slot state at /slots" },
-  { key: "webui", names: ["--webui"], negNames: ["--no-webui"], routerOnly: true, type: "bool", env: "LLAMA_ARG_WEBUI", group: "server",
+  { key: "slotSavePath", names: ["--slot-save-path"], type: "string", valueName: "DIR", group: "server",
+    help: "enable POST /slots/ID?action=save|restore|erase, which save a slot's KV cache to a file in DIR and load it back" },
+  { key: "webui", names: ["--ui", "--webui"], negNames: ["--no-ui", "--no-webui"], routerOnly: true, type: "bool", env: "LLAMA_ARG_WEBUI", group: "server",
     help: "serve the web page at / (corral serves a short status page)" },
+  { key: "uiConfig", names: ["--ui-config", "--webui-config"], type: "string", valueName: "JSON", env: "LLAMA_ARG_UI_CONFIG", group: "server",
+    check: (v) => void parseJsonObject(v), help: "web UI settings, a JSON object, reported by /props as ui_settings" },
+  { key: "uiConfigFile", names: ["--ui-config-file", "--webui-config-file"], type: "string", valueName: "FILE", env: "LLAMA_ARG_UI_CONFIG_FILE",
+    group: "server", help: "file holding the web UI settings (a JSON object)" },
+  { key: "path", names: ["--path"], routerOnly: true, type: "string", valueName: "DIR", env: "LLAMA_ARG_STATIC_PATH", group: "server",
+    help: "serve the static files of DIR (index.html at /) ahead of the API, as llama-server does for a custom web UI" },
   { key: "offline", names: ["--offline"], type: "bool", env: "LLAMA_OFFLINE", group: "server",
     help: "never touch the network (corral never does; accepted for compatibility)" },
   { key: "maxBody", names: ["--max-body"], corralOnly: true, type: "size", valueName: "BYTES", env: "LLAMA_ARG_MAX_BODY", group: "server", min: 1024,
     help: "largest request body accepted (suffixes k, m, g); larger ones get 413" },
   { key: "corsOrigins", names: ["--cors-origins"], type: "list", valueName: "ORIGIN[,ORIGIN...]", env: "LLAMA_ARG_CORS_ORIGINS", group: "server",
-    routerOnly: true, help: "allow browser pages from these origins (* for any) to call the API (default: CORS off)" },
+    routerOnly: true,
+    help: "allow browser pages from these origins to call the API: * for any, localhost for any loopback origin, '' for none (default: * for -m as llama-server, none for the router; localhost with --tools)" },
+  { key: "tools", names: ["--tools"], type: "list", valueName: "TOOL[,TOOL...]", env: "LLAMA_ARG_TOOLS", group: "server",
+    help: "llama-server's built-in agent tools (a router passes it to llama-server models; corral's built-in engine has none and warns); as in llama-server, it limits the default --cors-origins to localhost" },
+  { key: "uiMcpProxy", names: ["--ui-mcp-proxy", "--webui-mcp-proxy"], negNames: ["--no-ui-mcp-proxy", "--no-webui-mcp-proxy"], routerOnly: true,
+    type: "bool", env: "LLAMA_ARG_UI_MCP_PROXY", group: "server",
+    help: "-m: serve /cors-proxy?url=URL, which fetches URL for a browser page (forwarding only x-llama-server-proxy-header-* headers); experimental, do not enable in untrusted environments" },
   { key: "allowPublic", names: ["--allow-public"], type: "bool", group: "server", routerOnly: true,
     help: "let the router listen on a non-loopback --host without --api-key (it refuses otherwise)" },
   { key: "timeout", names: ["-to", "--timeout"], type: "int", valueName: "N", env: "LLAMA_ARG_TIMEOUT", group: "server", min: 0,
     help: "HTTP read/write timeout in seconds (0 = none)" },
+  { key: "apiPrefix", names: ["--api-prefix"], routerOnly: true, type: "string", valueName: "PREFIX", env: "LLAMA_ARG_API_PREFIX", group: "server",
+    check: checkApiPrefix, help: "serve every route under this path, e.g. /api (without the trailing slash)" },
+  { key: "sslKeyFile", names: ["--ssl-key-file"], routerOnly: true, type: "string", valueName: "FILE", env: "LLAMA_ARG_SSL_KEY_FILE", group: "server",
+    help: "PEM private key: with --ssl-cert-file, serve HTTPS" },
+  { key: "sslCertFile", names: ["--ssl-cert-file"], routerOnly: true, type: "string", valueName: "FILE", env: "LLAMA_ARG_SSL_CERT_FILE", group: "server",
+    help: "PEM certificate (chain): with --ssl-key-file, serve HTTPS" },
+  { key: "props", names: ["--props"], type: "bool", env: "LLAMA_ARG_ENDPOINT_PROPS", group: "server",
+    help: "accept POST /props (as in llama-server it changes nothing yet; without it POST /props answers 501)" },
+  { key: "sleepIdleSeconds", names: ["--sleep-idle-seconds"], type: "int", valueName: "SECONDS", group: "server", min: -1,
+    check: (v) => { if (Number(v) === 0) throw new Error("must be -1 (never) or at least 1"); },
+    help: "free the model after this long without requests, and load it again on the next request that needs it (-1 = never)" },
   { key: "logFormat", names: ["--log-format"], corralOnly: true, type: "string", valueName: "text|json", group: "logging", choices: ["text", "json"],
     help: "log line format" },
   { key: "verbose", names: ["-v", "--verbose", "--log-verbose"], type: "bool", group: "logging", help: "log every request" },
+  { key: "verbosity", names: ["-lv", "--verbosity", "--log-verbosity"], routerOnly: true, type: "int", valueName: "N", env: "LLAMA_ARG_LOG_VERBOSITY",
+    group: "logging", min: 0, help: "log messages up to this level: 1 errors, 2 warnings, 3 info, 5 debug (-v logs everything)" },
+  { key: "logDisable", names: ["--log-disable"], routerOnly: true, type: "bool", group: "logging", help: "write no log at all" },
+  { key: "logFile", names: ["--log-file"], routerOnly: true, type: "string", valueName: "FILE", env: "LLAMA_ARG_LOG_FILE", group: "logging",
+    help: "also write the log to FILE, emptied at start (debug lines included; a router's file gets its models' output too)" },
+  { key: "logColors", names: ["--log-colors"], routerOnly: true, type: "string", valueName: "on|off|auto", env: "LLAMA_ARG_LOG_COLORS",
+    group: "logging", check: (v) => void parseLogColors(v), help: "color the level letters (auto: when stderr is a terminal)" },
+  { key: "logPrefix", names: ["--log-prefix"], negNames: ["--no-log-prefix"], routerOnly: true, type: "bool", env: "LLAMA_ARG_LOG_PREFIX",
+    group: "logging", help: "start text log lines with their level letter (I, W, E, D)" },
+  { key: "logTimestamps", names: ["--log-timestamps"], negNames: ["--no-log-timestamps"], routerOnly: true, type: "bool",
+    env: "LLAMA_ARG_LOG_TIMESTAMPS", group: "logging", help: "start text log lines with the time since start (minutes.seconds.ms.us)" },
   { key: "modelsDir", names: ["--models-dir"], type: "string", valueName: "DIR", env: "LLAMA_ARG_MODELS_DIR", group: "router", routerOnly: true,
     help: "router: serve every model in DIR (top-level *.gguf files and one model per subfolder)" },
   { key: "modelsPreset", names: ["--models-preset"], type: "string", valueName: "FILE", env: "LLAMA_ARG_MODELS_PRESET", group: "router", routerOnly: true,
@@ -235,24 +448,22 @@ export const OPTIONS: readonly OptionSpec[] = [
  */
 export const ACCEPTED_UNIMPLEMENTED: Readonly<Record<string, number>> = {
   "-tb": 1, "--threads-batch": 1, "-C": 1, "--cpu-mask": 1, "-Cr": 1, "--cpu-range": 1, "--cpu-strict": 1, "--prio": 1,
-  "--poll": 1, "-ctk": 1, "--cache-type-k": 1, "-ctv": 1, "--cache-type-v": 1, "--rope-scaling": 1, "--rope-scale": 1,
-  "--rope-freq-base": 1, "--rope-freq-scale": 1, "--yarn-orig-ctx": 1, "--keep": 1, "-dev": 1, "--device": 1,
-  "-sm": 1, "--split-mode": 1, "-ts": 1, "--tensor-split": 1, "-mg": 1, "--main-gpu": 1, "--override-kv": 1,
-  "--lora": 1, "--lora-scaled": 2, "--control-vector": 1, "-md": 1, "--model-draft": 1, "--draft-max": 1, "--draft-min": 1,
-  "-ngld": 1, "--gpu-layers-draft": 1, "-cd": 1, "--ctx-size-draft": 1, "--mmproj": 1, "--mmproj-url": 1,
+  "--poll": 1, "--rope-scaling": 1, "--rope-scale": 1,
+  "--rope-freq-base": 1, "--rope-freq-scale": 1, "--yarn-orig-ctx": 1, "-dev": 1, "--device": 1,
+  "-sm": 1, "--split-mode": 1, "-ts": 1, "--tensor-split": 1, "-mg": 1, "--main-gpu": 1,
+  "--control-vector": 1,
+  "--mmproj": 1, "--mmproj-url": 1,
   "-hft": 1, "--hf-token": 1, "-mu": 1, "--model-url": 1,
-  "--path": 1, "--api-prefix": 1, "--ssl-key-file": 1, "--ssl-cert-file": 1, "--threads-http": 1, "--cache-reuse": 1,
-  "-sps": 1, "--slot-prompt-similarity": 1, "--slot-save-path": 1, "--reasoning-format": 1, "--reasoning-budget": 1,
-  "--chat-template-kwargs": 1, "-lv": 1, "--verbosity": 1, "--log-verbosity": 1, "--log-file": 1, "--grammar": 1,
-  "--grammar-file": 1, "-j": 1, "--json-schema": 1, "--samplers": 1, "--sampling-seq": 1, "--typical": 1,
-  "--dry-multiplier": 1, "--dry-base": 1, "--dry-allowed-length": 1, "--dry-penalty-last-n": 1, "--mirostat": 1,
-  "--mirostat-lr": 1, "--mirostat-ent": 1, "-l": 1, "--logit-bias": 1, "--xtc-probability": 1, "--xtc-threshold": 1,
-  "--dynatemp-range": 1, "--dynatemp-exp": 1, "--top-nsigma": 1, "--sleep-idle-seconds": 1, "--media-path": 1,
-  "-cram": 1, "--cache-ram": 1, "--n-cpu-moe": 1, "-ot": 1, "--override-tensor": 1, "--numa": 1, "-dt": 1,
-  "--defrag-thold": 1, "--tags": 1, "--webui-config": 1, "--webui-config-file": 1, "-r": 1, "--reverse-prompt": 1,
-  "--log-colors": 1, "-cb": 0, "--cont-batching": 0, "-nocb": 0, "--no-cont-batching": 0, "-nkvo": 0, "--no-kv-offload": 0,
-  "--no-warmup": 0, "--check-tensors": 0, "--no-context-shift": 0, "--context-shift": 0, "--log-disable": 0,
-  "--log-prefix": 0, "--log-timestamps": 0, "--no-perf": 0, "-sp": 0, "--special": 0, "--cpu-moe": 0, "-kvu": 0,
-  "--kv-unified": 0, "--props": 0, "--no-op-offload": 0, "--swa-full": 0, "--ignore-eos": 0, "-e": 0, "--escape": 0,
-  "--no-escape": 0, "--verbose-prompt": 0, "--reranking": 0, "--rerank": 0, "--no-prefill-assistant": 0,
+  "--threads-http": 1,
+  "--reasoning-format": 1, "--reasoning-budget": 1,
+  "--samplers": 1, "--sampling-seq": 1, "--typical": 1,
+  "--mirostat": 1,
+  "--mirostat-lr": 1, "--mirostat-ent": 1,
+  "--dynatemp-range": 1, "--dynatemp-exp": 1, "--top-nsigma": 1, "--media-path": 1,
+  "-cram": 1, "--cache-ram": 1, "--n-cpu-moe": 1, "-ot": 1, "--override-tensor": 1, "--numa": 1,
+  "-cb": 0, "--cont-batching": 0, "-nocb": 0, "--no-cont-batching": 0, "-nkvo": 0, "--no-kv-offload": 0,
+  "--no-warmup": 0,
+  "--no-perf": 0, "--cpu-moe": 0,
+  "-bs": 0, "--backend-sampling": 0, "--backend_sampling": 0, "--no-op-offload": 0,
+  "--verbose-prompt": 0, "--no-prefill-assistant": 0,
 };

@@ -34,8 +34,22 @@ export function parseBool(raw: string, where: string): boolean {
   throw new CliError(`${where}: expected a boolean (true/false, on/off, 1/0), got '${raw}'`);
 }
 
-/** Converts one raw value for an option, checking type, range and choices. */
+/** Converts one raw value for an option, checking type, range, choices and the option's own format. */
 export function convertValue(spec: OptionSpec, raw: string, where: string): unknown {
+  const value = convertType(spec, raw, where);
+  if (spec.check) {
+    for (const item of Array.isArray(value) ? (value as string[]) : [raw]) {
+      try {
+        spec.check(item);
+      } catch (err) {
+        throw new CliError(`${where}: ${(err as Error).message}`);
+      }
+    }
+  }
+  return value;
+}
+
+function convertType(spec: OptionSpec, raw: string, where: string): unknown {
   switch (spec.type) {
     case "bool":
       return parseBool(raw, where);
@@ -60,6 +74,8 @@ export function convertValue(spec: OptionSpec, raw: string, where: string): unkn
     }
     case "list":
       return raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    case "strings":
+      return [raw];
     case "string":
       if (spec.choices && !spec.choices.includes(raw)) {
         throw new CliError(`${where}: must be one of ${spec.choices.join(", ")}, got '${raw}'`);
@@ -84,6 +100,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     if (raw === undefined || raw === "") continue;
     values[spec.key] = convertValue(spec, raw, `environment variable ${spec.env}`);
     explicit.add(spec.key);
+    if (spec.deprecated) warnings.push(`${spec.env}: ${spec.deprecated}`);
   }
 
   for (let i = 0; i < argv.length; i++) {
@@ -101,7 +118,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       if (i + skip > argv.length - 1) throw new CliError(`${name}: expected a value`);
       passthrough.push(...argv.slice(i, i + skip + 1));
       i += skip;
-      warnings.push(`${name} is not implemented by corral's built-in engine; ignored there (a router passes it to llama-server models)`);
+      warnings.push(ignoredFlagWarning(name));
       continue;
     }
     const { spec, negated } = found;
@@ -113,10 +130,22 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
         if (i + 1 >= argv.length) throw new CliError(`${name}: expected a value (${spec.valueName ?? "VALUE"})`);
         raw = argv[++i]!;
       }
-      values[spec.key] = convertValue(spec, raw, name);
+      const next = argv[i + 1];
+      if (spec.pairsWithNext?.(raw) && next !== undefined && next.trim() !== "" && Number.isFinite(Number(next))) raw = `${raw}:${argv[++i]!}`;
+      const value = convertValue(spec, raw, name);
+      // a repeatable flag adds to what earlier occurrences gave, but not to an environment variable's value
+      const earlier = spec.repeat && fromArgv.has(spec.key) ? (values[spec.key] as unknown[]) : [];
+      values[spec.key] = spec.repeat ? [...earlier, ...(value as unknown[])] : value;
     }
     explicit.add(spec.key);
     fromArgv.add(spec.key);
+    if (spec.deprecated) warnings.push(`${name}: ${spec.deprecated}`);
   }
   return { options: values as unknown as ServerOptions, warnings, explicit, fromArgv, passthrough };
+}
+
+/** The one-line warning for a llama-server flag corral accepts but its built-in engine does not implement. */
+export function ignoredFlagWarning(name: string): string {
+  return `corral's built-in engine ignores ${name}; the llama-server engine (--engine llama-server) supports it ` +
+    "(a router passes it to its llama-server models as given)";
 }

@@ -4,6 +4,8 @@ import type { FastifyReply } from "fastify";
 
 export interface SseStream {
   send(data: unknown): void;
+  /** A named event (`event: NAME` before the data), as Anthropic's and the Responses API's streams have. */
+  sendEvent(event: string, data: unknown): void;
   /** OpenAI streams end with `data: [DONE]`; llama.cpp's native /completion does not. */
   end(withDone: boolean): void;
   readonly closed: boolean;
@@ -23,6 +25,9 @@ export function openSse(reply: FastifyReply, extraHeaders: Record<string, string
   return {
     send(data: unknown) {
       if (!res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
+    },
+    sendEvent(event: string, data: unknown) {
+      if (!res.destroyed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     },
     end(withDone: boolean) {
       if (res.destroyed) return;

@@ -1,8 +1,11 @@
 // Renders chat messages into a prompt with the model's Jinja chat template (or an override), as llama-server
-// does with --jinja.
+// does with --jinja; an override that names one of llama.cpp's built-in formats (--chat-template llama3) uses that
+// fixed layout instead.
 import { Template } from "@huggingface/jinja";
 import { ApiError } from "../http/errors.js";
-import { type Json, type JsonObject, typeName } from "../http/validate.js";
+import { type Json, type JsonObject, optArray, optBool, optObject, typeName } from "../http/validate.js";
+import { builtinFormat } from "./builtin-templates.js";
+import { argumentsAsObjects } from "./tool-calls/history.js";
 
 export interface ChatMessage {
   role: string;
@@ -11,9 +14,12 @@ export interface ChatMessage {
 }
 
 export class ChatTemplate {
-  private readonly template: Template;
+  private readonly template: Template | undefined;
+  private readonly builtin: ReturnType<typeof builtinFormat>;
   readonly source: string;
   readonly supportsTools: boolean;
+  /** --chat-template-kwargs: variables every render gets; a request's chat_template_kwargs go over them. */
+  defaultKwargs: JsonObject = {};
 
   /** Throws a plain Error for a template that does not parse; main reports it at start-up. */
   constructor(
@@ -22,16 +28,20 @@ export class ChatTemplate {
     private readonly eosToken: string,
   ) {
     this.source = source;
-    this.template = new Template(source);
-    this.supportsTools = /\btools\b/.test(source);
+    this.builtin = builtinFormat(source.trim());
+    this.template = this.builtin ? undefined : new Template(source);
+    this.supportsTools = !this.builtin && /\btools\b/.test(source);
   }
 
   render(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean; tools?: Json[]; extra?: JsonObject } = {}): string {
+    const addGenerationPrompt = opts.addGenerationPrompt ?? true;
+    if (this.builtin) return this.builtin(messages, addGenerationPrompt);
     try {
-      return this.template.render({
+      return this.template!.render({
+        ...this.defaultKwargs,
         ...(opts.extra ?? {}),
         messages,
-        add_generation_prompt: opts.addGenerationPrompt ?? true,
+        add_generation_prompt: addGenerationPrompt,
         bos_token: this.bosToken,
         eos_token: this.eosToken,
         ...(opts.tools && opts.tools.length > 0 ? { tools: opts.tools } : {}),
@@ -41,6 +51,46 @@ export class ChatTemplate {
       throw new ApiError(400, `chat template could not render these messages: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * The prompt text of a chat-completions body, as llama-server builds it: the template over `messages` (with
+ * `tools` unless tool_choice is "none", and `chat_template_kwargs`). A final assistant message is continued
+ * rather than closed (assistant prefill), as is any final message with `continue_final_message`; the
+ * conversation up to it is rendered with the assistant header, and its text follows.
+ */
+export function renderChatPrompt(template: ChatTemplate, body: JsonObject): { text: string; tools: Json[] | undefined } {
+  // past calls' arguments as objects, for templates that write them with tojson (as llama-server does)
+  const messages = argumentsAsObjects(template, readMessages(body));
+  const tools = body["tool_choice"] === "none" ? undefined : optArray(body, "tools");
+  const extra = optObject(body, "chat_template_kwargs");
+  let addGenerationPrompt = optBool(body, "add_generation_prompt") ?? true;
+  let continueFinal = readContinuation(body);
+  const last = messages[messages.length - 1]!;
+  if (!continueFinal && last.role === "assistant") {
+    if (messages.length >= 2 && messages[messages.length - 2]!.role === "assistant") {
+      throw new ApiError(400, "'messages': cannot have 2 or more assistant messages at the end of the list");
+    }
+    continueFinal = true;
+    addGenerationPrompt = false;
+  }
+  if (continueFinal && addGenerationPrompt) {
+    throw new ApiError(400, "cannot set both 'add_generation_prompt' and 'continue_final_message' to true");
+  }
+  if (!continueFinal) return { text: template.render(messages, { addGenerationPrompt, tools, extra }), tools };
+  if (Array.isArray(last["tool_calls"]) && last["tool_calls"].length > 0) {
+    throw new ApiError(400, "'continue_final_message': cannot continue an assistant message that contains tool calls");
+  }
+  const head = messages.length > 1 ? template.render(messages.slice(0, -1), { addGenerationPrompt: true, tools, extra }) : "";
+  return { text: head + last.content, tools };
+}
+
+/** llama-server's continue_final_message: true, or which part to continue ("content"; "reasoning_content"). */
+function readContinuation(body: JsonObject): boolean {
+  const v = body["continue_final_message"];
+  if (v === undefined || v === null || v === false) return false;
+  if (v === true || v === "content" || v === "reasoning_content") return true;
+  throw new ApiError(400, `'continue_final_message' must be a boolean, got ${typeName(v)}`);
 }
 
 /** Validates `messages` and flattens text-part content into strings, which every template understands. */
@@ -58,6 +108,7 @@ export function readMessages(body: JsonObject): ChatMessage[] {
   });
 }
 
+/** Text parts are joined by a blank line, as llama.cpp renders a message's content parts. */
 function flattenContent(content: Json | undefined, where: string, hasToolCalls: boolean): string {
   if (typeof content === "string") return content;
   if (content === null || content === undefined) {
@@ -76,5 +127,5 @@ function flattenContent(content: Json | undefined, where: string, hasToolCalls: 
       if (typeof part["text"] !== "string") throw new ApiError(400, `'${where}[${j}].text' must be a string`);
       return part["text"];
     })
-    .join("\n");
+    .join("\n\n");
 }

@@ -1,5 +1,5 @@
 // Owns the node-llama-cpp objects of one model: the backend, the weights, one context whose sequences are the
-// slots, and (with --embedding) an embedding context.
+// slots, (with --embedding) an embedding context and (with --reranking) a ranking one.
 import type {
   Llama,
   LlamaContext,
@@ -13,6 +13,9 @@ import type { ServerOptions } from "../cli/options.js";
 import { loadLlama } from "./llama-loader.js";
 import { speedUpGgufArrays } from "./gguf-fast-arrays.js";
 import { loadThreadpoolShim, type ShimState } from "./threadpool-shim.js";
+import { Ranker } from "./ranker.js";
+import { contextOptions, modelLoadOptions } from "./engine-options.js";
+import { type DraftModel, loadDraftModel } from "./draft.js";
 
 export interface ModelFacts {
   path: string;
@@ -36,18 +39,23 @@ export interface Engine {
   model: LlamaModel;
   context: LlamaContext;
   embedding?: LlamaEmbeddingContext;
+  ranker?: Ranker;
+  /** With -md: the draft model for speculative decoding. */
+  draft?: DraftModel;
   facts: ModelFacts;
   /** Tokenize text that may contain special tokens, adding BOS when the model wants one. */
   tokenizePrompt(text: string, addSpecial?: boolean): Token[];
   /** A token id this model's vocabulary has: ids from requests are checked here before they reach llama.cpp. */
   isTokenId(t: unknown): t is Token;
+  /** Frees the model and its contexts but keeps the backend, for --sleep-idle-seconds (loadEngine reuses it). */
+  disposeModel(): Promise<void>;
   dispose(): Promise<void>;
 }
 
 /** Thrown for model files that cannot be loaded; main turns it into one line on stderr. */
 export class ModelLoadError extends Error {}
 
-export async function loadEngine(opts: ServerOptions, modelPath: string, onProgress?: (fraction: number) => void): Promise<Engine> {
+export async function loadEngine(opts: ServerOptions, modelPath: string, onProgress?: (fraction: number) => void, reuseLlama?: Llama): Promise<Engine> {
   const size = fileSize(modelPath);
   await Promise.all([checkGgufHeader(modelPath), speedUpGgufArrays()]);
   const flashAttention = opts.flashAttn === undefined ? undefined : opts.flashAttn === "auto" ? "auto" : opts.flashAttn === "on";
@@ -56,7 +64,7 @@ export async function loadEngine(opts: ServerOptions, modelPath: string, onProgr
   // quotes the most telling native message instead of a burst of native errors.
   const nativeLog: string[] = [];
   const shim = loadThreadpoolShim();
-  const llama = await loadLlama({
+  const llama = reuseLlama ?? await loadLlama({
     gpu: wantGpu,
     verbose: opts.verbose,
     ...(opts.threads > 0 ? { maxThreads: opts.threads } : {}),
@@ -77,6 +85,7 @@ export async function loadEngine(opts: ServerOptions, modelPath: string, onProgr
       useMlock: opts.mlock,
       ...(onProgress ? { onLoadProgress: onProgress } : {}),
       ...(flashAttention !== undefined ? { defaultContextFlashAttention: flashAttention } : {}),
+      ...modelLoadOptions(opts),
     });
   } catch (err) {
     // the first native complaint is the root cause; the later ones only repeat that loading failed
@@ -87,8 +96,9 @@ export async function loadEngine(opts: ServerOptions, modelPath: string, onProgr
   const nCtxTrain = model.trainContextSize;
   const slots = opts.parallel;
   const total = opts.ctxSize > 0 ? opts.ctxSize : nCtxTrain;
-  // llama-server splits -c between the slots; each slot gets an equal share.
-  const nCtxSlot = Math.max(16, Math.floor(total / slots));
+  // llama-server splits -c between the slots; each slot gets an equal share. With --kv-unified its slots share
+  // one cache, so each may use all of it; node-llama-cpp's sequences cannot share cells, so each gets its own.
+  const nCtxSlot = Math.max(16, opts.kvUnified ? total : Math.floor(total / slots));
   // -t -1 means one thread per core, as llama.cpp's cpu_get_num_math(). node-llama-cpp's own default is at least 4
   // threads, which on a 2-core machine makes every token wait on oversubscribed barriers (measured: ~190 ms per
   // token instead of <1 ms on the tiny test model).
@@ -102,10 +112,13 @@ export async function loadEngine(opts: ServerOptions, modelPath: string, onProgr
       batchSize: Math.min(opts.batchSize, nCtxSlot * slots),
       threads,
       ...(flashAttention !== undefined ? { flashAttention } : {}),
+      ...contextOptions(opts),
     });
   } catch (err) {
     await model.dispose();
-    throw new ModelLoadError(`failed to create a context of ${nCtxSlot} x ${slots} tokens: ${(err as Error).message}`);
+    // llama.cpp says why (e.g. "K cache type q8_0 with block size 32 does not divide n_embd_head_k=16" for -ctk)
+    const cause = [...nativeLog].reverse().find((l) => /^llama_init_from_model:|error/i.test(l) && !/simulating/i.test(l));
+    throw new ModelLoadError(`failed to create a context of ${nCtxSlot} x ${slots} tokens: ${cause?.replace(/^llama_init_from_model:\s*/, "") ?? (err as Error).message}`);
   }
   let embedding: LlamaEmbeddingContext | undefined;
   if (opts.embedding) {
@@ -114,6 +127,28 @@ export async function loadEngine(opts: ServerOptions, modelPath: string, onProgr
       batchSize: Math.min(opts.batchSize, nCtxSlot),
       ...(threads ? { threads } : {}),
     });
+  }
+  let ranker: Ranker | undefined;
+  // as llama-server, --reranking is --embedding with rank pooling
+  if (opts.reranking || (opts.embedding && opts.pooling === "rank")) {
+    try {
+      ranker = await Ranker.create(model, { contextSize: nCtxSlot, threads });
+    } catch (err) {
+      await embedding?.dispose();
+      await context.dispose();
+      await model.dispose();
+      throw new ModelLoadError(`failed to create a ranking context of ${nCtxSlot} tokens: ${(err as Error).message}`);
+    }
+  }
+  let draft: DraftModel | undefined;
+  try {
+    draft = await loadDraftModel(opts, llama, { model, nCtxSlot, slots, threads, batchSize: opts.batchSize, ...(flashAttention !== undefined ? { flashAttention } : {}) });
+  } catch (err) {
+    await embedding?.dispose();
+    await ranker?.dispose();
+    await context.dispose();
+    await model.dispose();
+    throw err;
   }
   const meta = model.fileInfo.metadata as unknown as { tokenizer?: { chat_template?: string } };
   const bos = model.tokens.bos;
@@ -135,11 +170,20 @@ export async function loadEngine(opts: ServerOptions, modelPath: string, onProgr
     threadpoolShim: shim,
   };
   const shouldAddBos = model.tokens.shouldPrependBosToken;
+  const disposeModel = async (): Promise<void> => {
+    await draft?.dispose();
+    await embedding?.dispose();
+    await ranker?.dispose();
+    await context.dispose();
+    await model.dispose();
+  };
   return {
     llama,
     model,
     context,
     embedding,
+    ...(ranker ? { ranker } : {}),
+    ...(draft ? { draft } : {}),
     facts,
     tokenizePrompt(text: string, addSpecial = true): Token[] {
       const tokens = model.tokenize(text, true);
@@ -149,10 +193,9 @@ export async function loadEngine(opts: ServerOptions, modelPath: string, onProgr
     isTokenId(t: unknown): t is Token {
       return typeof t === "number" && Number.isInteger(t) && t >= 0 && (facts.nVocab === 0 || t < facts.nVocab);
     },
+    disposeModel,
     async dispose() {
-      await embedding?.dispose();
-      await context.dispose();
-      await model.dispose();
+      await disposeModel();
       await llama.dispose();
     },
   };

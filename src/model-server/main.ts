@@ -5,7 +5,9 @@ import { basename } from "node:path";
 import type { ServerOptions } from "../cli/options.js";
 import { createApp } from "../http/app.js";
 import { readApiKeys } from "../http/api-keys.js";
-import { createLogger, type Logger } from "../util/log.js";
+import { corsOriginsFor } from "../http/cors.js";
+import { createLogger, logOptionsFrom, type Logger } from "../util/log.js";
+import { readTlsFiles } from "../util/tls.js";
 import { StartupError } from "../util/startup-error.js";
 import { DEFAULT_CHAT_TEMPLATE } from "../gguf/chat-template.js";
 import { ChatTemplate } from "./chat-template.js";
@@ -16,13 +18,26 @@ import { registerEmbeddingRoutes } from "./routes/embeddings.js";
 import { registerGenerationRoutes } from "./routes/generation.js";
 import { registerInfoRoutes } from "./routes/info.js";
 import { registerMetricsRoute } from "./routes/metrics.js";
+import { registerMessagesRoutes } from "./routes/messages.js";
+import { registerResponsesRoutes } from "./routes/responses.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
-import { SlotPool } from "./slots.js";
+import { registerRerankRoutes } from "./routes/rerank.js";
+import { registerCorsProxy } from "./routes/cors-proxy.js";
+import { warnAboutServerFlags } from "./server-flags.js";
+import { setUpIdleSleep } from "./idle-sleep.js";
+import { registerPropsUpdateRoute } from "./routes/props-update.js";
+import { registerSlotActionRoutes } from "./routes/slot-actions.js";
+import { registerLoraAdapterRoutes } from "./routes/lora-adapters.js";
+import { slotPoolFor } from "./sequence-options.js";
+import { prepareServerDefaults } from "./server-defaults.js";
+import { uiSettings } from "./ui-settings.js";
+import { installStaticFiles } from "./static-route.js";
 import type { ServerState } from "./state.js";
 
 
-export async function runModelServer(opts: ServerOptions, modelPath: string, log: Logger = createLogger({ format: opts.logFormat, verbose: opts.verbose })): Promise<void> {
-  const aliases = opts.alias && opts.alias.length > 0 ? opts.alias : [basename(modelPath).replace(/\.gguf$/i, "")];
+export async function runModelServer(opts: ServerOptions, modelPath: string, log: Logger = createLogger(logOptionsFrom(opts))): Promise<void> {
+  // as llama-server, the aliases are a sorted set and the first of them is the model's id
+  const aliases = opts.alias && opts.alias.length > 0 ? [...new Set(opts.alias)].sort() : [basename(modelPath).replace(/\.gguf$/i, "")];
   const state: ServerState = {
     opts,
     log,
@@ -46,11 +61,31 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   } : undefined);
   engineLoad.catch(() => {}); // awaited (and reported) after listen
 
-  const app = createApp({ apiKeys: state.apiKeys, timeoutS: opts.timeout, bodyLimit: opts.maxBody, ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}), log, verbose: opts.verbose });
+  const corsOrigins = corsOriginsFor(opts, ["*"]); // llama-server's default
+  warnAboutServerFlags(state, corsOrigins, parent.attached);
+  const tls = readTlsFiles(opts);
+  uiSettings(opts); // read now: a bad --ui-config is a start-up error
+  const app = createApp({
+    apiKeys: state.apiKeys, timeoutS: opts.timeout, bodyLimit: opts.maxBody, corsOrigins, log, verbose: opts.verbose,
+    ...(opts.apiPrefix ? { apiPrefix: opts.apiPrefix } : {}), ...(tls ? { tls } : {}),
+  });
+  const sleeper = setUpIdleSleep(app, state, async () => {
+    const engine = await loadEngine(opts, modelPath, undefined, state.ready!.engine.llama);
+    await prepareServerDefaults(opts, engine);
+    state.ready = { ...state.ready!, engine, pool: slotPoolFor(engine, opts) };
+  });
+  installStaticFiles(app, opts.path);
+  registerPropsUpdateRoute(app, state);
+  registerSlotActionRoutes(app, state);
+  registerLoraAdapterRoutes(app, state);
   registerInfoRoutes(app, state);
+  registerRerankRoutes(app, state);
+  await registerCorsProxy(app, opts.uiMcpProxy);
   registerGenerationRoutes(app, state);
   registerEmbeddingRoutes(app, state);
   registerTokenRoutes(app, state);
+  registerMessagesRoutes(app, state);
+  registerResponsesRoutes(app, state);
   await registerMetricsRoute(app, state);
 
   // requests being answered, so that a stop with none can exit at once (a router's swap waits for this exit)
@@ -65,6 +100,7 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
     stopping = true;
     // Standalone, a stop waits 3 s at most for requests to finish; under a router, the router's stop-timeout decides.
     if (!parent.attached) setTimeout(() => process.exit(code), 3000).unref();
+    sleeper?.stop();
     await app.close().catch(() => {});
     await state.ready?.engine.dispose().catch(() => {});
     process.exit(code);
@@ -82,7 +118,7 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   }
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : socketPath ? 0 : opts.port;
-  log.info(`server is listening on ${socketPath ? `unix:${socketPath}` : `http://${opts.host}:${port}`}`);
+  log.info(`server is listening on ${socketPath ? `unix:${socketPath}` : `${tls ? "https" : "http"}://${opts.host}:${port}`}`);
   parent.notify({ type: "listening", port, host: opts.host, ...(socketPath ? { socketPath } : {}) });
 
   try {
@@ -93,11 +129,13 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
       engine.facts.bosToken,
       engine.facts.eosToken,
     );
-    const pool = new SlotPool(engine.context, engine.facts.slots);
-    await preloadSamplingClasses();
+    const pool = slotPoolFor(engine, opts);
+    const [, defaults] = await Promise.all([preloadSamplingClasses(), prepareServerDefaults(opts, engine)]);
+    template.defaultKwargs = defaults.chatTemplateKwargs;
     const f = engine.facts;
     log.info(`model loaded: ${state.modelId} (${f.nParams} params, ${f.slots} slot(s) x ${f.nCtxSlot} tokens, ${f.gpu ? `GPU ${f.gpu}, ${f.gpuLayers} layers` : "CPU"}, threadpool shim ${f.threadpoolShim})`);
     state.ready = { engine, pool, template };
+    sleeper?.start();
     parent.notify({ type: "ready", info: { id: state.modelId, port, n_ctx: f.nCtxSlot, n_params: f.nParams, n_vocab: f.nVocab, size: f.sizeBytes, slots: f.slots, pid: process.pid } });
   } catch (err) {
     const msg = err instanceof ModelLoadError || err instanceof StartupError ? err.message : `failed to load model: ${(err as Error).message}`;

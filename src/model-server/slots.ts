@@ -1,6 +1,7 @@
 // The slots of one model: each is a sequence of the shared context. Requests beyond the slot count wait in FIFO
 // order; an idle slot whose cached tokens share the longest prefix with the new prompt is preferred, so a
-// multi-turn chat finds its previous turn still in the KV cache.
+// multi-turn chat finds its previous turn still in the KV cache. A request may ask for one slot (`id_slot`): it
+// waits for that one while others pass it by.
 import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import { ApiError } from "../http/errors.js";
 
@@ -15,6 +16,8 @@ export interface Slot {
 
 interface Waiter {
   prompt: readonly Token[];
+  /** The slot this request must run on, or undefined for any. */
+  slotId: number | undefined;
   resolve: (slot: Slot) => void;
   reject: (err: unknown) => void;
   signal?: AbortSignal;
@@ -24,10 +27,19 @@ interface Waiter {
 export class SlotPool {
   readonly slots: Slot[] = [];
   private readonly queue: Waiter[] = [];
+  /**
+   * -sps: a request goes to the idle slot whose cache holds the largest share of its prompt when that share is
+   * above this; otherwise to the least recently used idle slot (llama-server's default 0.1; 0 = always LRU).
+   */
+  promptSimilarity = 0.1;
+  /** When each slot was last handed out, for the least-recently-used choice. */
+  private readonly lastUsed = new Map<number, number>();
+  private clock = 0;
 
-  constructor(context: LlamaContext, count: number) {
+  /** `sequenceOptions` gives each slot's sequence its draft predictor and context shift (sequence-options.ts). */
+  constructor(context: LlamaContext, count: number, sequenceOptions: (id: number) => Parameters<LlamaContext["getSequence"]>[0] = () => undefined) {
     for (let id = 0; id < count; id++) {
-      this.slots.push({ id, seq: context.getSequence(), busy: false, nPromptTokens: 0, nDecoded: 0 });
+      this.slots.push({ id, seq: context.getSequence(sequenceOptions(id)), busy: false, nPromptTokens: 0, nDecoded: 0 });
     }
   }
 
@@ -39,15 +51,18 @@ export class SlotPool {
     return this.queue.length;
   }
 
-  acquire(prompt: readonly Token[], signal?: AbortSignal): Promise<Slot> {
+  /** `slotId` (0 to slots-1) pins the request to that slot; callers check the range. */
+  acquire(prompt: readonly Token[], signal?: AbortSignal, slotId?: number): Promise<Slot> {
     if (signal?.aborted) return Promise.reject(new ApiError(499, "request cancelled"));
-    const slot = this.bestIdle(prompt);
+    const pinned = slotId !== undefined && slotId >= 0 ? slotId : undefined;
+    const slot = pinned !== undefined ? this.idleAt(pinned) : this.bestIdle(prompt);
     if (slot) {
       slot.busy = true;
+      this.lastUsed.set(slot.id, ++this.clock);
       return Promise.resolve(slot);
     }
     return new Promise<Slot>((resolve, reject) => {
-      const waiter: Waiter = { prompt, resolve, reject, signal };
+      const waiter: Waiter = { prompt, slotId: pinned, resolve, reject, signal };
       if (signal) {
         waiter.onAbort = () => {
           const i = this.queue.indexOf(waiter);
@@ -60,28 +75,43 @@ export class SlotPool {
     });
   }
 
+  /** Hands the slot to the first waiter that can take it (any slot, or this one), else marks it idle. */
   release(slot: Slot): void {
-    const next = this.queue.shift();
-    if (!next) {
+    const i = this.queue.findIndex((w) => w.slotId === undefined || w.slotId === slot.id);
+    if (i < 0) {
       slot.busy = false;
       return;
     }
-    if (next.onAbort) next.signal?.removeEventListener("abort", next.onAbort);
-    next.resolve(slot);
+    const [next] = this.queue.splice(i, 1);
+    if (next!.onAbort) next!.signal?.removeEventListener("abort", next!.onAbort);
+    this.lastUsed.set(slot.id, ++this.clock);
+    next!.resolve(slot);
+  }
+
+  private idleAt(id: number): Slot | undefined {
+    const s = this.slots[id];
+    return s && !s.busy ? s : undefined;
   }
 
   private bestIdle(prompt: readonly Token[]): Slot | undefined {
     let best: Slot | undefined;
-    let bestLen = -1;
-    for (const s of this.slots) {
-      if (s.busy) continue;
-      const len = commonPrefix(s.seq.contextTokens, prompt);
-      if (len > bestLen) {
-        best = s;
-        bestLen = len;
+    let bestShare = 0;
+    if (this.promptSimilarity > 0 && prompt.length > 0) {
+      for (const s of this.slots) {
+        if (s.busy || s.seq.nextTokenIndex === 0) continue;
+        const share = commonPrefix(s.seq.contextTokens, prompt) / prompt.length;
+        if (share > bestShare && share > this.promptSimilarity) {
+          best = s;
+          bestShare = share;
+        }
       }
     }
-    return best;
+    if (best) return best;
+    let lru: Slot | undefined;
+    for (const s of this.slots) {
+      if (!s.busy && (!lru || (this.lastUsed.get(s.id) ?? 0) < (this.lastUsed.get(lru.id) ?? 0))) lru = s;
+    }
+    return lru;
   }
 }
 

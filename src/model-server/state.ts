@@ -24,5 +24,7 @@ export interface ServerState {
   startedAt: number;
   stats: Stats;
   ready?: { engine: Engine; pool: SlotPool; template: ChatTemplate };
+  /** --sleep-idle-seconds: the model is freed until the next request that needs it (ready keeps its facts). */
+  sleeping?: boolean;
   loadError?: string;
 }

@@ -14,6 +14,8 @@ export class TokenTextDecoder {
   constructor(
     private readonly model: LlamaModel,
     context: readonly Token[] = [],
+    /** -sp/--special: special tokens become their text (e.g. <|im_start|>) instead of nothing. */
+    private readonly special = false,
   ) {
     this.history = context.slice(-8);
   }
@@ -21,7 +23,7 @@ export class TokenTextDecoder {
   /** Text completed by this token ("" while a character is still incomplete). */
   push(token: Token): string {
     this.pending.push(token);
-    const text = this.model.detokenize(this.pending, false, this.history);
+    const text = this.model.detokenize(this.pending, this.special, this.history);
     if (text.endsWith(REPLACEMENT) && this.pending.length < MAX_PENDING) return "";
     return this.commit(text);
   }
@@ -29,7 +31,7 @@ export class TokenTextDecoder {
   /** Whatever is still pending, even if incomplete (end of generation). */
   flush(): string {
     if (this.pending.length === 0) return "";
-    return this.commit(this.model.detokenize(this.pending, false, this.history));
+    return this.commit(this.model.detokenize(this.pending, this.special, this.history));
   }
 
   private commit(text: string): string {

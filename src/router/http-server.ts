@@ -4,13 +4,17 @@
 // per-request work (routing, hooks, reply objects) showed in the proxy's CPU profile. The router's surface is a
 // fixed table of about thirty routes, one body format and one error shape, which a Map and a few functions cover.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
 import type { Socket } from "node:net";
 import { keyRequired, makeKeyCheck } from "../http/auth.js";
 import { answerClientError } from "../http/client-error.js";
-import { corsFor } from "../http/cors.js";
+import { corsFor, PREFLIGHT_STATUS } from "../http/cors.js";
 import { ApiError, parseJsonBody, toApiError } from "../http/errors.js";
 import { sendError, sendJson } from "../http/respond.js";
 import type { Logger } from "../util/log.js";
+import { stripApiPrefix } from "../util/api-prefix.js";
+import type { TlsFiles } from "../util/tls.js";
+import { staticFile } from "../util/static-files.js";
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -35,6 +39,12 @@ export interface RouterServerOptions {
   timeoutS: number;
   log: Logger;
   verbose: boolean;
+  /** --api-prefix: every route is served under it, nothing outside it. */
+  apiPrefix?: string;
+  /** --ssl-key-file / --ssl-cert-file: serve HTTPS. */
+  tls?: TlsFiles;
+  /** --path: static files served ahead of the routes. */
+  staticDir?: string;
 }
 
 
@@ -49,9 +59,12 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
   const checkKey = o.apiKeys.length > 0 ? makeKeyCheck(o.apiKeys) : undefined;
   let closing = false;
 
-  const server = http.createServer({ keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
-    void handle(req, res);
-  });
+  const serverOptions = { keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout: 60_000 };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  // an HTTPS server offers everything used here of an HTTP one
+  const server = o.tls
+    ? (https.createServer({ ...serverOptions, ...o.tls }, onRequest) as unknown as http.Server)
+    : http.createServer(serverOptions, onRequest);
   // idle sockets (including a client that stalls half way through a request) are closed after --timeout
   if (o.timeoutS > 0) server.setTimeout(o.timeoutS * 1000, (socket: Socket) => socket.destroy());
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket));
@@ -59,13 +72,27 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = o.verbose ? performance.now() : 0;
     if (o.verbose) res.once("finish", () => o.log.debug(`${req.method} ${req.url} ${res.statusCode} ${(performance.now() - t0).toFixed(1)}ms`));
-    const url = req.url ?? "/";
+    const raw = req.url ?? "/";
+    const inPrefix = stripApiPrefix(o.apiPrefix, raw);
+    // routes, and the proxy to the models, see the plain path
+    if (inPrefix !== undefined) req.url = inPrefix;
+    const url = inPrefix ?? raw;
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     try {
       if (closing) throw new ApiError(503, "the router is shutting down", { headers: { connection: "close" } });
+      if (inPrefix === undefined) {
+        req.resume();
+        throw new ApiError(404, `File Not Found: ${req.method} ${path}`);
+      }
       if (o.corsOrigins && cors(req, res)) return;
       if (checkKey && keyRequired(req.method, path)) checkKey(req.headers);
+      const file = o.staticDir && (req.method === "GET" || req.method === "HEAD") ? staticFile(o.staticDir, path) : undefined;
+      if (file) {
+        res.writeHead(200, { "content-type": file.type, "content-length": file.body.length });
+        res.end(req.method === "HEAD" ? undefined : file.body);
+        return;
+      }
       const route = o.routes.get(`${req.method} ${path}`);
       if (!route) {
         req.resume();
@@ -88,7 +115,7 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
     if (!answer) return false;
     for (const [k, v] of Object.entries(answer.headers)) res.setHeader(k, v);
     if (!answer.preflight) return false;
-    res.writeHead(204);
+    res.writeHead(PREFLIGHT_STATUS);
     res.end();
     return true;
   }

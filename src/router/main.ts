@@ -7,8 +7,11 @@ import { fileURLToPath } from "node:url";
 import { modelOptionsFrom } from "../cli/child-args.js";
 import type { ServerOptions } from "../cli/options.js";
 import { readApiKeys } from "../http/api-keys.js";
+import { corsOriginsFor } from "../http/cors.js";
 import type { Logger } from "../util/log.js";
 import { StartupError } from "../util/startup-error.js";
+import { readTlsFiles } from "../util/tls.js";
+import { checkStaticDir } from "../util/static-files.js";
 import { routerRoutes } from "./api.js";
 import { createRouterServer } from "./http-server.js";
 import { DiscoveryError } from "./catalog/discover.js";
@@ -80,10 +83,13 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
       "Set --api-key (or --api-key-file), or pass --allow-public to do it anyway",
     );
   }
+  const tls = readTlsFiles(opts);
   const http = createRouterServer({
     routes: routerRoutes(router, { autoload: opts.modelsAutoload, modelsMax: opts.modelsMax }),
     apiKeys, maxBody: opts.maxBody, timeoutS: opts.timeout, log, verbose: opts.verbose,
-    ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
+    corsOrigins: corsOriginsFor(opts, []), // the router keeps CORS off unless asked (llama-server's default is *)
+    ...(opts.apiPrefix ? { apiPrefix: opts.apiPrefix } : {}), ...(tls ? { tls } : {}),
+    ...(opts.path ? { staticDir: checkStaticDir(opts.path) } : {}),
   });
   let port: number;
   try {
@@ -93,7 +99,7 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
   }
   log.info(`router: ${models.length} model(s) available: ${models.map((m) => m.id + (m.aliases.length ? ` (${m.aliases.join(", ")})` : "")).join(", ") || "none"}`);
   router.start(port);
-  log.info(`server is listening on http://${opts.host}:${port}`);
+  log.info(`server is listening on ${tls ? "https" : "http"}://${opts.host}:${port}`);
 
   let signals = 0;
   const shutdown = async (sig: string) => {

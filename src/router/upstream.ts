@@ -126,6 +126,8 @@ function forward(
           const lower = name.toLowerCase();
           // content-length is kept so a plain JSON answer is not re-chunked
           if (lower !== "content-length" && HOP_BY_HOP.has(lower)) continue;
+          // CORS is the router's to decide: a model's own (llama-server's default echoes any origin) is dropped
+          if (lower.startsWith("access-control-")) continue;
           const value = rawHeaders[i + 1]!.toString("latin1");
           if (lower === "content-type" && value.startsWith("text/event-stream")) sse = true;
           headers.push(name, value);

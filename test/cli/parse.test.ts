@@ -43,10 +43,11 @@ describe("command line", () => {
   test("unknown flags are errors; llama-server flags corral lacks are warnings", () => {
     assert.throws(() => parseArgs(["--bogus"], {}), (e: unknown) => e instanceof CliError && /unknown argument: --bogus/.test(e.message));
     assert.throws(() => parseArgs(["stray"], {}), /unexpected argument: stray/);
-    const { warnings, options } = parseArgs(["-cb", "--cache-type-k", "q8_0", "-c", "512"], {});
+    const { warnings, options, passthrough } = parseArgs(["-cb", "--mirostat", "2", "-c", "512"], {});
     assert.equal(warnings.length, 2);
-    assert.match(warnings[0]!, /-cb is not implemented/);
+    assert.equal(warnings[1], "corral's built-in engine ignores --mirostat; the llama-server engine (--engine llama-server) supports it (a router passes it to its llama-server models as given)");
     assert.equal(options.ctxSize, 512, "the value of an ignored flag is consumed, not taken as the next flag");
+    assert.deepEqual(passthrough, ["-cb", "--mirostat", "2"]);
   });
 
   test("values are checked: type, range, choices, missing", () => {

@@ -22,8 +22,8 @@ describe("model server API (openai client)", () => {
     const list = await client.models.list();
     assert.equal(list.data.length, 1);
     const m = list.data[0] as unknown as { id: string; aliases: string[]; meta: { n_ctx_train: number; n_vocab: number } };
-    assert.equal(m.id, "tiny-model");
-    assert.deepEqual(m.aliases, ["tm"]);
+    assert.equal(m.id, "tiny-model", "the first alias in sorted order, as llama-server");
+    assert.deepEqual(m.aliases, ["tiny-model", "tm"]);
     assert.ok(m.meta.n_vocab > 256);
   });
 

@@ -153,27 +153,31 @@ describe("start-up errors", () => {
 });
 
 describe("CORS (-m)", () => {
-  test("off by default; --cors-origins '*' answers preflights and tags responses", async () => {
+  test("llama-server's default (any origin, echoed, with credentials); --cors-origins '' turns it off", async () => {
     const model = await getTestModel("tiny");
-    const plain = await startServer(["-m", model, "-t", "1", "-c", "256"]);
-    try {
-      const r = await fetch(`${plain.url}/v1/models`, { headers: { origin: "https://x.example" } });
-      assert.equal(r.headers.get("access-control-allow-origin"), null);
-    } finally {
-      await plain.stop();
-    }
-    const open = await startServer(["-m", model, "-t", "1", "-c", "256", "--cors-origins", "*"]);
+    const open = await startServer(["-m", model, "-t", "1", "-c", "256"]);
     try {
       const pre = await fetch(`${open.url}/v1/chat/completions`, {
         method: "OPTIONS",
         headers: { origin: "https://x.example", "access-control-request-method": "POST" },
       });
-      assert.equal(pre.status, 204);
-      assert.equal(pre.headers.get("access-control-allow-origin"), "*");
+      assert.equal(pre.status, 200);
+      assert.equal(pre.headers.get("access-control-allow-origin"), "https://x.example");
+      assert.equal(pre.headers.get("access-control-allow-credentials"), "true");
       const r = await fetch(`${open.url}/v1/models`, { headers: { origin: "https://x.example" } });
-      assert.equal(r.headers.get("access-control-allow-origin"), "*");
+      assert.equal(r.headers.get("access-control-allow-origin"), "https://x.example");
+      assert.match(open.output(), /CORS allows every origin and no API key is set/);
     } finally {
       await open.stop();
+    }
+    const off = await startServer(["-m", model, "-t", "1", "-c", "256", "--cors-origins", ""]);
+    try {
+      const r = await fetch(`${off.url}/v1/models`, { headers: { origin: "https://x.example" } });
+      assert.equal(r.headers.get("access-control-allow-origin"), null);
+      const pre = await fetch(`${off.url}/v1/models`, { method: "OPTIONS", headers: { origin: "https://x.example" } });
+      assert.equal(pre.status, 404, "without CORS a preflight is just an unknown route");
+    } finally {
+      await off.stop();
     }
   });
 });

@@ -41,8 +41,9 @@ describe("engines", () => {
     const dir = await makeModelsDir({ "a.gguf": 1, "b.gguf": 2 });
     const ini = path.join(emptyDir("corral-preset-"), "p.ini");
     writeFileSync(ini, "[*]\nctk = f16\n[a]\nspec-draft-n-max = 3\nLLAMA_ARG_CACHE_RAM = 0\n[b]\nengine = node\n");
-    // -ctv is a llama-server flag corral's own table does not implement: it reaches llama-server children verbatim
-    const server = await startRouter(["--models-dir", dir, "--models-preset", ini, "-c", "1024", "-ctv", "f16"], {}, "auto");
+    // --no-warmup is a llama-server flag corral's own table does not implement: it reaches llama-server children
+    // verbatim; ctk (-ctk) is one it implements, rendered from its table
+    const server = await startRouter(["--models-dir", dir, "--models-preset", ini, "-c", "1024", "--no-warmup"], {}, "auto");
     try {
       const models = await listModels(server.url);
       const a = models.find((m) => m.id === "a")!;
@@ -51,7 +52,7 @@ describe("engines", () => {
       assert.equal(b.engine, "node");
       assert.match(a.status.args[0]!, /llama-server$/);
       const args = a.status.args.join(" ");
-      for (const want of ["--ctx-size 1024", "-ctv f16", "-ctk f16", "--spec-draft-n-max 3", "--alias a"]) assert.ok(args.includes(want), `${want} in ${args}`);
+      for (const want of ["--ctx-size 1024", "--no-warmup", "--cache-type-k f16", "--spec-draft-n-max 3", "--alias a"]) assert.ok(args.includes(want), `${want} in ${args}`);
       assert.ok(!args.includes("--max-body") && !args.includes("--log-format"), "corral-only options stay with the node engine");
       assert.equal((await chat(server.url, "a")).status, 200);
       assert.equal((await chat(server.url, "b")).status, 200);

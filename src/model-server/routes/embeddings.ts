@@ -14,6 +14,10 @@ export function registerEmbeddingRoutes(app: FastifyInstance, state: ServerState
       if (!engine.embedding) {
         throw new ApiError(501, "This server does not support embeddings. Start it with `--embeddings`");
       }
+      // one vector per token is not an OpenAI answer; llama-server refuses it on the OpenAI path only
+      if (path === "/v1/embeddings" && state.opts.pooling === "none") {
+        throw new ApiError(400, "Pooling type 'none' is not OAI compatible. Please use a different pooling type");
+      }
       const inputs = readInputs(engine, body["input"] ?? body["content"], body["input"] !== undefined ? "input" : "content");
       const format = optString(body, "encoding_format") ?? "float";
       if (format !== "float" && format !== "base64") {
@@ -22,10 +26,10 @@ export function registerEmbeddingRoutes(app: FastifyInstance, state: ServerState
       const nCtx = engine.facts.nCtxSlot;
       let promptTokens = 0;
       const data = [];
-      for (const [index, input] of inputs.entries()) {
-        const tokens: Token[] = typeof input === "string" ? engine.tokenizePrompt(input) : input;
+      for (const [index, tokens] of inputs.entries()) {
         if (tokens.length >= nCtx) {
-          throw new ApiError(400, `input ${index} is too long (${tokens.length} tokens, context is ${nCtx})`, {
+          // "too large" is llama-server's wording, which clients match on
+          throw new ApiError(400, `input ${index} is too large to process (${tokens.length} tokens, context is ${nCtx})`, {
             type: "exceed_context_size_error",
             extra: { n_prompt_tokens: tokens.length, n_ctx: nCtx },
           });
@@ -41,20 +45,31 @@ export function registerEmbeddingRoutes(app: FastifyInstance, state: ServerState
   }
 }
 
-/** `input` is a string, a list of strings, a list of token ids, or a list of token-id lists. */
-function readInputs(engine: Engine, raw: Json | undefined, field: string): Array<string | Token[]> {
+/**
+ * The prompts of `input`, tokenized. As llama-server: a string is one prompt; an array holding any number is one
+ * prompt of token ids and strings mixed; any other array is a list of prompts, each a string or such a mix.
+ */
+function readInputs(engine: Engine, raw: Json | undefined, field: string): Token[][] {
   if (raw === undefined || raw === null) throw new ApiError(400, `'${field}' is required`);
-  if (typeof raw === "string") return [raw];
+  if (typeof raw === "string") return [engine.tokenizePrompt(raw)];
   if (!Array.isArray(raw) || raw.length === 0) throw new ApiError(400, `'${field}' must be a string or a non-empty array, got ${typeName(raw)}`);
-  if (raw.every((x) => typeof x === "number")) {
-    if (!raw.every((t) => engine.isTokenId(t))) throw new ApiError(400, `'${field}' has an invalid token id`);
-    return [raw as Token[]];
-  }
+  if (raw.some((x) => typeof x === "number")) return [mixedPrompt(engine, raw, field)];
   return raw.map((x, i) => {
-    if (typeof x === "string") return x;
-    if (Array.isArray(x) && x.every((t) => engine.isTokenId(t))) return x as Token[];
-    throw new ApiError(400, `'${field}[${i}]' must be a string or an array of token ids`);
+    if (typeof x === "string") return engine.tokenizePrompt(x);
+    if (Array.isArray(x) && x.length > 0) return mixedPrompt(engine, x, `${field}[${i}]`);
+    throw new ApiError(400, `'${field}[${i}]' must be a string or a non-empty array of token ids and strings, got ${typeName(x)}`);
   });
+}
+
+/** Token ids and strings in one prompt; only a string in first place gets the BOS a prompt starts with. */
+function mixedPrompt(engine: Engine, parts: Json[], field: string): Token[] {
+  const out: Token[] = [];
+  parts.forEach((p, i) => {
+    if (typeof p === "string") out.push(...(i === 0 ? engine.tokenizePrompt(p) : engine.model.tokenize(p, true)));
+    else if (engine.isTokenId(p)) out.push(p);
+    else throw new ApiError(400, `'${field}[${i}]' must be a token id or a string, got ${typeName(p)}`);
+  });
+  return out;
 }
 
 function l2normalize(v: readonly number[]): number[] {

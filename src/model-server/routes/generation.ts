@@ -1,72 +1,43 @@
 // The generating endpoints: OpenAI chat and text completions, and llama.cpp's native /completion. They share
-// one path: read the prompt, read the sampling fields, generate on a slot, and shape the answer (JSON or SSE).
+// one path: read the prompt(s), read the sampling and output fields, generate on slots (one job per prompt and
+// choice), and shape the answer (JSON or SSE).
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Token } from "node-llama-cpp";
 import { ApiError, toApiError } from "../../http/errors.js";
 import { disconnectSignal, openSse } from "../../http/sse.js";
-import { type Json, type JsonObject, optArray, optBool, optObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
+import { type Json, type JsonObject, optString, requireObjectBody } from "../../http/validate.js";
 import { VERSION } from "../../cli/version.js";
-import { readMessages } from "../chat-template.js";
-import { generate, type GenerationResult } from "../generate.js";
+import { renderChatPrompt } from "../chat-template.js";
+import { hermesFormat } from "../tool-calls/hermes.js";
+import { chunkDelta, parseAnswer, planToolCalls, readToolRequest, type ToolCallPlan, toolFinishReason } from "../tool-calls/index.js";
+import { checkPromptFits, generate, type GenerationResult, type TokenStep } from "../generate.js";
+import { type ProbEntry, probEntriesJson } from "../logprobs.js";
+import { nativeBody, type NativeContext, pickFields, probsOf, usageOf } from "../native-answer.js";
+import { readPrompts } from "../prompt-input.js";
+import { type Flavor, readOutputOptions } from "../request-options.js";
 import { readSamplingParams } from "../sampling-params.js";
 import type { ServerState } from "../state.js";
+import { piecesOf } from "../token-pieces.js";
 import { requireReady } from "./ready.js";
 
-export type Flavor = "chat" | "oai-completion" | "native";
+export type { Flavor } from "../request-options.js";
 
 export function registerGenerationRoutes(app: FastifyInstance, state: ServerState): void {
   const handler = (flavor: Flavor) => (req: FastifyRequest, reply: FastifyReply) => handle(flavor, state, req, reply);
   for (const p of ["/v1/chat/completions", "/chat/completions"]) app.post(p, handler("chat"));
-  for (const p of ["/v1/completions", "/completions"]) app.post(p, handler("oai-completion"));
-  app.post("/completion", handler("native"));
-}
-
-interface Prepared {
-  prompt: Token[];
-  promptText: string;
-  tools: Json[] | undefined;
-}
-
-function prepare(flavor: Flavor, state: ServerState, body: JsonObject): Prepared {
-  const { engine, template } = requireReady(state);
-  if (flavor === "chat") {
-    const messages = readMessages(body);
-    const toolChoice = body["tool_choice"];
-    const tools = toolChoice === "none" ? undefined : optArray(body, "tools");
-    const kwargs = optObject(body, "chat_template_kwargs");
-    const text = template.render(messages, { tools, extra: kwargs });
-    return { prompt: engine.tokenizePrompt(text), promptText: text, tools };
+  app.post("/v1/completions", handler("oai-completion"));
+  // as in llama-server, /completions without /v1 is the native endpoint
+  for (const p of ["/completion", "/completions"]) app.post(p, handler("native"));
+  for (const p of ["/v1/chat/completions/input_tokens", "/chat/completions/input_tokens"]) {
+    app.post(p, async (req) => ({ input_tokens: chatPrompt(state, requireObjectBody(req.body)).tokens.length, object: "response.input_tokens" }));
   }
-  const raw = body["prompt"];
-  if (raw === undefined || raw === null) throw new ApiError(400, "'prompt' is required");
-  return { ...readPrompt(state, raw), tools: undefined };
-}
-
-/** A prompt is a string, a list of token ids, or a list holding exactly one of those. */
-function readPrompt(state: ServerState, raw: Json): { prompt: Token[]; promptText: string } {
-  const { engine } = requireReady(state);
-  if (typeof raw === "string") return { prompt: engine.tokenizePrompt(raw), promptText: raw };
-  if (Array.isArray(raw)) {
-    if (raw.length === 1 && (typeof raw[0] === "string" || Array.isArray(raw[0]))) return readPrompt(state, raw[0]!);
-    if (raw.every((t) => typeof t === "number")) {
-      for (const t of raw as number[]) {
-        if (!engine.isTokenId(t)) {
-          throw new ApiError(400, `'prompt' has an invalid token id ${t} (vocabulary has ${engine.facts.nVocab} tokens)`);
-        }
-      }
-      const tokens = raw as Token[];
-      return { prompt: tokens, promptText: engine.model.detokenize(tokens, true) };
-    }
-    throw new ApiError(400, "'prompt' must be a string or an array of token ids (one prompt per request)");
-  }
-  throw new ApiError(400, `'prompt' must be a string or an array of token ids, got ${typeName(raw)}`);
 }
 
 async function handle(flavor: Flavor, state: ServerState, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const body = requireObjectBody(req.body);
   const signal = disconnectSignal(reply);
-  if (!(optBool(body, "stream") ?? false)) return runGeneration(flavor, state, body, { signal });
+  if (body["stream"] !== true) return runGeneration(flavor, state, body, { signal });
   // Errors found before the first byte (a full queue, a prompt too long) still get a proper status code.
   let sse: ReturnType<typeof openSse> | undefined;
   try {
@@ -87,63 +58,246 @@ export interface RunOptions {
   onEvent?: (event: Record<string, unknown>) => void;
 }
 
+/** The chat prompt of a chat-completions body, tokenized. */
+function chatPrompt(state: ServerState, body: JsonObject): { tokens: Token[]; tools: Json[] | undefined; toolCalls: ToolCallPlan | undefined } {
+  const { engine, template } = requireReady(state);
+  const toolRequest = readToolRequest(body);
+  // llama-server refuses `grammar` with tools (it builds a tool-call grammar of its own); corral has none, so a
+  // client's grammar is the one way to force a tool call, and is kept
+  const { text, tools } = renderChatPrompt(template, body);
+  return { tokens: engine.tokenizePrompt(text), tools, toolCalls: planToolCalls(toolRequest, template.source, text) };
+}
+
+/** One generation of a request: a prompt and which choice of it (index = prompt * n + choice). */
+interface Job {
+  index: number;
+  prompt: Token[];
+  firstOfPrompt: boolean;
+}
+
+interface Ctx extends NativeContext {
+  flavor: Flavor;
+  id: string;
+  created: number;
+  tools: Json[] | undefined;
+  /** How the model writes tool calls, when the request offers tools. */
+  toolCalls: ToolCallPlan | undefined;
+}
+
 /**
  * One generation request, whatever dialect carries it: `body` is an OpenAI chat or completions request, or a native
- * /completion one. Without `stream` the answer is returned; with it, it goes to `onEvent` and undefined is returned.
- * Other dialects (Anthropic Messages, Responses) translate into this and back.
+ * /completion one. Without `stream` the answer is returned (a list for /completion with several prompts or
+ * choices); with it, it goes to `onEvent` and undefined is returned. Other dialects (Anthropic Messages,
+ * Responses) translate into this and back.
  */
-export async function runGeneration(flavor: Flavor, state: ServerState, body: JsonObject, o: RunOptions): Promise<Record<string, unknown> | undefined> {
-  const { engine, pool } = requireReady(state);
-  const prepared = prepare(flavor, state, body);
+export async function runGeneration(flavor: "chat" | "oai-completion", state: ServerState, body: JsonObject, o: RunOptions): Promise<Record<string, unknown> | undefined>;
+export async function runGeneration(flavor: Flavor, state: ServerState, body: JsonObject, o: RunOptions): Promise<Record<string, unknown> | Record<string, unknown>[] | undefined>;
+export async function runGeneration(flavor: Flavor, state: ServerState, body: JsonObject, o: RunOptions): Promise<Record<string, unknown> | Record<string, unknown>[] | undefined> {
+  const { engine } = requireReady(state);
+  if (flavor === "oai-completion") checkOaiCompletionFields(body);
+  const out = readOutputOptions(flavor, body, state, engine.facts.nVocab);
+  let prompts: Token[][];
+  let tools: Json[] | undefined;
+  let toolCalls: ToolCallPlan | undefined;
+  if (flavor === "chat") {
+    const p = chatPrompt(state, body);
+    prompts = [p.tokens];
+    tools = p.tools;
+    toolCalls = p.toolCalls;
+  } else {
+    prompts = readPrompts(engine, body["prompt"]);
+  }
+  for (const p of prompts) checkPromptFits(engine, p);
   const params = await readSamplingParams(body, state.opts, engine);
-  const stream = optBool(body, "stream") ?? false;
-  const streamOptions = optObject(body, "stream_options");
-  const includeUsage = streamOptions ? (optBool(streamOptions, "include_usage", "stream_options.") ?? false) : false;
+  // tool_choice "required" or a named function: a grammar makes the answer a call
+  if (toolCalls && !params.grammar) params.grammar = await toolCalls.grammar(engine.llama);
   const requestedModel = optString(body, "model");
-  const model = requestedModel && requestedModel.length > 0 ? requestedModel : state.modelId;
-  const id = `${flavor === "chat" ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("hex")}`;
-  const created = Math.floor(Date.now() / 1000);
-  const { signal } = o;
+  const ctx: Ctx = {
+    flavor,
+    engine,
+    pieces: piecesOf(engine.model),
+    model: requestedModel && requestedModel.length > 0 ? requestedModel : state.modelId,
+    params,
+    out,
+    id: `${flavor === "chat" ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("hex")}`,
+    created: Math.floor(Date.now() / 1000),
+    tools,
+    toolCalls,
+  };
+  const jobs: Job[] = prompts.flatMap((prompt, i) =>
+    Array.from({ length: out.n }, (_, j) => ({ index: i * out.n + j, prompt, firstOfPrompt: j === 0 })),
+  );
   state.stats.requestsTotal++;
 
-  if (!stream) {
-    const result = await generate(engine, pool, prepared.prompt, params, { signal });
-    record(state, result);
-    return shapeFinal(flavor, { id, created, model, result, prepared }) as Record<string, unknown>;
+  // one failed job ends the others: the request has failed
+  const ac = new AbortController();
+  const stopAll = () => ac.abort();
+  o.signal.addEventListener("abort", stopAll, { once: true });
+  if (o.signal.aborted) ac.abort();
+  try {
+    const run = (job: Job, hooks: Parameters<typeof generate>[4] = {}) =>
+      generate(engine, requireReady(state).pool, job.prompt, params, { ...hooks, signal: ac.signal }, {
+        ...(out.topProbs !== undefined ? { topProbs: out.topProbs } : {}),
+        slotId: out.idSlot,
+        progressBatch: state.opts.batchSize,
+      }).then((result) => {
+        record(state, result);
+        return { job, result };
+      });
+    const all = <T>(ps: Promise<T>[]) => Promise.all(ps.map((p) => p.catch((e: unknown) => (ac.abort(), Promise.reject(e)))));
+
+    if (!out.stream) {
+      const done = await all(jobs.map((job) => run(job)));
+      return shapeAnswer(ctx, done);
+    }
+    const send = o.onEvent ?? (() => {});
+    const done = await all(jobs.map((job) => streamJob(ctx, job, send, run)));
+    if (flavor !== "native" && out.includeUsage) {
+      const last: Record<string, unknown> = { ...envelope(ctx), choices: [], usage: usageOf(done) };
+      last["timings"] = done[0]!.result.timings;
+      send(last);
+    }
+    return undefined;
+  } finally {
+    o.signal.removeEventListener("abort", stopAll);
+  }
+}
+
+/** OpenAI completions fields llama-server refuses rather than ignores. */
+function checkOaiCompletionFields(body: JsonObject): void {
+  if (body["echo"] === true) throw new ApiError(400, "'echo': only echo=false is supported");
+  for (const f of ["best_of", "suffix"]) {
+    if (body[f] !== undefined && body[f] !== null) throw new ApiError(400, `'${f}' is not supported`);
+  }
+}
+
+// ---- non-streamed answers ----------------------------------------------------------------------------------------
+
+function shapeAnswer(ctx: Ctx, done: Array<{ job: Job; result: GenerationResult }>): Record<string, unknown> | Record<string, unknown>[] {
+  if (ctx.flavor === "native") {
+    const bodies = done.map(({ job, result }) => {
+      const b = nativeBody(ctx, job.index, job.prompt, result, false);
+      return ctx.out.responseFields.length > 0 ? pickFields(b, ctx.out.responseFields) : b;
+    });
+    return bodies.length === 1 ? bodies[0]! : bodies;
+  }
+  const first = done[0]!;
+  const answer: Record<string, unknown> = {
+    ...envelope(ctx),
+    choices: done.map(({ job, result }) => (ctx.flavor === "chat" ? chatChoice(ctx, job, result) : completionChoice(ctx, job, result))),
+    usage: usageOf(done),
+    timings: first.result.timings,
+  };
+  if (ctx.out.verbose) answer["__verbose"] = nativeBody(ctx, first.job.index, first.job.prompt, first.result, false);
+  return answer;
+}
+
+function envelope(ctx: Ctx): Record<string, unknown> {
+  const object = ctx.flavor === "chat" ? (ctx.out.stream ? "chat.completion.chunk" : "chat.completion") : "text_completion";
+  return { id: ctx.id, object, created: ctx.created, model: ctx.model, system_fingerprint: FINGERPRINT };
+}
+
+function logprobsJson(ctx: Ctx, entries: readonly ProbEntry[] | undefined): { content: Record<string, unknown>[] } | null {
+  if (!entries) return null;
+  return { content: probEntriesJson(entries, ctx.out.postSamplingProbs, ctx.pieces) };
+}
+
+function chatChoice(ctx: Ctx, job: Job, result: GenerationResult): Record<string, unknown> {
+  const parsed = ctx.toolCalls?.parse(result.text);
+  const message: Record<string, unknown> =
+    parsed && parsed.toolCalls.length > 0
+      ? { role: "assistant", content: parsed.content, tool_calls: parsed.toolCalls }
+      : { role: "assistant", content: parsed ? (parsed.content ?? "") : result.text };
+  const finish = toolFinishReason(result.finishReason, parsed?.toolCalls.length ?? 0);
+  return { index: job.index, message, finish_reason: finish, logprobs: logprobsJson(ctx, probsOf(result)) };
+}
+
+function completionChoice(ctx: Ctx, job: Job, result: GenerationResult): Record<string, unknown> {
+  return { index: job.index, text: result.text, finish_reason: result.finishReason, logprobs: logprobsJson(ctx, probsOf(result)) };
+}
+
+// ---- streams -----------------------------------------------------------------------------------------------------
+
+type Run = (job: Job, hooks?: Parameters<typeof generate>[4]) => Promise<{ job: Job; result: GenerationResult }>;
+
+/** One job's events: prompt progress, then text (OpenAI chunks) or every token (native events), then its end. */
+async function streamJob(ctx: Ctx, job: Job, send: (e: Record<string, unknown>) => void, run: Run) {
+  const { out } = ctx;
+  const progress = out.returnProgress
+    ? (p: object) => send(ctx.flavor === "native" ? { ...nativePartial(job, -1, 0), prompt_progress: p } : { ...chunk(ctx, job, { role: "assistant", content: null }, null), prompt_progress: p })
+    : undefined;
+  let done: { job: Job; result: GenerationResult };
+  if (ctx.flavor === "native") {
+    let last: TokenStep | undefined;
+    done = await run(job, {
+      onToken: (step) => send(nativeTokenEvent(ctx, job, (last = step))),
+      // text released only at the end belongs to no token
+      onText: (text, fromToken) => {
+        if (!fromToken) send({ ...nativePartial(job, last?.slotId ?? -1, last?.timings.predicted_n ?? 0), content: text });
+      },
+      ...(progress ? { onPromptProgress: progress } : {}),
+    });
+    send(nativeBody(ctx, job.index, job.prompt, done.result, true));
+    return done;
   }
 
-  const send = o.onEvent ?? (() => {});
-  const chunk = (delta: Record<string, unknown>, finish: string | null): Record<string, unknown> =>
-    flavor === "chat"
-      ? { id, object: "chat.completion.chunk", created, model, system_fingerprint: FINGERPRINT, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] }
-      : { id, object: "text_completion", created, model, system_fingerprint: FINGERPRINT, choices: [{ index: 0, text: delta["content"] ?? "", finish_reason: finish, logprobs: null }] };
-  let predicted = 0;
-  const result = await generate(engine, pool, prepared.prompt, params, {
-    signal,
-    onText: (text) => {
-      if (flavor === "native") {
-        predicted++;
-        send({ index: 0, content: text, tokens: [], stop: false, id_slot: -1, tokens_predicted: predicted, tokens_evaluated: prepared.prompt.length });
-      } else {
-        if (flavor === "chat" && predicted++ === 0) send(chunk({ role: "assistant", content: null }, null));
-        send(chunk({ content: text }, null));
-      }
+  let sentRole = ctx.flavor !== "chat";
+  let pending: ProbEntry[] = [];
+  let lastTimings: TokenStep["timings"] | undefined;
+  const role = () => {
+    if (!sentRole) send(chunk(ctx, job, { role: "assistant", content: null }, null));
+    sentRole = true;
+  };
+  // with tools, text goes through the tool-call parser: calls become tool_calls deltas, markers are held back
+  const toolStream = ctx.toolCalls?.stream();
+  const sendDeltas = (deltas: Record<string, unknown>[]) => {
+    for (const delta of deltas) {
+      const c = chunk(ctx, job, delta, null, out.topProbs !== undefined ? logprobsJson(ctx, pending) : null);
+      pending = [];
+      if (out.timingsPerToken && lastTimings) c["timings"] = lastTimings;
+      send(c);
+    }
+  };
+  done = await run(job, {
+    onToken: (step) => {
+      if (step.probs) pending.push(step.probs);
+      lastTimings = step.timings;
     },
+    onText: (text) => {
+      role();
+      sendDeltas(toolStream ? toolStream.push(text).map(chunkDelta) : [{ content: text }]);
+    },
+    ...(progress ? { onPromptProgress: progress } : {}),
   });
-  record(state, result);
-  if (flavor === "native") {
-    send(nativeBody(false, { model, result, prepared }));
-    return undefined;
-  }
-  if (flavor === "chat" && predicted === 0) send(chunk({ role: "assistant", content: null }, null));
-  const final = chunk({}, result.finishReason);
-  final["timings"] = result.timings;
+  role();
+  if (toolStream) sendDeltas(toolStream.finish().map(chunkDelta));
+  const final = chunk(ctx, job, {}, toolFinishReason(done.result.finishReason, toolStream?.message.toolCalls.length ?? 0));
+  if (!out.includeUsage) final["timings"] = done.result.timings;
+  if (out.verbose) final["__verbose"] = nativeBody(ctx, job.index, job.prompt, done.result, true);
   send(final);
-  if (includeUsage) {
-    send({ id, object: flavor === "chat" ? "chat.completion.chunk" : "text_completion", created, model, system_fingerprint: FINGERPRINT, choices: [], usage: usage(result) });
-  }
-  return undefined;
+  return done;
 }
+
+function chunk(ctx: Ctx, job: Job, delta: Record<string, unknown>, finish: string | null, logprobs: unknown = null): Record<string, unknown> {
+  const choice =
+    ctx.flavor === "chat"
+      ? { index: job.index, delta, finish_reason: finish, logprobs }
+      : { index: job.index, text: delta["content"] ?? "", finish_reason: finish, logprobs };
+  return { ...envelope(ctx), choices: [choice] };
+}
+
+function nativePartial(job: Job, slotId: number, predicted: number): Record<string, unknown> {
+  return { index: job.index, content: "", tokens: [], stop: false, id_slot: slotId, tokens_predicted: predicted, tokens_evaluated: job.prompt.length };
+}
+
+function nativeTokenEvent(ctx: Ctx, job: Job, step: TokenStep): Record<string, unknown> {
+  const e: Record<string, unknown> = { ...nativePartial(job, step.slotId, step.timings.predicted_n), content: step.text, tokens: [step.id] };
+  if (ctx.out.timingsPerToken) e["timings"] = step.timings;
+  if (step.probs) e["completion_probabilities"] = probEntriesJson([step.probs], ctx.out.postSamplingProbs, ctx.pieces);
+  return e;
+}
+
+// ---- bookkeeping ---------------------------------------------------------------------------------------------------
 
 function record(state: ServerState, r: GenerationResult): void {
   const s = state.stats;
@@ -153,77 +307,13 @@ function record(state: ServerState, r: GenerationResult): void {
   s.predictedSecondsTotal += r.timings.predicted_ms / 1000;
 }
 
-function usage(r: GenerationResult) {
-  return {
-    prompt_tokens: r.promptTokens,
-    completion_tokens: r.completionTokens,
-    total_tokens: r.promptTokens + r.completionTokens,
-    prompt_tokens_details: { cached_tokens: r.cachedTokens },
-  };
-}
-
 const FINGERPRINT = `corral-${VERSION}`;
-
-function shapeFinal(flavor: Flavor, a: { id: string; created: number; model: string; result: GenerationResult; prepared: Prepared }): unknown {
-  const { id, created, model, result, prepared } = a;
-  if (flavor === "native") return nativeBody(true, { model, result, prepared });
-  if (flavor === "oai-completion") {
-    return {
-      id, object: "text_completion", created, model, system_fingerprint: FINGERPRINT,
-      choices: [{ index: 0, text: result.text, finish_reason: result.finishReason, logprobs: null }],
-      usage: usage(result), timings: result.timings,
-    };
-  }
-  const toolCalls = prepared.tools ? parseToolCalls(result.text) : undefined;
-  const message: Record<string, unknown> = toolCalls
-    ? { role: "assistant", content: toolCalls.rest.length > 0 ? toolCalls.rest : null, tool_calls: toolCalls.calls }
-    : { role: "assistant", content: result.text };
-  return {
-    id, object: "chat.completion", created, model, system_fingerprint: FINGERPRINT,
-    choices: [{ index: 0, message, finish_reason: toolCalls ? "tool_calls" : result.finishReason, logprobs: null }],
-    usage: usage(result), timings: result.timings,
-  };
-}
-
-/** llama.cpp's /completion shape; a stream's last event repeats everything but the content already sent. */
-function nativeBody(includeContent: boolean, a: { model: string; result: GenerationResult; prepared: Prepared }) {
-  const { result } = a;
-  return {
-    index: 0,
-    content: includeContent ? result.text : "",
-    tokens: [],
-    id_slot: result.slotId,
-    stop: true,
-    model: a.model,
-    tokens_predicted: result.completionTokens,
-    tokens_evaluated: result.promptTokens,
-    tokens_cached: result.cachedTokens,
-    prompt: a.prepared.promptText,
-    has_new_line: result.text.includes("\n"),
-    truncated: false,
-    stop_type: result.stoppedWord !== undefined ? "word" : result.stoppedLimit ? "limit" : result.stoppedEos ? "eos" : "none",
-    stopping_word: result.stoppedWord ?? "",
-    timings: result.timings,
-  };
-}
 
 /**
  * Tool calls in the Hermes style our default template asks for: `<tool_call>{"name":…,"arguments":…}</tool_call>`.
- * Anything that does not parse stays plain content.
+ * Anything that does not parse stays plain content. (The chat route picks the model's own format: tool-calls/.)
  */
 export function parseToolCalls(text: string): { calls: unknown[]; rest: string } | undefined {
-  const re = /<tool_call>\s*([\s\S]*?)\s*<\/tool_call>/g;
-  const calls: unknown[] = [];
-  for (const m of text.matchAll(re)) {
-    try {
-      const parsed = JSON.parse(m[1]!) as { name?: unknown; arguments?: unknown };
-      if (typeof parsed.name !== "string") continue;
-      const args = typeof parsed.arguments === "string" ? parsed.arguments : JSON.stringify(parsed.arguments ?? {});
-      calls.push({ id: `call_${randomBytes(8).toString("hex")}`, type: "function", function: { name: parsed.name, arguments: args } });
-    } catch {
-      // not a tool call after all
-    }
-  }
-  if (calls.length === 0) return undefined;
-  return { calls, rest: text.replace(re, "").trim() };
+  const r = parseAnswer(hermesFormat(), text);
+  return r.toolCalls.length > 0 ? { calls: r.toolCalls, rest: r.content ?? "" } : undefined;
 }

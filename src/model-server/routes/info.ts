@@ -4,6 +4,7 @@ import { ApiError } from "../../http/errors.js";
 import { VERSION } from "../../cli/version.js";
 import type { ServerState } from "../state.js";
 import { requireReady } from "./ready.js";
+import { uiSettings } from "../ui-settings.js";
 
 export const BUILD_INFO = `corral-${VERSION} (node-llama-cpp 3.21.1)`;
 
@@ -24,37 +25,42 @@ export function registerInfoRoutes(app: FastifyInstance, state: ServerState): vo
     const f = engine.facts;
     const o = state.opts;
     return {
-      default_generation_settings: {
-        id: 0,
-        n_ctx: f.nCtxSlot,
-        params: {
-          n_predict: o.nPredict, temperature: o.temp, top_k: o.topK, top_p: o.topP, min_p: o.minP, seed: o.seed,
-          repeat_penalty: o.repeatPenalty, repeat_last_n: o.repeatLastN, presence_penalty: o.presencePenalty,
-          frequency_penalty: o.frequencyPenalty,
-        },
-      },
+      default_generation_settings: { params: defaultParams(o), n_ctx: f.nCtxSlot },
       total_slots: f.slots,
       model_alias: state.modelId,
       model_path: f.path,
+      modalities: { vision: false, video: false, audio: false },
+      endpoint_slots: o.slots,
+      endpoint_props: o.props,
+      endpoint_metrics: o.metrics,
+      ui: o.webui,
+      ui_settings: uiSettings(o),
       chat_template: template.source,
       bos_token: f.bosToken,
       eos_token: f.eosToken,
-      modalities: { vision: false, audio: false },
       build_info: BUILD_INFO,
-      is_sleeping: false,
+      is_sleeping: state.sleeping === true,
+      cors_proxy_enabled: o.uiMcpProxy,
     };
   });
 
-  app.get("/slots", async () => {
+  app.get("/slots", async (req) => {
     if (!state.opts.slots) throw new ApiError(501, "This server does not support slots endpoint. Start it with `--slots`");
     const { engine, pool } = requireReady(state);
+    const query = req.query as Record<string, unknown>;
+    // as llama-server: any value asks for a 503 when every slot is busy
+    if (query["fail_on_no_slot"] !== undefined && query["fail_on_no_slot"] !== "" && pool.slots.every((s) => s.busy)) {
+      throw new ApiError(503, "no slot available");
+    }
+    // llama-server's fields where corral knows them; a slot that never ran a task has only the first four
     return pool.slots.map((s) => ({
       id: s.id,
       n_ctx: engine.facts.nCtxSlot,
+      speculative: false,
       is_processing: s.busy,
-      n_prompt_tokens: s.nPromptTokens,
-      n_decoded: s.nDecoded,
-      n_cached_tokens: s.seq.nextTokenIndex,
+      ...(s.busy || s.nPromptTokens > 0
+        ? { n_prompt_tokens: s.nPromptTokens, n_decoded: s.nDecoded, n_cached_tokens: s.seq.nextTokenIndex }
+        : {}),
     }));
   });
 
@@ -66,11 +72,22 @@ export function registerInfoRoutes(app: FastifyInstance, state: ServerState): vo
   });
 }
 
+/** The server's sampling defaults, under llama-server's names for them. */
+function defaultParams(o: ServerState["opts"]) {
+  return {
+    seed: o.seed, temperature: o.temp, top_k: o.topK, top_p: o.topP, min_p: o.minP, repeat_last_n: o.repeatLastN,
+    repeat_penalty: o.repeatPenalty, presence_penalty: o.presencePenalty, frequency_penalty: o.frequencyPenalty,
+    max_tokens: o.nPredict, n_predict: o.nPredict, ignore_eos: false, stream: false, n_probs: 0,
+  };
+}
+
 function modelEntry(state: ServerState) {
   const f = state.ready?.engine.facts;
   return {
     id: state.modelId,
-    aliases: state.aliases.slice(1),
+    // every name the model answers to, the id included, as llama-server lists them
+    aliases: state.aliases,
+    tags: [...new Set(state.opts.tags ?? [])].sort(),
     object: "model",
     owned_by: "llamacpp",
     created: Math.floor(state.startedAt / 1000),

@@ -5,6 +5,33 @@ import { optArray, optBool, optString, requireObjectBody } from "../../http/vali
 import { readMessages } from "../chat-template.js";
 import type { ServerState } from "../state.js";
 import { requireReady } from "./ready.js";
+import type { Engine } from "../engine.js";
+import { tokenPieces } from "../token-pieces.js";
+
+const piecesOf = new WeakMap<Engine, (id: Token) => string | number[]>();
+
+/**
+ * A token's piece as llama-server's with_pieces gives it (special tokens rendered): a string when it is whole
+ * UTF-8, else its bytes (one byte of a multi-byte character, say).
+ */
+function pieceOf(engine: Engine): (id: Token) => string | number[] {
+  let f = piecesOf.get(engine);
+  if (!f) {
+    const pieces = tokenPieces(engine.model);
+    const utf8 = new TextDecoder("utf-8", { fatal: true });
+    f = (id) => {
+      const a = engine.model.getTokenAttributes(id);
+      const bytes = a.control || a.unknown ? Buffer.from(engine.model.detokenize([id], true), "utf8") : pieces.bytes(id);
+      try {
+        return utf8.decode(bytes);
+      } catch {
+        return [...bytes];
+      }
+    };
+    piecesOf.set(engine, f);
+  }
+  return f;
+}
 
 export function registerTokenRoutes(app: FastifyInstance, state: ServerState): void {
   app.post("/tokenize", async (req) => {
@@ -15,10 +42,12 @@ export function registerTokenRoutes(app: FastifyInstance, state: ServerState): v
     const addSpecial = optBool(body, "add_special") ?? false;
     const parseSpecial = optBool(body, "parse_special") ?? true;
     const withPieces = optBool(body, "with_pieces") ?? false;
-    let tokens = engine.model.tokenize(content, parseSpecial);
-    if (addSpecial) tokens = engine.tokenizePrompt(content, true);
+    const tokens = engine.model.tokenize(content, parseSpecial);
+    const bos = engine.model.tokens.bos;
+    if (addSpecial && engine.model.tokens.shouldPrependBosToken && bos != null && tokens[0] !== bos) tokens.unshift(bos);
     if (!withPieces) return { tokens };
-    return { tokens: tokens.map((id) => ({ id, piece: engine.model.detokenize([id], true) })) };
+    const piece = pieceOf(engine);
+    return { tokens: tokens.map((id) => ({ id, piece: piece(id) })) };
   });
 
   app.post("/detokenize", async (req) => {

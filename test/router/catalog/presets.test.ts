@@ -69,9 +69,9 @@ describe("--models-preset INI", () => {
   });
 
   test("keys corral does not know are kept for llama-server children, with their arity where it is known", () => {
-    const p = parsePresets("[a]\nctk = q8_0\nno-warmup = true\ncont-batching = false\nfrobnicate = 1\nspec-thing = on\nLLAMA_ARG_FOO_BAR = 7\n", FILE);
+    const p = parsePresets("[a]\nmirostat = 2\nno-warmup = true\ncont-batching = false\nfrobnicate = 1\nspec-thing = on\nLLAMA_ARG_FOO_BAR = 7\n", FILE);
     const s = p.models[0]!;
-    assert.deepEqual(s.passthrough.map((x) => x.args), [["-ctk", "q8_0"], ["--no-warmup"], ["--no-cont-batching"], ["--frobnicate", "1"], ["--spec-thing"]]);
+    assert.deepEqual(s.passthrough.map((x) => x.args), [["--mirostat", "2"], ["--no-warmup"], ["--no-cont-batching"], ["--frobnicate", "1"], ["--spec-thing"]]);
     assert.deepEqual(s.passthrough.map((x) => x.known), [true, true, true, false, false]);
     assert.equal(s.passthrough[3]!.where, `${FILE}:5`);
     assert.deepEqual(s.argEnv, { LLAMA_ARG_FOO_BAR: "7" }, "unknown LLAMA_ARG_* keys reach the child as environment");
