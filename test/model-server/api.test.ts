@@ -185,7 +185,7 @@ describe("model server API (openai client)", () => {
     assert.ok(r.usage.prompt_tokens > 0);
     const bad = await postJson(`${server.url}/v1/embeddings`, { input: [[1, 999999]] });
     assert.equal(bad.status, 400, "a token id outside the vocabulary is the client's mistake, not a 500");
-    assert.match(bad.json.error.message, /'input\[0\]'/);
+    assert.match(bad.json.error.message, /'input\[0\]\[1\]' must be a token id/);
   });
 
   test("tokenize / detokenize round trip, with pieces, and apply-template", async () => {

@@ -78,9 +78,10 @@ const { spawn } = require("child_process");
 const [port, delay, mode] = [Number(process.argv[2]), Number(process.argv[3] || 0), process.argv[4] || "ok"];
 const started = Date.now();
 const kid = spawn(process.execPath, ["-e", "setInterval(() => {}, 1e6)"], { stdio: "ignore" });
-console.log("grandchild " + kid.pid);
 if (mode === "ignore-term") process.on("SIGTERM", () => console.log("ignoring SIGTERM"));
 else process.on("SIGTERM", () => { console.log("got SIGTERM"); process.exit(0); });
+// only after the handlers: a test that stops the process on seeing this line must find them installed
+console.log("grandchild " + kid.pid);
 http.createServer((req, res) => {
   const ok = mode !== "never" && Date.now() - started >= delay;
   res.writeHead(ok ? 200 : 503);
