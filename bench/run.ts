@@ -16,6 +16,7 @@ import { findLlamaServerBin, impls as makeImpls, median, startDirect, type Impl,
 import { generation } from "./scenarios/generation.js";
 import { coldLoad, swap } from "./scenarios/loading.js";
 import { memory } from "./scenarios/memory.js";
+import { modelServer } from "./scenarios/model-server.js";
 import { proxyOverhead } from "./scenarios/proxy.js";
 import { scale } from "./scenarios/scale.js";
 import { streaming } from "./scenarios/streaming.js";
@@ -41,6 +42,7 @@ const SCENARIOS: Record<string, Scenario> = {
   memory: eachImpl("memory", memory),
   scale: eachImpl("scale", scale),
   spawn: spawnToReady,
+  "model-server": modelServer,
 };
 
 interface Args {

@@ -1,7 +1,7 @@
 // The one table of command-line options. Parsing, `--help`, environment variables, the README's flag list and
 // (later) INI keys and child-process arguments are all derived from it, as llama.cpp does with common/arg.cpp.
 import type { EngineChoice } from "../engines/types.js";
-import { checkApiPrefix, isLoraScaledItem, parseGpuLayers, parseJsonObject, parseKvOverride, parseLogColors, parseLogitBias, parseLoraScaled } from "./value-formats.js";
+import { checkApiPrefix, isLoraScaledItem, parseGpuLayers, parseJsonObject, parseKvOverride, parseLogColors, parseLogitBias, parseLoraScaled, parseReasoningSwitch } from "./value-formats.js";
 
 /** "list": comma-separated values; "strings": one value per occurrence, commas included (e.g. -r ", "). */
 export type OptionType = "int" | "float" | "string" | "bool" | "list" | "strings" | "size";
@@ -33,6 +33,8 @@ export interface OptionSpec {
   check?: (value: string) => void;
   /** A flag llama.cpp keeps only for old command lines: using it gives this warning. */
   deprecated?: string;
+  /** For values that hold file paths beyond a plain FILE or DIR (lists, FILE:SCALE): resolves each path in them. */
+  resolvePaths?: (value: unknown, resolve: (path: string) => string) => unknown;
   /** The older two-argument form (`--lora-scaled FILE SCALE`): true when a value needs the next argument after a colon. */
   pairsWithNext?: (value: string) => boolean;
 }
@@ -126,6 +128,7 @@ export interface ServerOptions {
   ignoreEos: boolean;
   escape: boolean;
   special: boolean;
+  verbosePrompt: boolean;
   uiConfig?: string;
   uiConfigFile?: string;
   path?: string;
@@ -146,6 +149,13 @@ export interface ServerOptions {
   xtcProbability: number;
   xtcThreshold: number;
   chatTemplateKwargs?: string;
+  /** none | auto | deepseek | deepseek-legacy: where a thinking model's thought goes in chat answers. */
+  reasoningFormat: string;
+  /** on | off | auto (enable_thinking for the template); undefined = auto. */
+  reasoning?: string;
+  /** Tokens a thought may take before its end is forced; -1 = unlimited. */
+  reasoningBudget: number;
+  reasoningBudgetMessage?: string;
   help: boolean;
   version: boolean;
 }
@@ -208,6 +218,9 @@ export const DEFAULTS: ServerOptions = {
   ignoreEos: false,
   escape: true,
   special: false,
+  reasoningFormat: "auto",
+  reasoningBudget: -1,
+  verbosePrompt: false,
   slotPromptSimilarity: 0.1,
   cacheReuse: 0,
   dryMultiplier: 0,
@@ -273,6 +286,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "chatTemplateKwargs", names: ["--chat-template-kwargs"], type: "string", valueName: "JSON", env: "LLAMA_ARG_CHAT_TEMPLATE_KWARGS",
     group: "model", check: (v) => void parseJsonObject(v),
     help: "extra variables for the chat template, a JSON object, e.g. '{\"enable_thinking\":false}' (a request's chat_template_kwargs go over them)" },
+  { key: "reasoningFormat", names: ["--reasoning-format"], type: "string", valueName: "FORMAT", env: "LLAMA_ARG_THINK", group: "model",
+    choices: ["none", "auto", "deepseek", "deepseek-legacy"],
+    help: "where a thinking model's thought goes in chat answers: none leaves it in content, tags and all; auto and deepseek put it in message.reasoning_content (delta.reasoning_content streamed); deepseek-legacy does the same but streams it inline in content (a request's reasoning_format overrides)" },
+  { key: "reasoning", names: ["-rea", "--reasoning"], type: "string", valueName: "on|off|auto", env: "LLAMA_ARG_REASONING", group: "model",
+    check: (v) => void parseReasoningSwitch(v),
+    help: "let a thinking model think: sets the template's enable_thinking (auto = on for templates that can think; a request's chat_template_kwargs override it)" },
+  { key: "reasoningBudget", names: ["--reasoning-budget"], type: "int", valueName: "N", env: "LLAMA_ARG_THINK_BUDGET", group: "model", min: -1,
+    help: "tokens a thought may take before its closing tag is forced: -1 unlimited, 0 none (a request's reasoning_budget_tokens overrides)" },
+  { key: "reasoningBudgetMessage", names: ["--reasoning-budget-message"], type: "string", valueName: "MESSAGE", env: "LLAMA_ARG_THINK_BUDGET_MESSAGE",
+    group: "model", help: "text forced before the closing tag when a thought runs out of budget (default: none)" },
   { key: "cacheTypeK", names: ["-ctk", "--cache-type-k"], type: "string", valueName: "TYPE", env: "LLAMA_ARG_CACHE_TYPE_K", group: "model",
     choices: KV_CACHE_TYPES, help: "KV cache data type for K (default: f16; quantized types need flash attention for V on most backends)" },
   { key: "cacheTypeV", names: ["-ctv", "--cache-type-v"], type: "string", valueName: "TYPE", env: "LLAMA_ARG_CACHE_TYPE_V", group: "model",
@@ -287,9 +310,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     check: (v) => void parseKvOverride(v),
     help: "override model metadata, TYPE int, float, bool or str (e.g. tokenizer.ggml.add_bos_token=bool:false); repeatable" },
   { key: "lora", names: ["--lora"], type: "list", repeat: true, valueName: "FILE[,FILE...]", group: "model",
+    resolvePaths: (v, resolve) => (v as string[]).map(resolve),
     help: "LoRA adapter(s) applied to the model at scale 1; repeatable" },
   { key: "loraScaled", names: ["--lora-scaled"], type: "list", repeat: true, valueName: "FILE:SCALE[,...]", group: "model",
     check: (v) => void parseLoraScaled(v), pairsWithNext: (v) => !isLoraScaledItem(v),
+    resolvePaths: (v, resolve) => (v as string[]).map((item) => {
+      const { file, scale } = parseLoraScaled(item);
+      return `${resolve(file)}:${scale}`;
+    }),
     help: "LoRA adapter(s) with their scale (the older --lora-scaled FILE SCALE works too); repeatable" },
   { key: "modelDraft", names: ["-md", "--model-draft", "--spec-draft-model"], type: "string", valueName: "FILE", env: "LLAMA_ARG_SPEC_DRAFT_MODEL",
     group: "model", help: "draft model for speculative decoding: a small model with the same vocabulary drafts tokens that the model checks in one batch" },
@@ -408,6 +436,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "logFormat", names: ["--log-format"], corralOnly: true, type: "string", valueName: "text|json", group: "logging", choices: ["text", "json"],
     help: "log line format" },
   { key: "verbose", names: ["-v", "--verbose", "--log-verbose"], type: "bool", group: "logging", help: "log every request" },
+  { key: "verbosePrompt", names: ["--verbose-prompt"], corralOnly: true, type: "bool", group: "logging",
+    help: "log each request's prompt as token ids and their text (the bundled llama-server no longer takes this llama.cpp flag)" },
   { key: "verbosity", names: ["-lv", "--verbosity", "--log-verbosity"], routerOnly: true, type: "int", valueName: "N", env: "LLAMA_ARG_LOG_VERBOSITY",
     group: "logging", min: 0, help: "log messages up to this level: 1 errors, 2 warnings, 3 info, 5 debug (-v logs everything)" },
   { key: "logDisable", names: ["--log-disable"], routerOnly: true, type: "bool", group: "logging", help: "write no log at all" },
@@ -455,7 +485,6 @@ export const ACCEPTED_UNIMPLEMENTED: Readonly<Record<string, number>> = {
   "--mmproj": 1, "--mmproj-url": 1,
   "-hft": 1, "--hf-token": 1, "-mu": 1, "--model-url": 1,
   "--threads-http": 1,
-  "--reasoning-format": 1, "--reasoning-budget": 1,
   "--samplers": 1, "--sampling-seq": 1, "--typical": 1,
   "--mirostat": 1,
   "--mirostat-lr": 1, "--mirostat-ent": 1,
@@ -465,5 +494,5 @@ export const ACCEPTED_UNIMPLEMENTED: Readonly<Record<string, number>> = {
   "--no-warmup": 0,
   "--no-perf": 0, "--cpu-moe": 0,
   "-bs": 0, "--backend-sampling": 0, "--backend_sampling": 0, "--no-op-offload": 0,
-  "--verbose-prompt": 0, "--no-prefill-assistant": 0,
+  "--no-prefill-assistant": 0,
 };

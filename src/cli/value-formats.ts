@@ -90,6 +90,13 @@ export function parseLogColors(raw: string): "on" | "off" | "auto" {
   throw new Error(`expected on, off or auto, got '${raw}'`);
 }
 
+/** -rea/--reasoning: on, off or auto, in llama.cpp's words for them (auto may also be -1). */
+export function parseReasoningSwitch(raw: string): "on" | "off" | "auto" {
+  const v = raw.trim().toLowerCase();
+  if (v === "-1") return "auto";
+  return parseLogColors(v);
+}
+
 /** -ngld: a layer count, or llama.cpp's auto / all. */
 export function parseGpuLayers(raw: string): number | "auto" | "all" {
   const v = raw.trim();

@@ -51,6 +51,11 @@ export interface RandomLlamaOptions {
      * start of a sequence.
      */
     addSpacePrefix?: boolean;
+    /**
+     * Extra control tokens (e.g. "<think>", "[TOOL_CALLS]"), the last tokens of
+     * the vocabulary in place of its least common pieces. Default none.
+     */
+    controlTokens?: string[];
 }
 
 export interface ResolvedRandomLlamaOptions {
@@ -68,6 +73,8 @@ export interface ResolvedRandomLlamaOptions {
     ropeTheta: number;
     rmsEps: number;
     addSpacePrefix: boolean;
+    /** Present only when non-empty, so that models without them keep the resolved options (and cache keys) they had. */
+    controlTokens?: string[];
 }
 
 export interface RandomLlamaModelInfo {
@@ -132,7 +139,13 @@ export function resolveRandomLlamaOptions(opts: RandomLlamaOptions = {}): Resolv
     const chatTemplate = opts.chatTemplate === undefined ? DEFAULT_CHAT_TEMPLATE : opts.chatTemplate;
     const name = opts.name ?? `corral-random-llama-d${dim}-l${layers}-v${vocabSize}-s${seed}`;
     const addSpacePrefix = opts.addSpacePrefix ?? true;
-    return { seed, dim, layers, heads, kvHeads, ffnDim, vocabSize, contextLength, fileType, chatTemplate, name, ropeTheta, rmsEps, addSpacePrefix };
+    const controlTokens = opts.controlTokens ?? [];
+    if (controlTokens.length > 0)
+        buildLlamaVocab(vocabSize, controlTokens); // checks them (room, duplicates) with the other options
+    return {
+        seed, dim, layers, heads, kvHeads, ffnDim, vocabSize, contextLength, fileType, chatTemplate, name, ropeTheta, rmsEps, addSpacePrefix,
+        ...(controlTokens.length > 0 ? { controlTokens: [...controlTokens] } : {})
+    };
 }
 
 // ---------------------------------------------------------------------------
@@ -190,7 +203,7 @@ function* uniformChunks(count: number, seed: number, tensorName: string, range: 
 /** Registers all metadata and tensors; data is generated lazily while writing. */
 export function buildRandomLlamaWriter(opts: RandomLlamaOptions = {}): { writer: GgufWriter; options: ResolvedRandomLlamaOptions } {
     const o = resolveRandomLlamaOptions(opts);
-    const vocab = buildLlamaVocab(o.vocabSize);
+    const vocab = buildLlamaVocab(o.vocabSize, o.controlTokens);
     const headDim = o.dim / o.heads;
     const writer = new GgufWriter();
 

@@ -208,11 +208,20 @@ function* withPrefixes(piece: string): Generator<string> {
 
 /**
  * Builds a vocabulary of exactly `size` tokens. Deterministic: depends only on
- * `size`, and a smaller vocabulary is a prefix of a larger one.
+ * `size` (and `controlTokens`), and without control tokens a smaller
+ * vocabulary is a prefix of a larger one.
+ *
+ * `controlTokens` become the last tokens, of type control, in place of the
+ * least common pieces: real chat models hold their format's markers (<think>,
+ * [TOOL_CALLS], <|python_tag|>) this way, and llama.cpp then tokenizes the
+ * marker text as that one token and hides it when detokenizing without
+ * special tokens.
  */
-export function buildLlamaVocab(size = 4096): LlamaVocab {
+export function buildLlamaVocab(size = 4096, controlTokens: readonly string[] = []): LlamaVocab {
     if (!Number.isInteger(size) || size <= RESERVED_TOKEN_COUNT || size > MAX_VOCAB_SIZE)
         throw new RangeError(`vocabulary size must be an integer in ${RESERVED_TOKEN_COUNT + 1}..${MAX_VOCAB_SIZE}, got ${size}`);
+    if (size - controlTokens.length <= RESERVED_TOKEN_COUNT)
+        throw new RangeError(`a vocabulary of ${size} tokens has no room for ${controlTokens.length} control tokens`);
 
     const tokens: string[] = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"];
     const types: number[] = [
@@ -229,10 +238,16 @@ export function buildLlamaVocab(size = 4096): LlamaVocab {
     }
 
     const seen = new Set(tokens);
+    for (const t of controlTokens) {
+        if (t.length === 0 || seen.has(t))
+            throw new RangeError(`control token ${JSON.stringify(t)} is empty or already in the vocabulary`);
+        seen.add(t);
+    }
+    const normalCount = size - controlTokens.length;
     const sources = [naturalPieces(), syntheticPieces()];
     outer: for (const source of sources) {
         for (const piece of source) {
-            if (tokens.length >= size)
+            if (tokens.length >= normalCount)
                 break outer;
             if (seen.has(piece))
                 continue;
@@ -241,11 +256,16 @@ export function buildLlamaVocab(size = 4096): LlamaVocab {
             types.push(LlamaTokenType.normal);
         }
     }
-    if (tokens.length < size)
+    if (tokens.length < normalCount)
         throw new Error(`internal error: only ${tokens.length} distinct pieces available for a vocabulary of ${size}`);
+    for (const t of controlTokens) {
+        tokens.push(t);
+        types.push(LlamaTokenType.control);
+    }
 
+    // control tokens keep score 0, as the reserved ones: they are matched whole, never merged
     const scores = new Float32Array(size);
-    for (let i = RESERVED_TOKEN_COUNT; i < size; i++)
+    for (let i = RESERVED_TOKEN_COUNT; i < normalCount; i++)
         scores[i] = -(i - RESERVED_TOKEN_COUNT);
 
     return {

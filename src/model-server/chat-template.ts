@@ -5,6 +5,7 @@ import { Template } from "@huggingface/jinja";
 import { ApiError } from "../http/errors.js";
 import { type Json, type JsonObject, optArray, optBool, optObject, typeName } from "../http/validate.js";
 import { builtinFormat } from "./builtin-templates.js";
+import { effortKwargs } from "./reasoning.js";
 import { argumentsAsObjects } from "./tool-calls/history.js";
 
 export interface ChatMessage {
@@ -55,7 +56,7 @@ export class ChatTemplate {
 
 /**
  * The prompt text of a chat-completions body, as llama-server builds it: the template over `messages` (with
- * `tools` unless tool_choice is "none", and `chat_template_kwargs`). A final assistant message is continued
+ * `tools` unless tool_choice is "none", and `chat_template_kwargs` over what `reasoning_effort` implies). A final assistant message is continued
  * rather than closed (assistant prefill), as is any final message with `continue_final_message`; the
  * conversation up to it is rendered with the assistant header, and its text follows.
  */
@@ -63,7 +64,7 @@ export function renderChatPrompt(template: ChatTemplate, body: JsonObject): { te
   // past calls' arguments as objects, for templates that write them with tojson (as llama-server does)
   const messages = argumentsAsObjects(template, readMessages(body));
   const tools = body["tool_choice"] === "none" ? undefined : optArray(body, "tools");
-  const extra = optObject(body, "chat_template_kwargs");
+  const extra = { ...effortKwargs(body), ...(optObject(body, "chat_template_kwargs") ?? {}) };
   let addGenerationPrompt = optBool(body, "add_generation_prompt") ?? true;
   let continueFinal = readContinuation(body);
   const last = messages[messages.length - 1]!;

@@ -7,6 +7,7 @@ import { reuseCachedChunks } from "./cache-reuse.js";
 import { draftCounters, draftTimings } from "./draft.js";
 import { nllcInternals } from "./llama-loader.js";
 import { pickProbs, type ProbEntry } from "./logprobs.js";
+import { ReasoningBudget, type ReasoningBudgetSpec } from "./reasoning-budget.js";
 import type { OutputGrammar } from "./response-format.js";
 import type { Slot, SlotPool } from "./slots.js";
 import { commonPrefix } from "./slots.js";
@@ -37,6 +38,10 @@ export interface SamplingParams {
   contextShift?: boolean;
   /** -sp/--special: special tokens are written into the text. */
   special?: boolean;
+  /** Special tokens written as text even without `special`: the chat format's markers (llama-server's preserved_tokens). */
+  preservedTokens?: ReadonlySet<Token>;
+  /** --reasoning-budget: a thought past this many tokens is ended by forcing its closing tag. */
+  reasoningBudget?: ReasoningBudgetSpec;
   /** --cache-reuse: reuse cached chunks of at least this many tokens beyond the common prefix (0 = off). */
   cacheReuse?: number;
 }
@@ -173,7 +178,8 @@ async function runOnSlot(
   const room = params.contextShift ? Infinity : engine.facts.nCtxSlot - prompt.length;
   const draftBefore = draftCounters(seq);
   const limit = params.maxTokens < 0 ? room : Math.min(params.maxTokens, room);
-  const decoder = new TokenTextDecoder(model, prompt, params.special);
+  const decoder = new TokenTextDecoder(model, prompt, params.special, params.preservedTokens);
+  const budget = params.reasoningBudget ? new ReasoningBudget(params.reasoningBudget, () => decoder.midCharacter) : undefined;
   const grammarStops = params.grammar?.stopTriggers ?? [];
   const stopper = new StopMatcher([...params.stop, ...grammarStops]);
   const topProbs = options.topProbs;
@@ -202,7 +208,7 @@ async function runOnSlot(
         progress(prompt.length - pending.length);
       }
     }
-    for await (const { token, probabilities } of sample(seq, pending, evaluateOptions(engine, slot, params), topProbs !== undefined)) {
+    for await (const { token, probabilities } of sample(seq, pending, evaluateOptions(engine, slot, params, budget), topProbs !== undefined)) {
       if (completion === 0) {
         tFirst = performance.now();
         progress(prompt.length);
@@ -210,7 +216,9 @@ async function runOnSlot(
       completion++;
       slot.nDecoded = completion;
       tokens.push(token);
-      let piece = stopper.push(decoder.push(token));
+      const decoded = decoder.push(token);
+      budget?.observe(token, decoded);
+      let piece = stopper.push(decoded);
       const stoppedHere = stopper.stoppedWord !== undefined;
       if (stoppedHere && grammarStops.includes(stopper.stoppedWord!) && params.grammar?.trimWhitespaceSuffix) piece = piece.trimEnd();
       text += piece;
@@ -300,7 +308,7 @@ function makeTimings(promptN: number, cacheN: number, completion: number, t0: nu
   };
 }
 
-function evaluateOptions(engine: Engine, slot: Slot, p: SamplingParams): SequenceEvaluateOptions {
+function evaluateOptions(engine: Engine, slot: Slot, p: SamplingParams, budget: ReasoningBudget | undefined): SequenceEvaluateOptions {
   const opts: SequenceEvaluateOptions = {
     temperature: p.temperature,
     topK: p.topK,
@@ -318,7 +326,17 @@ function evaluateOptions(engine: Engine, slot: Slot, p: SamplingParams): Sequenc
       frequencyPenalty: p.frequencyPenalty,
     };
   }
-  if (p.logitBias.length > 0 || p.ignoreEos) opts.tokenBias = makeTokenBias(engine, p);
+  const bias = p.logitBias.length > 0 || p.ignoreEos ? makeTokenBias(engine, p) : undefined;
+  // asked before every sample, so that the budget can take over the next one
+  if (budget) {
+    const free = bias ?? new nllc!.TokenBias(engine.model.tokenizer);
+    opts.tokenBias = () => {
+      const forced = budget.forcedToken();
+      return forced === undefined ? free : withForcedToken(engine, bias, forced);
+    };
+  } else if (bias) {
+    opts.tokenBias = bias;
+  }
   if (p.grammar) opts.grammarEvaluationState = makeGrammarState(engine, p.grammar);
   if (p.dry) opts.dryRepeatPenalty = p.dry;
   if (p.xtc) opts.xtc = p.xtc;
@@ -341,6 +359,20 @@ function makeTokenBias(engine: Engine, p: SamplingParams) {
     for (const t of [engine.model.tokens.eos, engine.model.tokens.eot]) if (t != null) biases.set(t, -Infinity);
   }
   return bias;
+}
+
+/**
+ * A logit so far above any real one that the token is sampled whatever the other samplers do; a grammar that
+ * forbids it still wins (its -Infinity stays -Infinity). Finite, so that softmax stays well defined.
+ */
+const FORCE_BIAS = 1e6;
+
+function withForcedToken(engine: Engine, bias: ReturnType<typeof makeTokenBias> | undefined, forced: Token) {
+  const out = new nllc!.TokenBias(engine.model.tokenizer);
+  const biases = (out as unknown as { _biases: Map<Token, number> })._biases;
+  if (bias) for (const [t, v] of (bias as unknown as { _biases: Map<Token, number> })._biases) biases.set(t, v);
+  biases.set(forced, FORCE_BIAS);
+  return out;
 }
 
 function makeGrammarState(engine: Engine, grammar: OutputGrammar) {

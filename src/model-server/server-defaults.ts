@@ -1,6 +1,6 @@
 // Server-wide defaults for generation requests, from llama-server's flags: a default grammar (--grammar,
 // --grammar-file, -j/--json-schema, -jf), default logit biases (-l), default stop strings (-r), default chat template
-// variables (--chat-template-kwargs), and the DRY and XTC samplers. They are prepared once per loaded model (a
+// variables (--chat-template-kwargs, and enable_thinking from -rea/--reasoning), and the DRY and XTC samplers. They are prepared once per loaded model (a
 // grammar needs the backend, a logit bias the vocabulary), so a mistake is a start-up error, as in llama-server.
 import { readFileSync } from "node:fs";
 import type { LlamaContextSequenceDryRepeatPenalty, Token } from "node-llama-cpp";
@@ -10,6 +10,7 @@ import { ApiError } from "../http/errors.js";
 import { type Json, type JsonObject, optArray, optNumber, typeName } from "../http/validate.js";
 import { StartupError } from "../util/startup-error.js";
 import type { Engine } from "./engine.js";
+import { defaultTemplateKwargs } from "./reasoning.js";
 import { type OutputGrammar, readOutputGrammar } from "./response-format.js";
 
 export interface ServerDefaults {
@@ -42,7 +43,7 @@ export async function prepareServerDefaults(opts: ServerOptions, engine: Engine)
       return [token as Token, bias] as [Token, number];
     }),
     stop: (opts.reversePrompt ?? []).map((s) => (opts.escape ? processEscapes(s) : s)).filter((s) => s.length > 0),
-    chatTemplateKwargs: opts.chatTemplateKwargs ? (parseJsonObject(opts.chatTemplateKwargs) as JsonObject) : {},
+    chatTemplateKwargs: defaultTemplateKwargs(opts.reasoning, opts.chatTemplateKwargs ? (parseJsonObject(opts.chatTemplateKwargs) as JsonObject) : {}),
   };
   const grammar = await defaultGrammar(opts, engine);
   if (grammar) defaults.grammar = grammar;

@@ -16,12 +16,29 @@ export class TokenTextDecoder {
     context: readonly Token[] = [],
     /** -sp/--special: special tokens become their text (e.g. <|im_start|>) instead of nothing. */
     private readonly special = false,
+    /**
+     * Tokens written as text even without `special`, as llama-server's "preserved tokens": a chat format's markers
+     * (Mistral's [TOOL_CALLS], <think>) that a model's vocabulary may hold as control tokens, and that the answer's
+     * parser must see.
+     */
+    private readonly preserved: ReadonlySet<Token> = new Set(),
   ) {
     this.history = context.slice(-8);
   }
 
+  /** True while a character is incomplete: forcing other tokens now would cut it. */
+  get midCharacter(): boolean {
+    return this.pending.length > 0;
+  }
+
   /** Text completed by this token ("" while a character is still incomplete). */
   push(token: Token): string {
+    if (!this.special && this.preserved.has(token)) {
+      // a marker token is whole by itself, so whatever was pending before it is as complete as it will get
+      const before = this.flush();
+      this.pending.push(token);
+      return before + this.commit(this.model.detokenize(this.pending, true, this.history));
+    }
     this.pending.push(token);
     const text = this.model.detokenize(this.pending, this.special, this.history);
     if (text.endsWith(REPLACEMENT) && this.pending.length < MAX_PENDING) return "";

@@ -6,6 +6,7 @@ import { parseArgs, CliError } from "../../src/cli/parse.js";
 import { checkCombinations } from "../../src/cli/combinations.js";
 import { modelOptionsFrom, renderChildArgs } from "../../src/cli/child-args.js";
 import { ACCEPTED_UNIMPLEMENTED, OPTIONS } from "../../src/cli/options.js";
+import { parsePresets } from "../../src/router/catalog/presets.js";
 
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseArgs(argv, env).options;
 const rejects = (argv: string[], message: RegExp) =>
@@ -96,7 +97,7 @@ describe("implemented llama-server flags", () => {
   test("a router hands model flags to its children and keeps its own (logging, prefix, TLS, static files)", () => {
     const argv = ["--log-file", "/tmp/x.log", "-lv", "2", "--api-prefix", "/api", "--ssl-key-file", "k", "--ssl-cert-file", "c", "--path", "ui",
       "-r", "a,b", "-r", "c", "--lora", "l1.gguf,l2.gguf", "--lora-scaled", "s.gguf", "0.5", "-md", "d.gguf", "-cd", "256",
-      "--context-shift", "--no-escape", "-ctk", "q8_0", "--chat-template-kwargs", "{\"x\": 1}", "--sleep-idle-seconds", "30"];
+      "--context-shift", "--no-escape", "-ctk", "q8_0", "--chat-template-kwargs", "{\"x\": 1}", "--sleep-idle-seconds", "30", "--verbose-prompt"];
     const { options, fromArgv } = parseArgs(argv, {});
     const child = modelOptionsFrom(options, fromArgv);
     for (const key of ["logFile", "verbosity", "apiPrefix", "sslKeyFile", "sslCertFile", "path"] as const) assert.ok(!(key in child), `${key} stays with the router`);
@@ -109,8 +110,18 @@ describe("implemented llama-server flags", () => {
     }
     assert.deepEqual(node.slice(node.indexOf("--reverse-prompt"), node.indexOf("--reverse-prompt") + 4), ["--reverse-prompt", "a,b", "--reverse-prompt", "c"]);
     assert.ok(server.includes("--spec-draft-model") && server.includes("--no-escape"), "llama-server children get the spellings llama-server reads");
-    assert.ok(node.includes("--ctx-size-draft") && !server.includes("--ctx-size-draft"), "-cd is corral's own: llama-server no longer has it");
+    for (const own of ["--ctx-size-draft", "--verbose-prompt"]) assert.ok(node.includes(own) && !server.includes(own), `${own}: llama-server no longer has it`);
     assert.deepEqual(server.slice(server.indexOf("--lora-scaled"), server.indexOf("--lora-scaled") + 2), ["--lora-scaled", "s.gguf:0.5"]);
+  });
+
+  test("preset keys: the new options, with paths resolved against the INI's folder", () => {
+    const p = parsePresets("[a]\nlora = ad.gguf\nlora-scaled = b.gguf:0.5\nslot-save-path = saves\nreverse-prompt = User:\n" +
+      "model-draft = d.gguf\ncache-type-k = q8_0\ncontext-shift = on\nLLAMA_ARG_SPEC_DRAFT_N_MAX = 5\n", "/etc/corral/p.ini");
+    assert.deepEqual(p.models[0]!.options, {
+      lora: ["/etc/corral/ad.gguf"], loraScaled: ["/etc/corral/b.gguf:0.5"], slotSavePath: "/etc/corral/saves", reversePrompt: ["User:"],
+      modelDraft: "/etc/corral/d.gguf", cacheTypeK: "q8_0", contextShift: true, draftMax: 5,
+    });
+    assert.throws(() => parsePresets("[a]\nlog-file = x.log\n", "p.ini"), /'log-file' cannot be set in a preset/);
   });
 
   test("no flag is both implemented and listed as ignored, and the list is less than half of what it was", () => {

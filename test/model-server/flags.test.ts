@@ -271,6 +271,15 @@ describe("llama-server flags on the built-in engine", () => {
     assert.doesNotMatch(warnings, /^I /m);
   });
 
+  test("--verbose-prompt logs each prompt's tokens", async () => {
+    await withServer(["-m", tiny, "-t", "1", "-c", "64", "--verbose-prompt"], async (s) => {
+      const r = await complete(s.url, { n_predict: 1 });
+      assert.ok(r.tokens_predicted <= 1);
+      assert.match(s.output(), /prompt: number of tokens in prompt = \d+\n\s+1 -> '<s>'\n/);
+    });
+    assert.doesNotMatch(baseline.output(), /number of tokens in prompt/);
+  });
+
   test("bad flag values are start-up errors that name the flag", async () => {
     const small = await getTestModel("small");
     const fail = async (args: string[], message: RegExp, code = 1) => {
@@ -292,18 +301,22 @@ describe("llama-server flags on the built-in engine", () => {
 
 describe("implemented flags through a router", () => {
   let modelsDir: string;
+  let ui: string;
   before(async () => {
     modelsDir = await makeModelsDir({ "m.gguf": 1 });
+    ui = mkdtempSync(path.join(os.tmpdir(), "corral-router-ui-"));
+    writeFileSync(path.join(ui, "index.html"), "<p>router ui</p>");
   });
 
   for (const { engine, skip } of testEngines()) {
     test(`${engine}: --api-prefix on the router, model flags (-r, --ignore-eos, DRY, --context-shift...) reach the model`, { skip }, async () => {
-      const router = await startUntilRouter(["--models-dir", modelsDir, "--api-prefix", "/api", "-r", "\\n", "--ignore-eos", "-c", "256",
+      const router = await startUntilRouter(["--models-dir", modelsDir, "--api-prefix", "/api", "--path", ui, "-r", "\\n", "--ignore-eos", "-c", "256",
         "--dry-multiplier", "0", "--context-shift", "--keep", "2", "--cache-reuse", "8", "-sps", "0.5", "-l", "5+0", "--xtc-probability", "0",
         "--chat-template-kwargs", "{}", "--swa-full", "--check-tensors"], engine);
       try {
         assert.equal((await fetch(`${router.base}/v1/models`)).status, 404);
         assert.equal((await fetch(`${router.base}/api/v1/models`)).status, 200);
+        assert.equal(await (await fetch(`${router.base}/api/`)).text(), "<p>router ui</p>", "--path: the router serves the files");
         const r = await postJson(`${router.base}/api/completion`, { model: "m", prompt: PROMPT, temperature: 0, n_predict: 16 });
         assert.equal(r.status, 200, JSON.stringify(r.json));
         assert.equal(r.json.stop_type, "word", `the model process stopped at -r: ${JSON.stringify(r.json.content)}`);

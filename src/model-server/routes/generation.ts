@@ -9,12 +9,16 @@ import { disconnectSignal, openSse } from "../../http/sse.js";
 import { type Json, type JsonObject, optString, requireObjectBody } from "../../http/validate.js";
 import { VERSION } from "../../cli/version.js";
 import { renderChatPrompt } from "../chat-template.js";
+import { ChatAnswer, chatPreservedTokens } from "../chat-answer.js";
+import { ReasoningPlan, readReasoningFormat, type ReasoningFormat } from "../reasoning.js";
+import { readReasoningBudget } from "../reasoning-budget.js";
 import { hermesFormat } from "../tool-calls/hermes.js";
-import { chunkDelta, parseAnswer, planToolCalls, readToolRequest, type ToolCallPlan, toolFinishReason } from "../tool-calls/index.js";
+import { parseAnswer, planToolCalls, readToolRequest, templateThinking, type ToolCallPlan, toolFinishReason } from "../tool-calls/index.js";
 import { checkPromptFits, generate, type GenerationResult, type TokenStep } from "../generate.js";
 import { type ProbEntry, probEntriesJson } from "../logprobs.js";
 import { nativeBody, type NativeContext, pickFields, probsOf, usageOf } from "../native-answer.js";
 import { readPrompts } from "../prompt-input.js";
+import { logPromptTokens } from "../verbose-prompt.js";
 import { type Flavor, readOutputOptions } from "../request-options.js";
 import { readSamplingParams } from "../sampling-params.js";
 import type { ServerState } from "../state.js";
@@ -58,14 +62,29 @@ export interface RunOptions {
   onEvent?: (event: Record<string, unknown>) => void;
 }
 
+interface ChatPrompt {
+  tokens: Token[];
+  tools: Json[] | undefined;
+  toolCalls: ToolCallPlan | undefined;
+  /** How the answer's thought is split out; undefined for a template that shows no thinking. */
+  reasoning: ReasoningPlan | undefined;
+}
+
 /** The chat prompt of a chat-completions body, tokenized. */
-function chatPrompt(state: ServerState, body: JsonObject): { tokens: Token[]; tools: Json[] | undefined; toolCalls: ToolCallPlan | undefined } {
+function chatPrompt(state: ServerState, body: JsonObject): ChatPrompt {
   const { engine, template } = requireReady(state);
   const toolRequest = readToolRequest(body);
+  const format = readReasoningFormat(body, (state.opts.reasoningFormat ?? "auto") as ReasoningFormat);
   // llama-server refuses `grammar` with tools (it builds a tool-call grammar of its own); corral has none, so a
   // client's grammar is the one way to force a tool call, and is kept
   const { text, tools } = renderChatPrompt(template, body);
-  return { tokens: engine.tokenizePrompt(text), tools, toolCalls: planToolCalls(toolRequest, template.source, text) };
+  const tags = templateThinking(template.source);
+  return {
+    tokens: engine.tokenizePrompt(text),
+    tools,
+    toolCalls: planToolCalls(toolRequest, template.source, text),
+    reasoning: tags ? new ReasoningPlan(tags, format, text) : undefined,
+  };
 }
 
 /** One generation of a request: a prompt and which choice of it (index = prompt * n + choice). */
@@ -82,6 +101,8 @@ interface Ctx extends NativeContext {
   tools: Json[] | undefined;
   /** How the model writes tool calls, when the request offers tools. */
   toolCalls: ToolCallPlan | undefined;
+  /** How the model's thought is split from its content, when its template shows thinking. */
+  reasoning: ReasoningPlan | undefined;
 }
 
 /**
@@ -99,18 +120,27 @@ export async function runGeneration(flavor: Flavor, state: ServerState, body: Js
   let prompts: Token[][];
   let tools: Json[] | undefined;
   let toolCalls: ToolCallPlan | undefined;
+  let reasoning: ReasoningPlan | undefined;
   if (flavor === "chat") {
     const p = chatPrompt(state, body);
     prompts = [p.tokens];
     tools = p.tools;
     toolCalls = p.toolCalls;
+    reasoning = p.reasoning;
   } else {
     prompts = readPrompts(engine, body["prompt"]);
   }
   for (const p of prompts) checkPromptFits(engine, p);
+  if (state.opts.verbosePrompt) for (const p of prompts) logPromptTokens(state.log, engine, p);
   const params = await readSamplingParams(body, state.opts, engine);
   // tool_choice "required" or a named function: a grammar makes the answer a call
   if (toolCalls && !params.grammar) params.grammar = await toolCalls.grammar(engine.llama);
+  if (flavor === "chat") {
+    const tokenize = (t: string) => engine.model.tokenize(t, true);
+    params.preservedTokens = chatPreservedTokens(tokenize, toolCalls, reasoning?.tags);
+    const budgetDefaults = { tokens: state.opts.reasoningBudget ?? -1, message: state.opts.reasoningBudgetMessage };
+    params.reasoningBudget = readReasoningBudget(body, budgetDefaults, reasoning, tokenize);
+  }
   const requestedModel = optString(body, "model");
   const ctx: Ctx = {
     flavor,
@@ -123,6 +153,7 @@ export async function runGeneration(flavor: Flavor, state: ServerState, body: Js
     created: Math.floor(Date.now() / 1000),
     tools,
     toolCalls,
+    reasoning,
   };
   const jobs: Job[] = prompts.flatMap((prompt, i) =>
     Array.from({ length: out.n }, (_, j) => ({ index: i * out.n + j, prompt, firstOfPrompt: j === 0 })),
@@ -203,13 +234,20 @@ function logprobsJson(ctx: Ctx, entries: readonly ProbEntry[] | undefined): { co
 }
 
 function chatChoice(ctx: Ctx, job: Job, result: GenerationResult): Record<string, unknown> {
-  const parsed = ctx.toolCalls?.parse(result.text);
-  const message: Record<string, unknown> =
-    parsed && parsed.toolCalls.length > 0
-      ? { role: "assistant", content: parsed.content, tool_calls: parsed.toolCalls }
-      : { role: "assistant", content: parsed ? (parsed.content ?? "") : result.text };
-  const finish = toolFinishReason(result.finishReason, parsed?.toolCalls.length ?? 0);
-  return { index: job.index, message, finish_reason: finish, logprobs: logprobsJson(ctx, probsOf(result)) };
+  const answer = chatAnswer(ctx);
+  answer.push(result.text);
+  answer.finish();
+  const finish = toolFinishReason(result.finishReason, answer.toolCallCount);
+  return { index: job.index, message: answer.message(), finish_reason: finish, logprobs: logprobsJson(ctx, probsOf(result)) };
+}
+
+/**
+ * One choice's answer: the thought split out (unless reasoning_format is none), then tool calls parsed from the
+ * content. With no split the tool-call parser gets the whole text and skips thinking spans itself.
+ */
+function chatAnswer(ctx: Ctx): ChatAnswer {
+  const splitter = ctx.reasoning?.splitter(ctx.out.stream);
+  return new ChatAnswer(splitter, ctx.toolCalls?.stream({ contentOnly: splitter !== undefined }));
 }
 
 function completionChoice(ctx: Ctx, job: Job, result: GenerationResult): Record<string, unknown> {
@@ -248,8 +286,8 @@ async function streamJob(ctx: Ctx, job: Job, send: (e: Record<string, unknown>) 
     if (!sentRole) send(chunk(ctx, job, { role: "assistant", content: null }, null));
     sentRole = true;
   };
-  // with tools, text goes through the tool-call parser: calls become tool_calls deltas, markers are held back
-  const toolStream = ctx.toolCalls?.stream();
+  // the thought becomes reasoning_content deltas; with tools, calls become tool_calls deltas, markers are held back
+  const answer = ctx.flavor === "chat" ? chatAnswer(ctx) : undefined;
   const sendDeltas = (deltas: Record<string, unknown>[]) => {
     for (const delta of deltas) {
       const c = chunk(ctx, job, delta, null, out.topProbs !== undefined ? logprobsJson(ctx, pending) : null);
@@ -265,13 +303,13 @@ async function streamJob(ctx: Ctx, job: Job, send: (e: Record<string, unknown>) 
     },
     onText: (text) => {
       role();
-      sendDeltas(toolStream ? toolStream.push(text).map(chunkDelta) : [{ content: text }]);
+      sendDeltas(answer ? answer.push(text) : [{ content: text }]);
     },
     ...(progress ? { onPromptProgress: progress } : {}),
   });
   role();
-  if (toolStream) sendDeltas(toolStream.finish().map(chunkDelta));
-  const final = chunk(ctx, job, {}, toolFinishReason(done.result.finishReason, toolStream?.message.toolCalls.length ?? 0));
+  if (answer) sendDeltas(answer.finish());
+  const final = chunk(ctx, job, {}, toolFinishReason(done.result.finishReason, answer?.toolCallCount ?? 0));
   if (!out.includeUsage) final["timings"] = done.result.timings;
   if (out.verbose) final["__verbose"] = nativeBody(ctx, job.index, job.prompt, done.result, true);
   send(final);

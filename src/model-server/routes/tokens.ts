@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Token } from "node-llama-cpp";
 import { ApiError } from "../../http/errors.js";
 import { optArray, optBool, optString, requireObjectBody } from "../../http/validate.js";
-import { readMessages } from "../chat-template.js";
+import { renderChatPrompt } from "../chat-template.js";
 import type { ServerState } from "../state.js";
 import { requireReady } from "./ready.js";
 import type { Engine } from "../engine.js";
@@ -62,10 +62,11 @@ export function registerTokenRoutes(app: FastifyInstance, state: ServerState): v
     return { content: engine.model.detokenize(tokens as Token[], true) };
   });
 
+  // the prompt a chat request would get, as llama-server's: chat_template_kwargs, reasoning_effort, tool_choice
+  // "none" and an assistant prefill all count
   app.post("/apply-template", async (req) => {
     const body = requireObjectBody(req.body);
     const { template } = requireReady(state);
-    const messages = readMessages(body);
-    return { prompt: template.render(messages, { tools: optArray(body, "tools") }) };
+    return { prompt: renderChatPrompt(template, body).text };
   });
 }

@@ -6,6 +6,11 @@ export interface ThinkingTags {
   close: string;
 }
 
+/** The prompt ends inside a thinking span (the template opened it, as DeepSeek R1's does), so the answer starts in one. */
+export function opensThinking(promptText: string, tags: ThinkingTags | undefined): boolean {
+  return tags !== undefined && promptText.trimEnd().endsWith(tags.open);
+}
+
 export interface ContentScan {
   /** Content from the start of the scan up to the marker, or up to what is safe to show so far. */
   text: string;

@@ -5,6 +5,7 @@ import type { Llama } from "node-llama-cpp";
 import { ApiError } from "../../http/errors.js";
 import type { OutputGrammar } from "../response-format.js";
 import { createToolCallGrammar, TOOL_GRAMMAR_ROOT, toolCallGrammarText } from "./grammar.js";
+import { opensThinking, type ThinkingTags } from "./content.js";
 import { grammarLiteral } from "./grammar-text.js";
 import { forcedTools, type ToolRequest } from "./request.js";
 import { selectToolCallFormat } from "./select.js";
@@ -15,6 +16,7 @@ export { readToolRequest, type ToolChoice, type ToolRequest } from "./request.js
 export { selectToolCallFormat } from "./select.js";
 export { chunkDelta, parseAnswer, ToolCallStream, type OpenAiToolCall, type StreamDelta, type ToolCallDelta } from "./stream.js";
 export type { ToolCallFormat, ToolSpec } from "./types.js";
+export { opensThinking, type ThinkingTags } from "./content.js";
 
 /** A chat request's tool calling, once its tools are known and its prompt rendered. */
 export class ToolCallPlan {
@@ -26,13 +28,16 @@ export class ToolCallPlan {
     readonly request: ToolRequest,
     promptText: string,
   ) {
-    const t = format.thinking;
-    this.inThinking = t !== undefined && promptText.trimEnd().endsWith(t.open);
+    this.inThinking = opensThinking(promptText, format.thinking);
   }
 
-  /** A parser for one streamed answer (`strict`: throw if the parser ever takes back what it sent; for tests). */
-  stream(o: { strict?: boolean } = {}): ToolCallStream {
-    return new ToolCallStream(this.format, { parallel: this.request.parallel, inThinking: this.inThinking, tools: this.request.specs, strict: o.strict });
+  /**
+   * A parser for one streamed answer (`strict`: throw if the parser ever takes back what it sent; for tests).
+   * `contentOnly`: the text is the answer's content, its reasoning already taken out (reasoning.ts), so it does not
+   * start inside a thinking span even when the prompt opened one.
+   */
+  stream(o: { strict?: boolean; contentOnly?: boolean } = {}): ToolCallStream {
+    return new ToolCallStream(this.format, { parallel: this.request.parallel, inThinking: this.inThinking && !o.contentOnly, tools: this.request.specs, strict: o.strict });
   }
 
   /**
@@ -49,9 +54,9 @@ export class ToolCallPlan {
     return ids;
   }
 
-  /** A whole answer parsed. */
-  parse(text: string): { content: string | null; toolCalls: OpenAiToolCall[] } {
-    return parseAnswer(this.format, text, { parallel: this.request.parallel, inThinking: this.inThinking, tools: this.request.specs });
+  /** A whole answer parsed (`contentOnly` as for stream()). */
+  parse(text: string, o: { contentOnly?: boolean } = {}): { content: string | null; toolCalls: OpenAiToolCall[] } {
+    return parseAnswer(this.format, text, { parallel: this.request.parallel, inThinking: this.inThinking && !o.contentOnly, tools: this.request.specs });
   }
 
   /** The grammar that forces a call (tool_choice "required" or a named function); undefined for "auto". */
@@ -89,6 +94,14 @@ function afterThinking(gbnf: string, close: string): string {
 export function planToolCalls(request: ToolRequest, templateSource: string, promptText: string): ToolCallPlan | undefined {
   if (!request.tools) return undefined;
   return new ToolCallPlan(selectToolCallFormatCached(templateSource), request, promptText);
+}
+
+/**
+ * The thinking tags of the model's family (`<think>`, Mistral's [THINK], Command R7B's <|START_THINKING|>), from
+ * its template, or undefined for a template that shows no thinking: the spans that reasoning.ts takes out.
+ */
+export function templateThinking(templateSource: string): ThinkingTags | undefined {
+  return selectToolCallFormatCached(templateSource).thinking;
 }
 
 /** A server has one template, so the format is worked out once per template text. */

@@ -249,7 +249,8 @@ function applyKey(section: PresetSection, rawKey: string, value: string, where: 
     const negated = spec.negNames?.some((n) => n.replace(/^-+/, "") === key) ?? false;
     let converted = convertValue(spec, value, `'${rawKey}'`);
     if (spec.type === "bool" && negated) converted = !converted;
-    if (spec.valueName === "FILE" && typeof converted === "string") converted = path.resolve(dir, converted);
+    if ((spec.valueName === "FILE" || spec.valueName === "DIR") && typeof converted === "string") converted = path.resolve(dir, converted);
+    else if (spec.resolvePaths) converted = spec.resolvePaths(converted, (p) => path.resolve(dir, p));
     (section.options as Record<string, unknown>)[spec.key] = converted;
   } catch (err) {
     if (err instanceof PresetError) throw err;
