@@ -5,7 +5,7 @@ import { Template } from "@huggingface/jinja";
 import { ApiError } from "../http/errors.js";
 import { type Json, type JsonObject, optArray, optBool, optObject, typeName } from "../http/validate.js";
 import { builtinFormat } from "./builtin-templates.js";
-import { effortKwargs } from "./reasoning.js";
+import { effortKwargs } from "./thinking-kwargs.js";
 import { argumentsAsObjects } from "./tool-calls/history.js";
 
 export interface ChatMessage {

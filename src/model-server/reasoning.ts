@@ -3,7 +3,6 @@
 // itself opened), becomes `reasoning_content`; what follows is the content. The splitter is incremental, so that a
 // streamed answer sends each piece as soon as it is known which side it is on; a whole answer is one piece, so the
 // two cannot disagree.
-import { parseReasoningSwitch } from "../cli/value-formats.js";
 import { ApiError } from "../http/errors.js";
 import { type JsonObject, typeName } from "../http/validate.js";
 import { mayBecome, opensThinking, partialMarkerSuffix, type ThinkingTags } from "./tool-calls/content.js";
@@ -23,29 +22,6 @@ export function readReasoningFormat(body: JsonObject, fallback: ReasoningFormat)
   if (typeof v === "string" && (REASONING_FORMATS as readonly string[]).includes(v)) return v as ReasoningFormat;
   const got = typeof v === "string" ? `'${v}'` : typeName(v);
   throw new ApiError(400, `'reasoning_format' must be one of ${REASONING_FORMATS.join(", ")}, got ${got}`);
-}
-
-/**
- * The chat template's variables from the server's flags: `enable_thinking`, which llama-server always gives a
- * template (templates that cannot think ignore it; DeepSeek R1's closes the thought at once without it), from
- * -rea/--reasoning, over or under --chat-template-kwargs: auto leaves an explicit enable_thinking there in place,
- * on and off override it, as llama-server's --reasoning does.
- */
-export function defaultTemplateKwargs(reasoning: string | undefined, kwargs: JsonObject): JsonObject {
-  const choice = reasoning === undefined ? "auto" : parseReasoningSwitch(reasoning);
-  if (choice === "auto") return { enable_thinking: true, ...kwargs };
-  return { ...kwargs, enable_thinking: choice === "on" };
-}
-
-/**
- * OpenAI's `reasoning_effort` as template variables, as llama-server passes it: "none" turns thinking off, any
- * other level reaches templates that read `reasoning_effort` (gpt-oss). A request's chat_template_kwargs go over it.
- */
-export function effortKwargs(body: JsonObject): JsonObject {
-  const v = body["reasoning_effort"];
-  if (v === undefined || v === null || v === "") return {};
-  if (typeof v !== "string") throw new ApiError(400, `'reasoning_effort' must be a string, got ${typeName(v)}`);
-  return v === "none" ? { enable_thinking: false } : { reasoning_effort: v };
 }
 
 /** How one chat request's answer is split: known once its prompt is rendered. */

@@ -10,7 +10,7 @@ import { ApiError } from "../http/errors.js";
 import { type Json, type JsonObject, optArray, optNumber, typeName } from "../http/validate.js";
 import { StartupError } from "../util/startup-error.js";
 import type { Engine } from "./engine.js";
-import { defaultTemplateKwargs } from "./reasoning.js";
+import { defaultTemplateKwargs } from "./thinking-kwargs.js";
 import { type OutputGrammar, readOutputGrammar } from "./response-format.js";
 
 export interface ServerDefaults {

@@ -171,6 +171,19 @@ describe("vocabulary", () => {
                 assert.ok(known.has(chars.slice(0, n).join("")), `prefix of ${v.tokens[i]} missing`);
         }
     });
+
+    test("extra control tokens take the place of the rarest pieces, and only they change", () => {
+        const plain = buildLlamaVocab(2048);
+        const v = buildLlamaVocab(2048, ["<think>", "[TOOL_CALLS]"]);
+        assert.equal(v.tokens.length, 2048);
+        assert.deepEqual(v.tokens.slice(-2), ["<think>", "[TOOL_CALLS]"]);
+        assert.deepEqual([...v.tokenTypes.slice(-2)], [LlamaTokenType.control, LlamaTokenType.control]);
+        assert.deepEqual(v.tokens.slice(0, -2), plain.tokens.slice(0, -2));
+        assert.deepEqual([...v.scores.slice(0, -2)], [...plain.scores.slice(0, -2)]);
+        assert.throws(() => buildLlamaVocab(2048, ["<s>"]), /already in the vocabulary/);
+        assert.throws(() => buildLlamaVocab(2048, ["<think>", "<think>"]), /already in the vocabulary/);
+        assert.throws(() => buildLlamaVocab(RESERVED_TOKEN_COUNT + 1, ["<think>"]), /no room/);
+    });
 });
 
 describe("random llama models", () => {
