@@ -5,6 +5,7 @@ import { Template } from "@huggingface/jinja";
 import { ApiError } from "../http/errors.js";
 import { type Json, type JsonObject, optArray, optBool, optObject, typeName } from "../http/validate.js";
 import { builtinFormat } from "./builtin-templates.js";
+import { clockContext } from "./template-clock.js";
 import { effortKwargs } from "./thinking-kwargs.js";
 import { argumentsAsObjects } from "./tool-calls/history.js";
 
@@ -39,6 +40,7 @@ export class ChatTemplate {
     if (this.builtin) return this.builtin(messages, addGenerationPrompt);
     try {
       return this.template!.render({
+        ...clockContext(),
         ...this.defaultKwargs,
         ...(opts.extra ?? {}),
         messages,
