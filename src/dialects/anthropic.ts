@@ -2,21 +2,10 @@
 // body, a chat.completion becomes a Messages answer, and errors take Anthropic's shape. Pure functions with no
 // server state, so that the model server and the router (translating for any OpenAI-compatible engine) share them.
 // The streaming half is in anthropic-stream.ts.
-import { ApiError } from "../http/errors.js";
 import { type Json, type JsonObject, optBool, optNumber, optObject, optString, requireObjectBody, typeName } from "../http/validate.js";
+import { fail, isObject, requireString } from "./fields.js";
 import { type ChatCompletion, idSuffix, parseArguments, readUsage } from "./openai-chat.js";
 
-const fail = (field: string, what: string): never => {
-  throw new ApiError(400, `'${field}' ${what}`);
-};
-
-const isObject = (v: Json | undefined): v is JsonObject => v !== null && typeof v === "object" && !Array.isArray(v);
-
-function requireString(o: JsonObject, field: string, where: string): string {
-  const v = o[field];
-  if (typeof v !== "string") return fail(`${where}.${field}`, v === undefined ? "is required" : `must be a string, got ${typeName(v)}`);
-  return v;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Request: Anthropic Messages → OpenAI chat completions

@@ -2,21 +2,10 @@
 // a chat.completion becomes a Response object. Pure functions, shared by the model server and (later) the router.
 // Nothing is stored, so `previous_response_id` cannot be honoured: clients send the whole conversation in `input`.
 // The streaming half is in responses-stream.ts.
-import { ApiError } from "../http/errors.js";
 import { type Json, type JsonObject, optNumber, optObject, optString, requireObjectBody, typeName } from "../http/validate.js";
+import { fail, isObject, requireString } from "./fields.js";
 import { type ChatCompletion, type ChatToolCall, idSuffix, readUsage } from "./openai-chat.js";
 
-const fail = (field: string, what: string): never => {
-  throw new ApiError(400, `'${field}' ${what}`);
-};
-
-const isObject = (v: Json | undefined): v is JsonObject => v !== null && typeof v === "object" && !Array.isArray(v);
-
-function requireString(o: JsonObject, field: string, where: string): string {
-  const v = o[field];
-  if (typeof v !== "string") return fail(`${where}.${field}`, v === undefined ? "is required" : `must be a string, got ${typeName(v)}`);
-  return v;
-}
 
 /**
  * Fields that only the Responses API has (translated below, or meaningless without stored responses). Every other

@@ -1,9 +1,10 @@
 // The Hugging Face hub cache as llama.cpp reads it (common/hf-cache.cpp, common/download.cpp): where it is, which
 // commit a repo's snapshot is, and which files `-hf owner/repo[:QUANT]` / `--hf-file` name in it. Pure file-system
 // reads: corral, llama-server and huggingface_hub share one cache, so what one downloads the others serve.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { isDir, isFile } from "../util/fs-kind.js";
 
 /** A reference to a model in a hub repo, as `-hf` and the `hf-repo` preset key spell it. */
 export interface HfRef {
@@ -65,22 +66,6 @@ export function repoFromFolderName(folder: string): string | undefined {
   if (!folder.startsWith("models--")) return undefined;
   const repo = folder.slice("models--".length).replace(/--/g, "/");
   return isValidRepoId(repo) ? repo : undefined;
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** The snapshot a repo folder serves: `refs/main`, else the first other ref, as llama.cpp's get_cached_ref. */

@@ -2,9 +2,10 @@
 // router does in common/preset.cpp and common/hf-cache.cpp, with the choices its users asked for: a folder's main
 // file is chosen deterministically (<folder>.gguf, else the first shard, else the first by name) and projectors are
 // never taken for models.
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import path from "node:path";
-import { hubCacheDir, snapshotCommit } from "../../hf/cache.js";
+import { cachedRepoFiles, ggufNameInfo, hubCacheDir, repoFromFolderName } from "../../hf/cache.js";
+import { isDir, isFile } from "../../util/fs-kind.js";
 
 export { hubCacheDir };
 
@@ -21,22 +22,6 @@ const SPLIT_RE = /-(\d{5})-of-(\d{5})$/;
 const isGguf = (name: string) => name.toLowerCase().endsWith(".gguf");
 const isProjector = (name: string) => name.toLowerCase().includes("mmproj");
 const stem = (name: string) => name.slice(0, -".gguf".length);
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** `--models-dir`: top-level GGUFs and one model per subfolder. Sorted by id. */
 export function scanModelsDir(dir: string): DiscoveredModel[] {
@@ -70,49 +55,23 @@ export function pickFolderFiles(folder: string, folderName: string): { path: str
   return { path: path.join(folder, main), ...(projector ? { mmproj: path.join(folder, projector) } : {}) };
 }
 
-const REPO_PART = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
-const TAG_RE = /[-.]([A-Za-z0-9_]+)$/;
-
 /**
  * The hub cache layout `models--{owner}--{repo}/refs/main` + `snapshots/<commit>/**.gguf`: one model per
- * (repo, quant tag), `owner/repo:TAG`, first shards only, no projectors. A missing cache is simply empty.
+ * (repo, quant tag), `owner/repo:TAG`, first shards only, no projectors. A missing cache is simply empty. File names
+ * are read as -hf reads them (src/hf/cache.ts), so what is listed is what `-hf owner/repo:TAG` serves.
  */
 export function scanHubCache(cacheDir: string): DiscoveredModel[] {
   if (!isDir(cacheDir)) return [];
   const out = new Map<string, DiscoveredModel>();
   for (const entry of readdirSync(cacheDir).sort()) {
-    if (!entry.startsWith("models--")) continue;
-    const parts = entry.slice("models--".length).split("--");
-    if (parts.length !== 2 || !parts.every((p) => REPO_PART.test(p))) continue;
-    const repoDir = path.join(cacheDir, entry);
-    const commit = snapshotCommit(repoDir);
-    if (!commit) continue;
-    const snapshot = path.join(repoDir, "snapshots", commit);
-    for (const file of walkGguf(snapshot)) {
-      const name = path.basename(file);
-      if (isProjector(name)) continue;
-      const base = stem(name);
-      const split = SPLIT_RE.exec(base);
-      if (split && split[1] !== "00001") continue;
-      const tag = TAG_RE.exec(base.replace(SPLIT_RE, ""))?.[1]?.toUpperCase();
-      if (!tag) continue;
-      const id = `${parts[0]}/${parts[1]}:${tag}`;
-      if (!out.has(id)) out.set(id, { id, path: file, source: "cache" });
+    const repo = repoFromFolderName(entry);
+    if (!repo) continue;
+    for (const f of cachedRepoFiles(cacheDir, repo)) {
+      const info = ggufNameInfo(f.repoPath);
+      if (!info || !info.tag || isProjector(path.basename(f.repoPath)) || (info.count > 1 && info.index !== 1)) continue;
+      const id = `${repo}:${info.tag}`;
+      if (!out.has(id)) out.set(id, { id, path: f.localPath, source: "cache" });
     }
   }
   return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-function* walkGguf(dir: string): Generator<string> {
-  let names: string[];
-  try {
-    names = readdirSync(dir).sort();
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const full = path.join(dir, n);
-    if (isDir(full)) yield* walkGguf(full);
-    else if (isGguf(n) && isFile(full)) yield full;
-  }
 }
