@@ -6,7 +6,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
 import { getTestModel } from "../helpers/models.js";
-import { chat, emptyDir, listModels, makeModelsDir, modelStatus, startRouter as startRouterWith, testEngines, waitFor } from "../helpers/router.js";
+import { chat, emptyDir, NO_PARTIAL_UTF8, listModels, makeModelsDir, modelStatus, startRouter as startRouterWith, testEngines, waitFor } from "../helpers/router.js";
 import { postJson, readSse, type RunningServer } from "../helpers/server.js";
 
 for (const { engine, skip } of testEngines()) {
@@ -66,13 +66,13 @@ describe(`router [${engine}]: discovery and the /models API`, { skip }, () => {
 
   test("routes by model: a cache model answers, and the openai client works through the router", async () => {
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "none" });
-    const r = await client.chat.completions.create({ model: "acme/tiny-GGUF:Q8_0", messages: [{ role: "user", content: "hi" }], max_tokens: 3 });
+    const r = await client.chat.completions.create({ model: "acme/tiny-GGUF:Q8_0", messages: [{ role: "user", content: "hi" }], max_tokens: 3, logit_bias: NO_PARTIAL_UTF8 });
     assert.equal(r.model, "acme/tiny-GGUF:Q8_0");
     assert.ok(["length", "stop"].includes(r.choices[0]!.finish_reason), "random weights may end early");
     assert.equal(r.object, "chat.completion");
     // end-of-generation tokens banned, so that random weights cannot end the stream before any text
     const stream = await client.chat.completions.create({
-      model: "alpha", messages: [{ role: "user", content: "hi" }], max_tokens: 5, stream: true, logit_bias: { "2": -100, "4": -100 },
+      model: "alpha", messages: [{ role: "user", content: "hi" }], max_tokens: 5, stream: true, logit_bias: { ...NO_PARTIAL_UTF8, "2": -100, "4": -100 },
     });
     let chunks = 0;
     for await (const c of stream) if (c.choices[0]?.delta?.content) chunks++;
