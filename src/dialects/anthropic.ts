@@ -2,6 +2,7 @@
 // body, a chat.completion becomes a Messages answer, and errors take Anthropic's shape. Pure functions with no
 // server state, so that the model server and the router (translating for any OpenAI-compatible engine) share them.
 // The streaming half is in anthropic-stream.ts.
+import { openAiErrorMessage } from "./errors.js";
 import { type Json, type JsonObject, optBool, optNumber, optObject, optString, requireObjectBody, typeName } from "../http/validate.js";
 import { fail, isObject, requireString } from "./fields.js";
 import { type ChatCompletion, idSuffix, parseArguments, readUsage } from "./openai-chat.js";
@@ -365,11 +366,5 @@ export function anthropicError(status: number, message: string): AnthropicErrorB
 
 /** An OpenAI-shaped error answer (`{"error": {"message": ...}}`, or anything else) re-shaped for Anthropic clients. */
 export function openAiErrorToAnthropic(status: number, body: unknown): AnthropicErrorBody {
-  const e = (body as { error?: unknown } | null)?.error;
-  const message =
-    typeof e === "string" ? e
-    : typeof (e as { message?: unknown } | undefined)?.message === "string" ? (e as { message: string }).message
-    : typeof body === "string" && body !== "" ? body
-    : `upstream error ${status}`;
-  return anthropicError(status, message);
+  return anthropicError(status, openAiErrorMessage(status, body));
 }

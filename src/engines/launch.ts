@@ -1,6 +1,6 @@
 // What every engine module is given to plan a model's process, and what it returns.
 import type { ModelSpec } from "../router/catalog/catalog.js";
-import type { EngineName, LaunchPlan } from "./types.js";
+import type { Dialect, EngineName, LaunchPlan } from "./types.js";
 
 export interface LaunchInput {
   spec: ModelSpec;
@@ -18,6 +18,13 @@ export interface EngineModule {
   program(spec: ModelSpec): string | undefined;
   /** The command line after the program, from the model's spec. */
   args(spec: ModelSpec, socketPath: string | undefined, extra: readonly string[]): string[];
+  /** Dialects its processes answer natively; the router translates the others (see Dialect). */
+  dialects: ReadonlySet<Dialect>;
+  /**
+   * Routed paths its processes are known not to serve: the router answers 404 for them without loading the model
+   * (an engine whose surface is unknown, a command or a remote server, lists none and gets everything forwarded).
+   */
+  unservedPaths: ReadonlySet<string>;
   /** Everything the supervisor needs to run the model. May allocate a port. */
   plan(input: LaunchInput): Promise<LaunchPlan>;
 }

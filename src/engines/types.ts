@@ -4,6 +4,12 @@
 // Adding an engine means adding one module that returns plans.
 
 export type EngineName = "node" | "llama-server" | "cmd" | "remote";
+/**
+ * The request dialects an engine's process may answer itself. The router translates any other dialect to OpenAI
+ * chat completions, which every engine serves (src/router/translated-serve.ts); Ollama's is always translated.
+ */
+export type Dialect = "openai" | "anthropic" | "responses";
+
 /** What a user may ask for with --engine or the preset key `engine`. */
 export type EngineChoice = "auto" | "node" | "llama-server";
 

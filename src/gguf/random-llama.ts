@@ -56,6 +56,12 @@ export interface RandomLlamaOptions {
      * the vocabulary in place of its least common pieces. Default none.
      */
     controlTokens?: string[];
+    /**
+     * Token ids [from, to) whose output rows are zero, so that their logit is always 0, below the top-k of any
+     * sampler and of greedy decoding: e.g. the non-ASCII byte tokens (ids 133..260), which random text would
+     * otherwise end inside a UTF-8 sequence now and then (llama-server answers such output with a 500).
+     */
+    mutedTokens?: [number, number];
 }
 
 export interface ResolvedRandomLlamaOptions {
@@ -75,6 +81,7 @@ export interface ResolvedRandomLlamaOptions {
     addSpacePrefix: boolean;
     /** Present only when non-empty, so that models without them keep the resolved options (and cache keys) they had. */
     controlTokens?: string[];
+    mutedTokens?: [number, number];
 }
 
 export interface RandomLlamaModelInfo {
@@ -142,9 +149,13 @@ export function resolveRandomLlamaOptions(opts: RandomLlamaOptions = {}): Resolv
     const controlTokens = opts.controlTokens ?? [];
     if (controlTokens.length > 0)
         buildLlamaVocab(vocabSize, controlTokens); // checks them (room, duplicates) with the other options
+    const muted = opts.mutedTokens;
+    if (muted && !(Number.isInteger(muted[0]) && Number.isInteger(muted[1]) && 0 <= muted[0] && muted[0] <= muted[1] && muted[1] <= vocabSize))
+        throw new RangeError(`mutedTokens must be a range [from, to) within the vocabulary, got ${JSON.stringify(muted)}`);
     return {
         seed, dim, layers, heads, kvHeads, ffnDim, vocabSize, contextLength, fileType, chatTemplate, name, ropeTheta, rmsEps, addSpacePrefix,
-        ...(controlTokens.length > 0 ? { controlTokens: [...controlTokens] } : {})
+        ...(controlTokens.length > 0 ? { controlTokens: [...controlTokens] } : {}),
+        ...(muted ? { mutedTokens: [muted[0], muted[1]] as [number, number] } : {})
     };
 }
 
@@ -195,6 +206,19 @@ function* uniformChunks(count: number, seed: number, tensorName: string, range: 
         }
         done += n;
         yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+}
+
+/** Zeroes rows [from, to) of a row-major matrix with `cols` columns, streamed in chunks. */
+function* zeroRows(chunks: Generator<Float32Array>, cols: number, [from, to]: [number, number]): Generator<Float32Array> {
+    let offset = 0;
+    for (const chunk of chunks) {
+        const start = Math.max(from * cols - offset, 0);
+        const end = Math.min(to * cols - offset, chunk.length);
+        if (start < end)
+            chunk.fill(0, start, end);
+        offset += chunk.length;
+        yield chunk;
     }
 }
 
@@ -254,7 +278,13 @@ export function buildRandomLlamaWriter(opts: RandomLlamaOptions = {}): { writer:
         matrix(`blk.${i}.ffn_down.weight`, o.ffnDim, o.dim);
     }
     norm("output_norm.weight");
-    matrix("output.weight", o.dim, o.vocabSize);
+    const muted = o.mutedTokens;
+    writer.addTensor({
+        name: "output.weight",
+        dims: [o.dim, o.vocabSize],
+        type: o.fileType,
+        data: () => muted ? zeroRows(uniformChunks(o.dim * o.vocabSize, o.seed, "output.weight", WEIGHT_RANGE), o.dim, muted) : uniformChunks(o.dim * o.vocabSize, o.seed, "output.weight", WEIGHT_RANGE)
+    });
 
     return { writer, options: o };
 }

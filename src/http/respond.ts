@@ -12,7 +12,10 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   sendText(res, status, "application/json; charset=utf-8", JSON.stringify(value), headers);
 }
 
-/** An error in the OpenAI shape; 499 (the client went away) is never really sent, but stays a 4xx if it is. */
-export function sendError(res: ServerResponse, e: ApiError): void {
-  sendJson(res, e.status === 499 ? 400 : e.status, e.toJSON(), e.headers);
+/**
+ * An error, in the OpenAI shape unless `body` gives the client's dialect's; 499 (the client went away) is never
+ * really sent, but stays a 4xx if it is.
+ */
+export function sendError(res: ServerResponse, e: ApiError, body: unknown = e.toJSON()): void {
+  sendJson(res, e.status === 499 ? 400 : e.status, body, e.headers);
 }

@@ -8,13 +8,14 @@ import { escapeHtml } from "../util/html.js";
 import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import { notFound, type Router } from "./router.js";
 import { serve } from "./serve.js";
+import { dialectRoutes } from "./dialect-routes.js";
 
 /** POST paths whose body names the model (llama.cpp's list, and the OpenAI spellings). */
 export const ROUTED_POST_PATHS: readonly string[] = [
   "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions", "/completion",
   "/v1/embeddings", "/embeddings", "/embedding", "/tokenize", "/detokenize", "/apply-template", "/infill",
-  "/v1/rerank", "/rerank", "/v1/reranking", "/reranking", "/v1/responses", "/responses", "/v1/messages",
-  "/v1/messages/count_tokens", "/props",
+  "/v1/rerank", "/rerank", "/v1/reranking", "/reranking", "/props", "/v1/chat/completions/input_tokens",
+  "/chat/completions/input_tokens",
 ];
 
 /** GET paths that name the model in `?model=`. */
@@ -31,9 +32,15 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
 
   const routed = async (ctx: RequestContext, name: unknown): Promise<typeof HANDLED> => {
     const id = resolveOrThrow(router, name);
-    await serve(router, id, autoloadOf(ctx.query, o.autoload), { req: ctx.req, res: ctx.res, path: ctx.req.url ?? ctx.path, body: ctx.rawBody });
+    // answered here, so that a path the engine lacks never loads the model (nor evicts another) to answer 404
+    if (router.engineOf(id).unservedPaths.has(ctx.path)) {
+      throw new ApiError(404, `model '${id}' cannot serve ${ctx.path}: its engine (${router.engineOf(id).name}) does not implement it`, { type: "not_supported_error" });
+    }
+    await serve(router, id, autoloadOf(ctx.query, o.autoload), { req: ctx.req, res: ctx.res, path: ctx.req.url ?? ctx.path, body: ctx.rawBody, dialect: ctx.dialect });
     return HANDLED;
   };
+  const helpers = { resolve: (name: unknown) => resolveOrThrow(router, name), autoload: (ctx: RequestContext) => autoloadOf(ctx.query, o.autoload) };
+  for (const [key, handler] of dialectRoutes(router, helpers)) routes.set(key, handler);
 
   for (const path of ROUTED_POST_PATHS) {
     routes.set(`POST ${path}`, (ctx) => routed(ctx, objectBody(ctx.body).model));
@@ -104,6 +111,12 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
       off();
       clearInterval(keepAlive);
     });
+    return HANDLED;
+  });
+
+  // Ollama's clients probe for a server with HEAD / (and its own GET / answers 200 too)
+  routes.set("HEAD /", ({ res }) => {
+    sendText(res, 200, "text/plain; charset=utf-8", "");
     return HANDLED;
   });
 

@@ -10,6 +10,7 @@ import { keyRequired, makeKeyCheck } from "../http/auth.js";
 import { answerClientError } from "../http/client-error.js";
 import { corsFor, PREFLIGHT_STATUS } from "../http/cors.js";
 import { ApiError, parseJsonBody, toApiError } from "../http/errors.js";
+import { errorBody, errorDialectOf, type ErrorDialect } from "../dialects/errors.js";
 import { sendError, sendJson } from "../http/respond.js";
 import type { Logger } from "../util/log.js";
 import { stripApiPrefix } from "../util/api-prefix.js";
@@ -25,6 +26,8 @@ export interface RequestContext {
   body: unknown;
   /** The body as received, forwarded unchanged to model processes. */
   rawBody: Buffer | undefined;
+  /** The error shape the client reads, from the path (src/dialects/errors.ts). */
+  dialect: ErrorDialect;
 }
 
 /** What a handler returns: a value to send as JSON (200), or HANDLED when it wrote the response itself. */
@@ -100,12 +103,13 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
       }
       const rawBody = req.method === "POST" ? await readBody(req, o.maxBody) : undefined;
       const body = rawBody ? parseJsonBody(rawBody) : undefined;
-      const result = await route({ req, res, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), body, rawBody });
+      const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
+      const result = await route({ req, res, path, query, body, rawBody, dialect: errorDialectOf(path) });
       if (result !== HANDLED) sendJson(res, 200, result);
     } catch (err) {
       const e = toApiError(err);
       if (e.status >= 500 && e.status !== 503) o.log.error(`request failed: ${e.message}`);
-      sendError(res, e);
+      sendError(res, e, errorBody(errorDialectOf(path), e));
     }
   }
 

@@ -23,7 +23,7 @@ import { ModelEvents, type ModelStatus } from "./model-events.js";
 import { modelEntry, presetText } from "./model-list.js";
 import type { Refusal } from "./refusal.js";
 import { refusalError } from "./refusal-http.js";
-import { Scheduler, type Effects, type ModelConfig } from "./scheduler.js";
+import { Scheduler, type Effects, type KeepAlive, type ModelConfig } from "./scheduler.js";
 import type { Lease, LeaseSource } from "./serve.js";
 import { Supervisor } from "./supervisor.js";
 import { Upstream } from "./upstream.js";
@@ -170,6 +170,11 @@ export class Router implements LeaseSource {
     }
   }
 
+  /** A client's keep-alive for a loaded model (Ollama's keep_alive on a request that generates nothing). */
+  keepAlive(model: string, keepAlive: KeepAlive): void {
+    this.scheduler.onKeepAlive(model, keepAlive);
+  }
+
   /** POST /models/unload */
   unload(model: string): void {
     const answer = this.scheduler.onUnloadRequest(model);
@@ -210,6 +215,22 @@ export class Router implements LeaseSource {
       }, created));
     }
     return out;
+  }
+
+  /** The engine that serves a model (what it speaks, which paths it lacks). */
+  engineOf(model: string): EngineModule {
+    return this.engines[this.facts.get(model)!.engine];
+  }
+
+  /**
+   * Whether a model can see images: llama-server with a projector, or an engine corral cannot look into (a command,
+   * a remote server); never corral's own, which has no projector.
+   */
+  takesImages(model: string): boolean {
+    const f = this.facts.get(model)!;
+    if (f.engine === "node") return false;
+    if (f.engine === "llama-server") return f.args.includes("--mmproj") || f.args.includes("-mm");
+    return true;
   }
 
   /** GET /models/logs */
@@ -291,10 +312,10 @@ export class Router implements LeaseSource {
     p.resolve({
       model: id,
       upstream,
-      release: () => {
+      release: (keepAlive) => {
         if (released) return;
         released = true;
-        this.scheduler.onServeDone(reqId);
+        this.scheduler.onServeDone(reqId, keepAlive);
       },
     });
   }

@@ -51,8 +51,13 @@ export interface ModelView {
   waiting: number;
   lastUsed: number;
   pinned: boolean;
+  /** How long it stays loaded once idle (ms): its config's TTL, or a client's keep-alive; undefined = for ever. */
+  ttlMs?: number;
   failure?: { exitCode: number | null; reason: string; coolUntil: number };
 }
+
+/** A client's wish for how long a model stays loaded once idle (Ollama's keep_alive): ms, or for ever. */
+export type KeepAlive = number | "forever";
 
 interface ModelRec {
   cfg: ModelConfig;
@@ -66,6 +71,8 @@ interface ModelRec {
   stopRequested: boolean;
   /** Gone from the catalog (reload): forgotten as soon as its process is. */
   removed: boolean;
+  /** The last keep-alive a client asked for, overriding the TTL until the process exits. */
+  keepAlive?: KeepAlive;
 }
 
 interface ReqRec {
@@ -133,7 +140,8 @@ export class Scheduler {
     this.pump();
   }
 
-  onServeDone(reqId: string): void {
+  /** A granted request is finished; `keepAlive`, when the client gave one, is applied as onKeepAlive does. */
+  onServeDone(reqId: string, keepAlive?: KeepAlive): void {
     const r = this.requests.get(reqId);
     if (!r || r.phase !== "granted") return;
     this.requests.delete(reqId);
@@ -141,6 +149,18 @@ export class Scheduler {
     if (!m) return this.pump();
     m.inFlight--;
     m.lastUsed = this.opts.now();
+    if (keepAlive !== undefined) this.applyKeepAlive(m, keepAlive);
+    this.pump();
+  }
+
+  /**
+   * A client says how long a loaded model should stay loaded once idle, from now on (it replaces the TTL until the
+   * process exits): 0 unloads it as soon as nothing is in flight. Ignored unless the model is loaded.
+   */
+  onKeepAlive(model: string, keepAlive: KeepAlive): void {
+    const m = this.models.get(model);
+    if (!m) return;
+    this.applyKeepAlive(m, keepAlive);
     this.pump();
   }
 
@@ -166,6 +186,7 @@ export class Scheduler {
     if (!m || m.state === "unloaded") return;
     const was = m.state;
     m.state = "unloaded";
+    m.keepAlive = undefined;
     const clean = m.stopRequested || was === "stopping";
     m.stopRequested = false;
     if (was === "loading") {
@@ -246,7 +267,8 @@ export class Scheduler {
   onTick(): void {
     const now = this.opts.now();
     for (const m of this.models.values()) {
-      if (m.state === "loaded" && m.inFlight === 0 && m.cfg.ttlMs !== undefined && now - m.lastUsed >= m.cfg.ttlMs) {
+      const ttl = ttlOf(m);
+      if (m.state === "loaded" && m.inFlight === 0 && ttl !== undefined && now - m.lastUsed >= ttl) {
         m.stopRequested = true;
         this.stopModel(m);
       }
@@ -265,6 +287,7 @@ export class Scheduler {
       waiting: m.waiters.length + this.queue.filter((id) => this.requests.get(id)?.model === model).length,
       lastUsed: m.lastUsed,
       pinned: m.cfg.pinned ?? false,
+      ...(ttlOf(m) !== undefined ? { ttlMs: ttlOf(m) } : {}),
       ...(m.failure ? { failure: m.failure } : {}),
     };
   }
@@ -348,6 +371,15 @@ export class Scheduler {
     this.fx.start(m.cfg.id);
   }
 
+  private applyKeepAlive(m: ModelRec, keepAlive: KeepAlive): void {
+    if (m.state !== "loaded") return;
+    m.keepAlive = keepAlive;
+    if (keepAlive === 0 && m.inFlight === 0) {
+      m.stopRequested = true;
+      this.stopModel(m);
+    }
+  }
+
   private stopModel(m: ModelRec): void {
     if (m.state === "stopping" || m.state === "unloaded") return;
     const wasLoading = m.state === "loading";
@@ -412,6 +444,12 @@ export class Scheduler {
     for (const m of this.models.values()) n += m.waiters.length;
     return n;
   }
+}
+
+/** The idle time after which a loaded model is unloaded: a client's keep-alive, else its TTL (undefined = never). */
+function ttlOf(m: ModelRec): number | undefined {
+  if (m.keepAlive === "forever") return undefined;
+  return m.keepAlive ?? m.cfg.ttlMs;
 }
 
 function newRec(cfg: ModelConfig): ModelRec {

@@ -4,6 +4,7 @@
 // forwarded as the bytes the client sent. This is the only module that knows undici.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Pool } from "undici";
+import { errorBody, type ErrorDialect } from "../dialects/errors.js";
 import type { UpstreamTarget } from "../engines/types.js";
 import { ApiError } from "../http/errors.js";
 import { sendError } from "../http/respond.js";
@@ -37,8 +38,32 @@ export class Upstream {
   }
 
   /** See forward() below. */
-  forward(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer | undefined, model: string): Promise<Unreachable | undefined> {
-    return forward(this.pool, req, res, this.basePath + path, body, model, this.auth);
+  forward(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer | undefined, model: string, dialect: ErrorDialect = "openai"): Promise<Unreachable | undefined> {
+    return forward(this.pool, req, res, this.basePath + path, body, model, this.auth, dialect);
+  }
+
+  /**
+   * POSTs a JSON body the router wrote (a request translated from another dialect) and resolves with the answer's
+   * status, content type and body, or with why the process could not be reached (see Unreachable).
+   */
+  async post(path: string, json: unknown, signal: AbortSignal): Promise<UpstreamAnswer | Unreachable> {
+    const sentAt = performance.now();
+    try {
+      const r = await this.pool.request({
+        path: this.basePath + path,
+        method: "POST",
+        headers: { "content-type": "application/json", ...(this.auth ? { authorization: this.auth } : {}) },
+        body: JSON.stringify(json),
+        signal,
+      });
+      const type = r.headers["content-type"];
+      return { status: r.statusCode, contentType: (Array.isArray(type) ? type[0] : type) ?? "", body: r.body };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const why = unreachableOf(err, sentAt);
+      if (why) return why;
+      throw err;
+    }
   }
 
   close(): Promise<void> {
@@ -62,6 +87,12 @@ function requestHeaders(raw: readonly string[], auth: string | undefined): strin
 
 /** A connection that breaks sooner than this after a request was sent belonged to a process already gone. */
 const STALE_CONNECTION_MS = 150;
+
+export interface UpstreamAnswer {
+  status: number;
+  contentType: string;
+  body: AsyncIterable<Buffer> & { text(): Promise<string>; dump(): Promise<void> };
+}
 
 /**
  * Why nothing was answered, when the model process is gone: "refused" when the request never reached it (connect
@@ -87,6 +118,7 @@ function forward(
   body: Buffer | undefined,
   model: string,
   auth: string | undefined,
+  dialect: ErrorDialect,
 ): Promise<Unreachable | undefined> {
   return new Promise<Unreachable | undefined>((resolve) => {
     let abortUpstream: ((err?: Error) => void) | undefined;
@@ -154,16 +186,14 @@ function forward(
         if (clientGone || res.destroyed) return settle();
         const why = describe(err);
         if (!res.headersSent) {
-          if (why === "ECONNREFUSED" || why === "ENOENT") return settle("refused");
-          // A kept-alive connection broken within moments of sending means the process was already dying when the
-          // request went out (a killed process can take tens of ms to release its sockets); later, it died while
-          // working on the request, and that is reported (502), not retried.
-          const broken = why === "ECONNRESET" || why === "EPIPE" || why === "UND_ERR_SOCKET";
-          if (broken && performance.now() - sentAt < STALE_CONNECTION_MS) return settle("reset");
-          sendError(res, new ApiError(502, `model '${model}' did not answer: ${why}`, { type: "server_error" }));
+          const unreachable = unreachableOf(err, sentAt);
+          if (unreachable) return settle(unreachable);
+          const e = new ApiError(502, `model '${model}' did not answer: ${why}`, { type: "server_error" });
+          sendError(res, e, errorBody(dialect, e));
         } else if (sse) {
           const e = new ApiError(502, `model '${model}' stopped while streaming: ${why}`, { type: "server_error" });
-          res.end(`data: ${JSON.stringify(e.toJSON())}\n\n`);
+          // an Anthropic stream's errors are named events; OpenAI's are bare data lines
+          res.end(`${dialect === "anthropic" ? "event: error\n" : ""}data: ${JSON.stringify(errorBody(dialect, e))}\n\n`);
         } else res.destroy();
         settle();
       },
@@ -177,7 +207,21 @@ function forward(
   });
 }
 
-function describe(err: unknown): string {
+/**
+ * Whether an error before any answer means the model's process is gone: "refused" when the request never reached
+ * it, "reset" when a kept-alive connection broke within moments of sending (the process was already dying when the
+ * request went out; a killed process can take tens of ms to release its sockets). Later, it died while working on
+ * the request, and that is reported (502), not retried.
+ */
+function unreachableOf(err: unknown, sentAt: number): Unreachable | undefined {
+  const why = describe(err);
+  if (why === "ECONNREFUSED" || why === "ENOENT") return "refused";
+  const broken = why === "ECONNRESET" || why === "EPIPE" || why === "UND_ERR_SOCKET";
+  if (broken && performance.now() - sentAt < STALE_CONNECTION_MS) return "reset";
+  return undefined;
+}
+
+export function describe(err: unknown): string {
   const e = err as { code?: string; message?: string; cause?: { code?: string } };
   return e?.cause?.code ?? e?.code ?? e?.message ?? String(err);
 }

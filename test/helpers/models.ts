@@ -26,6 +26,13 @@ export const TEST_MODEL_PRESETS: Record<TestModelKind, RandomLlamaOptions> = {
     bench: { dim: 768, layers: 8, vocabSize: 32000, fileType: "f16" }
 };
 
+/**
+ * Test-model options for models served by llama-server: its output parser answers 500 when random text ends inside
+ * a UTF-8 sequence, which the non-ASCII byte tokens (ids 133..260) produce now and then; muted, they are never
+ * sampled, whatever the request (a logit_bias cannot be sent through every dialect).
+ */
+export const QUIET_BYTES: RandomLlamaOptions = { mutedTokens: [133, 261] };
+
 export const TEST_MODEL_CACHE_DIR = path.join(os.tmpdir(), "corral-test-models");
 
 const inFlight = new Map<string, Promise<string>>();

@@ -5,14 +5,18 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { findLlamaServer } from "../../src/engines/llama-server/find.js";
+import type { RandomLlamaOptions } from "../../src/gguf/random-llama.js";
 import { getTestModel } from "./models.js";
 import { startServer, type RunningServer } from "./server.js";
 
-/** Writes a models folder: each entry maps a relative path (e.g. "a.gguf", "b/b.gguf") to a tiny model seed. */
-export async function makeModelsDir(files: Record<string, number>): Promise<string> {
+/**
+ * Writes a models folder: each entry maps a relative path (e.g. "a.gguf", "b/b.gguf") to a tiny model seed;
+ * `options` go to every model (e.g. QUIET_BYTES).
+ */
+export async function makeModelsDir(files: Record<string, number>, options: RandomLlamaOptions = {}): Promise<string> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "corral-models-"));
   for (const [rel, seed] of Object.entries(files)) {
-    const src = await getTestModel("tiny", { seed });
+    const src = await getTestModel("tiny", { ...options, seed });
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     copyFileSync(src, path.join(dir, rel));
   }

@@ -72,7 +72,7 @@ describe("serve()", () => {
 
   before(async () => {
     server = http.createServer((req, res) => {
-      outcome = serve(fakeSource(script), "m", true, { req, res, path: req.url ?? "/", body: undefined }).then(
+      outcome = serve(fakeSource(script), "m", true, { req, res, path: req.url ?? "/", body: undefined, dialect: "openai" }).then(
         () => undefined,
         (err: Error) => {
           if (!res.headersSent && !res.destroyed) {

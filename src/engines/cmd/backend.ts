@@ -9,6 +9,9 @@ const HOST = "127.0.0.1";
 
 export const cmdEngine: EngineModule = {
   name: "cmd",
+  // whatever the command runs, OpenAI chat completions are the one dialect every OpenAI-compatible server speaks
+  dialects: new Set(["openai"]),
+  unservedPaths: new Set(),
   program: (spec) => splitCommandLine(spec.cmd ?? "")[0],
   args: (spec) => splitCommandLine(spec.cmd ?? "").slice(1),
   async plan(input) {

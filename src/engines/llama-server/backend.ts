@@ -10,6 +10,8 @@ import { EXIT_COMMAND } from "./state-lines.js";
 export function llamaServerEngine(binaryOf: (spec: ModelSpec) => string): EngineModule {
   return {
     name: "llama-server",
+    dialects: new Set(["openai", "anthropic", "responses"]),
+    unservedPaths: new Set(),
     program: (spec) => binaryOf(spec),
     args(spec, socketPath, extra) {
       return [

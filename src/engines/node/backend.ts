@@ -23,6 +23,9 @@ export function nodeEngine(cfg: NodeEngineConfig): EngineModule & { sparePlan(ba
   });
   return {
     name: "node",
+    dialects: new Set(["openai", "anthropic", "responses"]),
+    // fill-in-the-middle is not implemented by the model server (see README, "what the built-in engine lacks")
+    unservedPaths: new Set(["/infill"]),
     program: () => cfg.programName,
     args(spec, socketPath, extra) {
       return [

@@ -7,6 +7,8 @@ const REMOTE_READY_TIMEOUT_MS = 10_000;
 
 export const remoteEngine: EngineModule = {
   name: "remote",
+  dialects: new Set(["openai"]),
+  unservedPaths: new Set(),
   program: () => undefined,
   args: (spec) => [spec.proxy ?? ""],
   async plan({ spec }) {
