@@ -190,6 +190,33 @@ describe("scheduler", () => {
     assert.equal(t.s.view("a")!.failure, undefined);
   });
 
+  test("a client's keep-alive replaces the TTL until the process exits: 0 unloads once idle, for ever never", () => {
+    const t = setup([{ id: "a", ttlMs: 1000 }, "b"]);
+    t.s.onRequest("r1", "a");
+    t.s.onRequest("r2", "a");
+    t.s.onReady("a");
+    t.take();
+    t.s.onServeDone("r1", 0);
+    assert.deepEqual(t.take(), [], "another request is in flight: no stop yet");
+    assert.equal(t.s.view("a")!.ttlMs, 0);
+    t.s.onServeDone("r2");
+    t.s.onTick();
+    assert.deepEqual(t.take(), ["stop a"], "idle with keep-alive 0: unloaded at the next tick");
+    t.s.onExit("a", 0, "");
+    assert.equal(t.s.view("a")!.ttlMs, 1000, "a new process starts with the configured TTL");
+    warm(t, "a");
+    t.s.onKeepAlive("a", "forever");
+    assert.equal(t.s.view("a")!.ttlMs, undefined);
+    t.advance(60_000);
+    t.s.onTick();
+    assert.deepEqual(t.take(), []);
+    t.s.onKeepAlive("a", 0);
+    assert.deepEqual(t.take(), ["stop a"], "keep-alive 0 on an idle model unloads it at once");
+    t.s.onKeepAlive("b", 0);
+    assert.deepEqual(t.take(), [], "ignored for a model that is not loaded");
+    assert.equal(t.s.view("b")!.ttlMs, undefined);
+  });
+
   test("pinned models are never evicted, and pins that block a load fail it with a clear error", () => {
     const t = setup([{ id: "p", pinned: true }, "a", "b"], { modelsMax: 2 });
     warm(t, "p");
