@@ -78,3 +78,27 @@ export function parseArguments(args: string | undefined): Record<string, unknown
     return {};
   }
 }
+
+/** An OpenAI text completion (/v1/completions), for dialects that send raw prompts (Ollama's `raw` generate). */
+export interface CompletionResponse {
+  id?: string;
+  object?: string;
+  created?: number;
+  model?: string;
+  choices?: Array<{ index?: number; text?: string; finish_reason?: string | null; logprobs?: unknown }>;
+  usage?: ChatUsage | null;
+  timings?: Record<string, unknown>;
+}
+
+/**
+ * A streamed text completion: OpenAI's chunk (choices[0].text), or llama.cpp's native /completion event, whose
+ * text is `content` and whose last event says `stop` with the counts.
+ */
+export interface CompletionChunk extends CompletionResponse {
+  content?: string;
+  stop?: boolean;
+  /** llama.cpp: why a native stream stopped ("eos", "word", "limit"). */
+  stop_type?: string;
+  tokens_predicted?: number;
+  tokens_evaluated?: number;
+}

@@ -1,12 +1,15 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { ApiError } from "./errors.js";
 
-/** Paths llama-server leaves open even with --api-key. */
-export const PUBLIC_PATHS: ReadonlySet<string> = new Set(["/health", "/v1/health", "/models", "/v1/models", "/"]);
+/**
+ * Paths llama-server leaves open even with --api-key, and Ollama's two probes (its version, and its model list,
+ * which says no more than /models does).
+ */
+export const PUBLIC_PATHS: ReadonlySet<string> = new Set(["/health", "/v1/health", "/models", "/v1/models", "/", "/api/version", "/api/tags"]);
 
-/** Whether a request must carry a key (when keys are set): all but preflights and GETs of the public paths. */
+/** Whether a request must carry a key (when keys are set): all but preflights and GETs (or HEADs) of the public paths. */
 export function keyRequired(method: string | undefined, path: string): boolean {
-  return method !== "OPTIONS" && !(method === "GET" && PUBLIC_PATHS.has(path));
+  return method !== "OPTIONS" && !((method === "GET" || method === "HEAD") && PUBLIC_PATHS.has(path));
 }
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();

@@ -20,6 +20,7 @@ import { registerInfoRoutes } from "./routes/info.js";
 import { registerMetricsRoute } from "./routes/metrics.js";
 import { registerMessagesRoutes } from "./routes/messages.js";
 import { registerResponsesRoutes } from "./routes/responses.js";
+import { registerOllamaRoutes } from "./routes/ollama.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
 import { registerRerankRoutes } from "./routes/rerank.js";
 import { registerCorsProxy } from "./routes/cors-proxy.js";
@@ -78,6 +79,8 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   registerPropsUpdateRoute(app, state);
   registerSlotActionRoutes(app, state);
   registerLoraAdapterRoutes(app, state);
+  // before the info routes: its HEAD / must be in place before GET / gets Fastify's automatic HEAD route
+  registerOllamaRoutes(app, state);
   registerInfoRoutes(app, state);
   registerRerankRoutes(app, state);
   await registerCorsProxy(app, opts.uiMcpProxy);

@@ -9,6 +9,7 @@ import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import { notFound, type Router } from "./router.js";
 import { serve } from "./serve.js";
 import { dialectRoutes } from "./dialect-routes.js";
+import { ollamaRoutes } from "./ollama-routes.js";
 
 /** POST paths whose body names the model (llama.cpp's list, and the OpenAI spellings). */
 export const ROUTED_POST_PATHS: readonly string[] = [
@@ -41,6 +42,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   };
   const helpers = { resolve: (name: unknown) => resolveOrThrow(router, name), autoload: (ctx: RequestContext) => autoloadOf(ctx.query, o.autoload) };
   for (const [key, handler] of dialectRoutes(router, helpers)) routes.set(key, handler);
+  for (const [key, handler] of ollamaRoutes(router, helpers.autoload)) routes.set(key, handler);
 
   for (const path of ROUTED_POST_PATHS) {
     routes.set(`POST ${path}`, (ctx) => routed(ctx, objectBody(ctx.body).model));

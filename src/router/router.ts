@@ -23,7 +23,7 @@ import { ModelEvents, type ModelStatus } from "./model-events.js";
 import { modelEntry, presetText } from "./model-list.js";
 import type { Refusal } from "./refusal.js";
 import { refusalError } from "./refusal-http.js";
-import { Scheduler, type Effects, type KeepAlive, type ModelConfig } from "./scheduler.js";
+import { Scheduler, type Effects, type KeepAlive, type ModelConfig, type ModelView } from "./scheduler.js";
 import type { Lease, LeaseSource } from "./serve.js";
 import { Supervisor } from "./supervisor.js";
 import { Upstream } from "./upstream.js";
@@ -215,6 +215,16 @@ export class Router implements LeaseSource {
       }, created));
     }
     return out;
+  }
+
+  /** One model as the router sees it now: its spec, its scheduler state, its engine and process arguments. */
+  inspect(model: string): { spec: ModelSpec; view: ModelView; engine: EngineName; args: string[]; child?: ReadyInfo } | undefined {
+    const spec = this.specs.get(model);
+    const view = this.scheduler.view(model);
+    const facts = this.facts.get(model);
+    if (!spec || !view || !facts) return undefined;
+    const child = this.supervisor.info(model);
+    return { spec, view, engine: facts.engine, args: facts.args, ...(child ? { child } : {}) };
   }
 
   /** The engine that serves a model (what it speaks, which paths it lacks). */

@@ -10,8 +10,19 @@ interface ErrorBody {
   error: { code: number | string; message: string; type: string };
 }
 
-function assertErrorShape(status: number, body: unknown, what: string): void {
+/** A 4xx in the error shape of the path's dialect: Anthropic's for /v1/messages, Ollama's for /api/*, else OpenAI's. */
+function assertErrorShape(status: number, body: unknown, what: string, path = ""): void {
   assert.ok(status >= 400 && status < 500, `${what}: status ${status}`);
+  if (path.startsWith("/api/")) {
+    const e = (body as { error?: unknown }).error;
+    assert.ok(typeof e === "string" && e.length > 0, `${what}: ${JSON.stringify(body)}`);
+    return;
+  }
+  if (path.startsWith("/v1/messages")) {
+    const b = body as { type?: unknown; error?: { type?: unknown; message?: unknown } };
+    assert.ok(b.type === "error" && typeof b.error?.type === "string" && typeof b.error.message === "string" && b.error.message.length > 0, `${what}: ${JSON.stringify(body)}`);
+    return;
+  }
   const e = (body as ErrorBody).error;
   assert.ok(e && typeof e.message === "string" && e.message.length > 0, `${what}: no error.message in ${JSON.stringify(body)}`);
   assert.ok(typeof e.type === "string" && (typeof e.code === "number" || typeof e.code === "string"), `${what}: ${JSON.stringify(body)}`);
@@ -137,7 +148,7 @@ describe("router: hostile input", () => {
     try {
       // no /models/load: with nothing loaded (and autoload off) nothing reaches a model process, so every answer
       // comes from the router's own routing and validation layer
-      const paths = ["/v1/chat/completions", "/v1/completions", "/completion", "/v1/embeddings", "/tokenize", "/models/unload", "/infill", "/v1/messages"];
+      const paths = ["/v1/chat/completions", "/v1/completions", "/completion", "/v1/embeddings", "/tokenize", "/models/unload", "/infill", "/v1/messages", "/v1/responses", "/api/chat", "/api/generate", "/api/embed"];
       const bodies = fc.oneof(
         fc.string(),
         fc.json(),
@@ -149,7 +160,7 @@ describe("router: hostile input", () => {
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...paths), bodies, async (path, body) => {
           const r = await post(`${fuzzed.url}${path}`, body);
-          assertErrorShape(r.status, r.body, `${path} ${String(body).slice(0, 80)}`);
+          assertErrorShape(r.status, r.body, `${path} ${String(body).slice(0, 80)}`, path);
         }),
         { numRuns: 300 },
       );

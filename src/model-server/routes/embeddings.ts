@@ -1,48 +1,53 @@
 import type { FastifyInstance } from "fastify";
 import type { Token } from "node-llama-cpp";
 import { ApiError } from "../../http/errors.js";
-import { type Json, optString, requireObjectBody, typeName } from "../../http/validate.js";
+import { type Json, type JsonObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
 import type { Engine } from "../engine.js";
 import type { ServerState } from "../state.js";
 import { requireReady } from "./ready.js";
 
 export function registerEmbeddingRoutes(app: FastifyInstance, state: ServerState): void {
   for (const path of ["/v1/embeddings", "/embeddings", "/embedding"]) {
-    app.post(path, async (req) => {
-      const body = requireObjectBody(req.body);
-      const { engine } = requireReady(state);
-      if (!engine.embedding) {
-        throw new ApiError(501, "This server does not support embeddings. Start it with `--embeddings`");
-      }
-      // one vector per token is not an OpenAI answer; llama-server refuses it on the OpenAI path only
-      if (path === "/v1/embeddings" && state.opts.pooling === "none") {
-        throw new ApiError(400, "Pooling type 'none' is not OAI compatible. Please use a different pooling type");
-      }
-      const inputs = readInputs(engine, body["input"] ?? body["content"], body["input"] !== undefined ? "input" : "content");
-      const format = optString(body, "encoding_format") ?? "float";
-      if (format !== "float" && format !== "base64") {
-        throw new ApiError(400, `'encoding_format' must be float or base64, got '${format}'`);
-      }
-      const nCtx = engine.facts.nCtxSlot;
-      let promptTokens = 0;
-      const data = [];
-      for (const [index, tokens] of inputs.entries()) {
-        if (tokens.length >= nCtx) {
-          // "too large" is llama-server's wording, which clients match on
-          throw new ApiError(400, `input ${index} is too large to process (${tokens.length} tokens, context is ${nCtx})`, {
-            type: "exceed_context_size_error",
-            extra: { n_prompt_tokens: tokens.length, n_ctx: nCtx },
-          });
-        }
-        promptTokens += tokens.length;
-        const { vector } = await engine.embedding.getEmbeddingFor(tokens);
-        const normalized = l2normalize(vector);
-        data.push({ object: "embedding", index, embedding: format === "base64" ? toBase64(normalized) : normalized });
-      }
-      const model = optString(body, "model") || state.modelId;
-      return { object: "list", data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } };
-    });
+    app.post(path, async (req) => runEmbeddings(state, requireObjectBody(req.body), { openAiOnly: path === "/v1/embeddings" }));
   }
+}
+
+/**
+ * An OpenAI embeddings body's answer (`{object: "list", data, model, usage}`). `openAiOnly`: the caller promises an
+ * OpenAI answer, which one vector per token (pooling none) is not; llama-server refuses that on /v1/embeddings only,
+ * and other dialects (Ollama's /api/embed) refuse it too.
+ */
+export async function runEmbeddings(state: ServerState, body: JsonObject, o: { openAiOnly: boolean }): Promise<Record<string, unknown>> {
+  const { engine } = requireReady(state);
+  if (!engine.embedding) {
+    throw new ApiError(501, "This server does not support embeddings. Start it with `--embeddings`");
+  }
+  if (o.openAiOnly && state.opts.pooling === "none") {
+    throw new ApiError(400, "Pooling type 'none' is not OAI compatible. Please use a different pooling type");
+  }
+  const inputs = readInputs(engine, body["input"] ?? body["content"], body["input"] !== undefined ? "input" : "content");
+  const format = optString(body, "encoding_format") ?? "float";
+  if (format !== "float" && format !== "base64") {
+    throw new ApiError(400, `'encoding_format' must be float or base64, got '${format}'`);
+  }
+  const nCtx = engine.facts.nCtxSlot;
+  let promptTokens = 0;
+  const data = [];
+  for (const [index, tokens] of inputs.entries()) {
+    if (tokens.length >= nCtx) {
+      // "too large" is llama-server's wording, which clients match on
+      throw new ApiError(400, `input ${index} is too large to process (${tokens.length} tokens, context is ${nCtx})`, {
+        type: "exceed_context_size_error",
+        extra: { n_prompt_tokens: tokens.length, n_ctx: nCtx },
+      });
+    }
+    promptTokens += tokens.length;
+    const { vector } = await engine.embedding.getEmbeddingFor(tokens);
+    const normalized = l2normalize(vector);
+    data.push({ object: "embedding", index, embedding: format === "base64" ? toBase64(normalized) : normalized });
+  }
+  const model = optString(body, "model") || state.modelId;
+  return { object: "list", data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } };
 }
 
 /**

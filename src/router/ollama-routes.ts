@@ -1,0 +1,195 @@
+// Ollama's API at the router, for every engine: the listings (/api/tags, /api/ps, /api/show) come from the catalog,
+// the scheduler and each model's GGUF header; /api/chat, /api/generate and /api/embed are translated to OpenAI
+// requests (src/dialects/ollama.ts) and served like any other (translated-serve.ts). keep_alive is the model's idle
+// time from then on: 0 unloads it after the request, a negative value keeps it loaded.
+import { statSync } from "node:fs";
+import {
+  OLLAMA_VERSION, OllamaStreamTranslator, ollamaChatAnswer, ollamaChatRequest, ollamaDigest, ollamaEmbedAnswer,
+  ollamaEmbedRequest, ollamaGenerateAnswer, ollamaGenerateRequest, ollamaLoadAnswer, ollamaPsEntry, ollamaShow, ollamaTag,
+  type OllamaTranslated,
+} from "../dialects/ollama.js";
+import { ollamaCapabilities } from "../dialects/ollama-models.js";
+import type { ChatCompletion } from "../dialects/openai-chat.js";
+import { readGgufSummary, type GgufSummary } from "../gguf/metadata.js";
+import { ApiError } from "../http/errors.js";
+import { requireObjectBody } from "../http/validate.js";
+import { checkImages } from "./dialect-routes.js";
+import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
+import { refusalError } from "./refusal-http.js";
+import { notFound, type Router } from "./router.js";
+import { serveTranslated, type FrameTranslator, type Timing } from "./translated-serve.js";
+
+export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => boolean): Map<string, Handler> {
+  const routes = new Map<string, Handler>();
+
+  routes.set("GET /api/version", () => ({ version: OLLAMA_VERSION }));
+
+  routes.set("GET /api/tags", async () => {
+    const models = await Promise.all(router.catalog.models.map(async (spec) => {
+      const file = fileOf(spec.path);
+      return ollamaTag({
+        name: spec.id, sizeBytes: file?.size ?? 0, modifiedAt: file ? new Date(file.mtimeMs) : new Date(0),
+        digest: ollamaDigest(spec.path ?? spec.id, file?.size ?? 0, file?.mtimeMs ?? 0), ...(await summaryOf(spec.path)),
+      });
+    }));
+    return { models };
+  });
+
+  routes.set("GET /api/ps", async () => {
+    const models = [];
+    for (const spec of router.catalog.models) {
+      const m = router.inspect(spec.id);
+      if (!m || m.view.state !== "loaded") continue;
+      const file = fileOf(spec.path);
+      const nCtx = m.child?.facts["n_ctx"];
+      models.push(ollamaPsEntry({
+        name: spec.id, sizeBytes: file?.size ?? 0, digest: ollamaDigest(spec.path ?? spec.id, file?.size ?? 0, file?.mtimeMs ?? 0),
+        ...(await summaryOf(spec.path)),
+        // the idle clock starts when the last request ends
+        expiresAt: m.view.ttlMs === undefined ? undefined : new Date((m.view.inFlight > 0 ? Date.now() : m.view.lastUsed) + m.view.ttlMs),
+        // device memory is reported once the router measures it (the memory issue); CPU models use none
+        sizeVram: 0,
+        ...(typeof nCtx === "number" ? { contextLength: nCtx } : {}),
+      }));
+    }
+    return { models };
+  });
+
+  routes.set("POST /api/show", async (ctx) => {
+    const body = requireObjectBody(ctx.body);
+    // older clients send `name`
+    const id = resolveOllama(router, body["model"] ?? body["name"]);
+    const m = router.inspect(id)!;
+    const file = fileOf(m.spec.path);
+    const { summary } = await summaryOf(m.spec.path);
+    return ollamaShow({
+      ...(summary ? { summary } : {}),
+      modifiedAt: file ? new Date(file.mtimeMs) : new Date(0),
+      ...(m.spec.path ? { path: m.spec.path } : {}),
+      parameters: showParameters(m.spec.options as Record<string, unknown>),
+      capabilities: ollamaCapabilities({
+        template: summary?.chatTemplate ?? "",
+        embeddings: m.args.includes("--embedding") || m.args.includes("--embeddings"),
+        vision: router.takesImages(id) && (m.engine !== "cmd" && m.engine !== "remote"),
+      }),
+    });
+  });
+
+  const generation = (kind: "chat" | "generate") => async (ctx: RequestContext) => {
+    const t = kind === "chat" ? ollamaChatRequest(ctx.body) : ollamaGenerateRequest(ctx.body);
+    const id = resolveOllama(router, t.model);
+    if (t.loadOnly) return loadOnly(router, id, kind, t, autoload(ctx));
+    if (kind === "chat") checkImages(router, id, t.openai);
+    await serveTranslated(router, id, autoload(ctx), ctx.res, ctx.dialect, {
+      path: t.path, body: t.openai, stream: t.stream, contentType: "application/x-ndjson",
+      whole: (answer, timing) => {
+        const o = { model: t.model, ...timing };
+        return kind === "chat" ? ollamaChatAnswer(answer as ChatCompletion, o) : ollamaGenerateAnswer(answer as ChatCompletion, o);
+      },
+      frames: () => ndjsonFrames(new OllamaStreamTranslator({ kind, model: t.model })),
+      ...(t.keepAlive !== undefined ? { keepAlive: t.keepAlive } : {}),
+    });
+    return HANDLED;
+  };
+  routes.set("POST /api/chat", generation("chat"));
+  routes.set("POST /api/generate", generation("generate"));
+
+  const embed = (legacy: boolean) => async (ctx: RequestContext) => {
+    const t = ollamaEmbedRequest(ctx.body, legacy);
+    const id = resolveOllama(router, t.model);
+    if (t.loadOnly) {
+      const t0 = performance.now();
+      await loadOnly(router, id, "generate", t, autoload(ctx));
+      const ns = Math.round((performance.now() - t0) * 1e6);
+      return ollamaEmbedAnswer({ data: [] }, { model: t.model, totalNs: ns, loadNs: ns }, legacy);
+    }
+    await serveTranslated(router, id, autoload(ctx), ctx.res, ctx.dialect, {
+      path: "/v1/embeddings", body: t.openai, stream: false, contentType: "application/json",
+      whole: (answer, timing) => ollamaEmbedAnswer(answer, { model: t.model, ...timing, ...(t.dimensions !== undefined ? { dimensions: t.dimensions } : {}) }, legacy),
+      frames: () => {
+        throw new Error("embeddings are never streamed");
+      },
+      ...(t.keepAlive !== undefined ? { keepAlive: t.keepAlive } : {}),
+    });
+    return HANDLED;
+  };
+  routes.set("POST /api/embed", embed(false));
+  routes.set("POST /api/embeddings", embed(true));
+  return routes;
+}
+
+/**
+ * Ollama's preload and unload idiom, a request with nothing to generate: keep_alive 0 unloads the model (if it is
+ * loaded), anything else loads it and waits for it, then applies the keep-alive.
+ */
+async function loadOnly(
+  router: Router, id: string, kind: "chat" | "generate", t: Pick<OllamaTranslated, "keepAlive" | "model">, autoload: boolean,
+): Promise<unknown> {
+  if (t.keepAlive === 0) {
+    if (router.inspect(id)?.view.state === "loaded" || router.inspect(id)?.view.state === "loading") router.unload(id);
+    return ollamaLoadAnswer(t.model, kind, "unload");
+  }
+  const state = router.inspect(id)?.view.state;
+  // a preload is a request like any other: with autoload off, it does not load
+  if (state !== "loaded" && !autoload) throw refusalError({ kind: "not-loaded", model: id });
+  if (state !== "loaded") {
+    try {
+      await router.load(id, true);
+    } catch (err) {
+      // a load under way (started by another request) is waited for like any other
+      if (!(err instanceof ApiError && /already running/.test(err.message))) throw err;
+      await router.events.next(id, (e) => e.data.status === "loaded" || e.data.status === "unloaded");
+    }
+  }
+  if (t.keepAlive !== undefined) router.keepAlive(id, t.keepAlive);
+  return ollamaLoadAnswer(t.model, kind, "load");
+}
+
+/** Ollama names carry a tag; a model listed without one is found under `name:latest` too, as Ollama's are. */
+function resolveOllama(router: Router, name: unknown): string {
+  if (typeof name !== "string" || name === "") throw new ApiError(400, "model is required");
+  const id = router.resolve(name) ?? (name.endsWith(":latest") ? router.resolve(name.slice(0, -":latest".length)) : undefined);
+  if (id === undefined) throw notFound(name);
+  return id;
+}
+
+function fileOf(path: string | undefined): { size: number; mtimeMs: number } | undefined {
+  if (!path) return undefined;
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The GGUF header's summary, or nothing for a model without a readable file (a command, a remote, a bad file). */
+async function summaryOf(path: string | undefined): Promise<{ summary?: GgufSummary }> {
+  if (!path) return {};
+  try {
+    return { summary: await readGgufSummary(path) };
+  } catch {
+    return {};
+  }
+}
+
+/** A model's sampling settings as Ollama's parameter names, for /api/show. */
+function showParameters(options: Record<string, unknown>): Record<string, unknown> {
+  const names: Record<string, string> = {
+    temperature: "temperature", topK: "top_k", topP: "top_p", minP: "min_p", seed: "seed", repeatPenalty: "repeat_penalty",
+    repeatLastN: "repeat_last_n", presencePenalty: "presence_penalty", frequencyPenalty: "frequency_penalty",
+    ctxSize: "num_ctx", nPredict: "num_predict",
+  };
+  const out: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(names)) if (options[key] !== undefined) out[name] = options[key];
+  return out;
+}
+
+/** Frames for Ollama's stream: one JSON object per line. */
+function ndjsonFrames(translator: OllamaStreamTranslator): FrameTranslator {
+  const line = (o: unknown) => `${JSON.stringify(o)}\n`;
+  return {
+    push: (chunk) => translator.push(chunk as Parameters<OllamaStreamTranslator["push"]>[0]).map(line),
+    finish: (timing: Timing) => translator.finish(timing).map(line),
+    error: (e) => line({ error: e.message }),
+  };
+}
