@@ -59,14 +59,18 @@ export function dialectRoutes(router: Router, h: RouteHelpers): Map<string, Hand
   for (const d of ROUTES) {
     const native = (ctx: RequestContext, id: string) =>
       serve(router, id, h.autoload(ctx), { req: ctx.req, res: ctx.res, path: ctx.req.url ?? ctx.path, body: ctx.rawBody, dialect: ctx.dialect }).then(() => HANDLED);
+    // checked here whoever serves it: bad input and unseeable images are refused before anything loads
+    const accept = (ctx: RequestContext) => {
+      const id = h.resolve(modelOf(ctx.body));
+      const chat = d.toChat(ctx.body);
+      checkImages(router, id, chat);
+      return { id, chat, native: router.engineOf(id).dialects.has(d.dialect) };
+    };
 
     for (const path of d.paths) {
       routes.set(`POST ${path}`, async (ctx) => {
-        const id = h.resolve(modelOf(ctx.body));
-        // checked here whoever serves it: bad input and unseeable images are refused before anything loads
-        const chat = d.toChat(ctx.body);
-        checkImages(router, id, chat);
-        if (router.engineOf(id).dialects.has(d.dialect)) return native(ctx, id);
+        const { id, chat, native: isNative } = accept(ctx);
+        if (isNative) return native(ctx, id);
         const stream = chat["stream"] === true;
         if (stream) chat["stream_options"] = { include_usage: true };
         await serveTranslated(router, id, h.autoload(ctx), ctx.res, ctx.dialect, {
@@ -79,10 +83,8 @@ export function dialectRoutes(router: Router, h: RouteHelpers): Map<string, Hand
     }
     for (const path of d.countPaths) {
       routes.set(`POST ${path}`, async (ctx) => {
-        const id = h.resolve(modelOf(ctx.body));
-        const chat = d.toChat(ctx.body);
-        checkImages(router, id, chat);
-        if (router.engineOf(id).dialects.has(d.dialect)) return native(ctx, id);
+        const { id, chat, native: isNative } = accept(ctx);
+        if (isNative) return native(ctx, id);
         // An OpenAI-compatible server has no token-count endpoint, but every one reports the prompt's size in the
         // usage of a completion: one token of generation is the price of an exact count.
         Object.assign(chat, { stream: false, max_tokens: 1 });
