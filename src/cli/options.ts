@@ -1,7 +1,7 @@
 // The one table of command-line options. Parsing, `--help`, environment variables, the README's flag list and
 // (later) INI keys and child-process arguments are all derived from it, as llama.cpp does with common/arg.cpp.
 import type { EngineChoice } from "../engines/types.js";
-import { checkApiPrefix, isLoraScaledItem, parseGpuLayers, parseJsonObject, parseKvOverride, parseLogColors, parseLogitBias, parseLoraScaled, parseReasoningSwitch } from "./value-formats.js";
+import { checkApiPrefix, parseBudget, isLoraScaledItem, parseGpuLayers, parseJsonObject, parseKvOverride, parseLogColors, parseLogitBias, parseLoraScaled, parseReasoningSwitch } from "./value-formats.js";
 
 /** "list": comma-separated values; "strings": one value per occurrence, commas included (e.g. -r ", "). */
 export type OptionType = "int" | "float" | "string" | "bool" | "list" | "strings" | "size";
@@ -88,6 +88,11 @@ export interface ServerOptions {
   modelsQueueMax: number;
   modelsTtl?: number;
   modelsLoadTimeout: number;
+  /** --models-memory: RAM budget for models, as given (a size or a percentage); undefined = available RAM minus a reserve. */
+  modelsMemory?: string;
+  /** --models-vram: per-GPU budget, as given; undefined = free VRAM where a GPU is used. */
+  modelsVram?: string;
+  modelsHealthTimeout: number;
   modelsSpare: boolean;
   engine: EngineChoice;
   llamaServer?: string;
@@ -194,6 +199,7 @@ export const DEFAULTS: ServerOptions = {
   modelsAutoload: true,
   modelsQueueMax: 256,
   modelsLoadTimeout: 300,
+  modelsHealthTimeout: 30,
   modelsSpare: true,
   engine: "auto",
   maxBody: 8 * 1024 * 1024,
@@ -463,6 +469,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "router: unload a model idle this long (per model: preset key ttl; default: never)" },
   { key: "modelsLoadTimeout", names: ["--models-load-timeout"], type: "int", valueName: "SECONDS", env: "LLAMA_ARG_MODELS_LOAD_TIMEOUT", group: "router",
     routerOnly: true, min: 1, help: "router: a model process not ready after this long is stopped and its load fails" },
+  { key: "modelsMemory", names: ["--models-memory"], type: "string", valueName: "SIZE|PERCENT", env: "LLAMA_ARG_MODELS_MEMORY", group: "router",
+    routerOnly: true, check: (v) => void parseBudget(v),
+    help: "router: RAM the models may take together (e.g. 12g or 75%), by their estimates; idle models are unloaded to fit a load (default: available RAM at start minus a reserve)" },
+  { key: "modelsVram", names: ["--models-vram"], type: "string", valueName: "SIZE|PERCENT", env: "LLAMA_ARG_MODELS_VRAM", group: "router",
+    routerOnly: true, check: (v) => void parseBudget(v),
+    help: "router: GPU memory the models may take together on each GPU (default: free VRAM where a GPU is used)" },
+  { key: "modelsHealthTimeout", names: ["--models-health-timeout"], type: "int", valueName: "SECONDS", env: "LLAMA_ARG_MODELS_HEALTH_TIMEOUT",
+    group: "router", routerOnly: true, min: 1,
+    help: "router: a loaded model process that does not answer its health check for this long is killed (wedged)" },
   { key: "modelsSpare", names: ["--models-spare"], negNames: ["--no-models-spare"], type: "bool", env: "LLAMA_ARG_MODELS_SPARE", group: "router",
     routerOnly: true, help: "router: keep one warm model process (runtime and backend loaded, no model) so a load costs only the model's own load time" },
   { key: "engine", names: ["--engine"], type: "string", valueName: "auto|node|llama-server", env: "CORRAL_ENGINE", group: "router", routerOnly: true,

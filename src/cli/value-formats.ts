@@ -117,3 +117,20 @@ export function processEscapes(s: string): string {
     }
   });
 }
+
+/** A memory budget: a size (12g, 512m, bytes) or a percentage of the total (75%). */
+export type Budget = { bytes: number } | { percent: number };
+
+export function parseBudget(raw: string): Budget {
+  const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(raw);
+  if (pct) {
+    const percent = Number(pct[1]);
+    if (percent <= 0 || percent > 100) throw new Error(`a percentage must be in (0, 100], got '${raw}'`);
+    return { percent };
+  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(raw);
+  if (!m) throw new Error(`expected a size (e.g. 12g, 512m) or a percentage (e.g. 75%), got '${raw}'`);
+  const unit = (m[2] ?? "").toLowerCase();
+  const mult = unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : unit === "t" ? 1024 ** 4 : 1;
+  return { bytes: Math.floor(Number(m[1]) * mult) };
+}

@@ -2,10 +2,24 @@
 // The shape is llama.cpp's: {"model","event":"status_change","data":{"status","progress"?,"error"?}}.
 export type ModelStatus = "unloaded" | "loading" | "loaded" | "unloading";
 
+/** Why a running model is being stopped. */
+export type StopCause = "lru" | "memory" | "ttl" | "unload" | "reload" | "wedged" | "shutdown";
+
 export interface ModelEvent {
   model: string;
   event: "status_change";
-  data: { status: ModelStatus; progress?: number; error?: string; exit_code?: number | null };
+  data: {
+    status: ModelStatus;
+    progress?: number;
+    error?: string;
+    exit_code?: number | null;
+    /** With "unloading": why. */
+    cause?: StopCause;
+    /** With "unloaded": the process died on its own (a crash, a signal, the OOM killer) rather than being stopped. */
+    crashed?: boolean;
+    /** With "unloaded" after a failure: requests are refused for this long (the back-off). */
+    cooldown_s?: number;
+  };
 }
 
 export type Listener = (ev: ModelEvent) => void;
