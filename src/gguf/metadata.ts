@@ -3,7 +3,9 @@
 // for the router's catalog (models not loaded) as for `corral -m`.
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { gguf, ggufAllShards, GGMLFileQuantizationType, parseGGUFQuantLabel, parseGgufShardFilename } from "@huggingface/gguf";
+import {
+  gguf, ggufAllShards, GGMLFileQuantizationType, parseGGUFQuantLabel, parseGgufShardFilename, type GGUFParseOutput,
+} from "@huggingface/gguf";
 
 export interface GgufSummary {
   architecture: string;
@@ -20,8 +22,24 @@ export interface GgufSummary {
   headCount?: number;
   headCountKv?: number;
   chatTemplate?: string;
+  /** Tokens in the vocabulary: tokenizer.ggml.tokens' length, else `<arch>.vocab_size`. */
+  vocabSize?: number;
+  /** Where the tensor data's bytes are, over all shards (for memory estimates); absent when the sizes are unknown. */
+  weights?: GgufWeights;
   /** The header's scalar fields (bigints as numbers); arrays (the vocabulary above all) are left out. */
   metadata: Record<string, string | number | boolean>;
+}
+
+/** Tensor data bytes grouped as llama.cpp places them on devices (src/router/memory/estimate.ts). */
+export interface GgufWeights {
+  /** Every tensor: the files' sizes minus their headers. */
+  total: number;
+  /** Block i's tensors (`blk.<i>.*`), by i. */
+  layers: number[];
+  /** The output layer: `output.weight` and `output_norm.*`, placed with the last block. */
+  output: number;
+  /** Everything else (token embeddings above all), which llama.cpp keeps on the CPU. */
+  input: number;
 }
 
 const cache = new Map<string, { key: string; summary: Promise<GgufSummary> }>();
@@ -45,19 +63,58 @@ export async function readGgufSummary(path: string): Promise<GgufSummary> {
 }
 
 async function summarize(path: string): Promise<GgufSummary> {
-  let parsed: { metadata: Record<string, unknown>; parameterCount: number };
+  let parsed: GGUFParseOutput & { parameterCount: number };
   try {
-    const r = await gguf(path, { allowLocalFile: true, computeParametersCount: true });
-    parsed = { metadata: r.metadata as unknown as Record<string, unknown>, parameterCount: r.parameterCount };
+    parsed = await gguf(path, { allowLocalFile: true, computeParametersCount: true });
   } catch (err) {
     throw new Error(`${path} is not a readable GGUF file: ${(err as Error).message}`);
   }
   let parameterCount = parsed.parameterCount;
+  let shards: Array<{ parsed: GGUFParseOutput; path: string }> = [{ parsed, path }];
   if (parseGgufShardFilename(path)) {
-    // a missing shard leaves the first one's count: the model will not load anyway, and saying so is not our job
-    parameterCount = await ggufAllShards(path, { allowLocalFile: true }).then((r) => r.parameterCount, () => parameterCount);
+    // a missing shard leaves the first one's count (and no weight sizes): the model will not load anyway, and saying
+    // so is not our job
+    const all = await ggufAllShards(path, { allowLocalFile: true }).catch(() => undefined);
+    if (all) {
+      parameterCount = all.parameterCount;
+      shards = all.shards.map((p, i) => ({ parsed: p, path: all.urls[i]! }));
+    } else {
+      shards = [];
+    }
   }
-  return summaryOf(parsed.metadata, parameterCount, basename(path));
+  const summary = summaryOf(parsed.metadata as unknown as Record<string, unknown>, parameterCount, basename(path));
+  const weights = await weightsOf(shards).catch(() => undefined);
+  if (weights) summary.weights = weights;
+  return summary;
+}
+
+/**
+ * Each tensor's bytes are the distance to the next tensor's offset (the last one's: to the end of its file), so
+ * no table of ggml type sizes is needed, and alignment padding is counted as llama.cpp's buffers count it.
+ */
+async function weightsOf(shards: Array<{ parsed: GGUFParseOutput; path: string }>): Promise<GgufWeights | undefined> {
+  if (shards.length === 0) return undefined;
+  const w: GgufWeights = { total: 0, layers: [], output: 0, input: 0 };
+  for (const { parsed, path } of shards) {
+    const dataBytes = (await stat(path)).size - Number(parsed.tensorDataOffset);
+    const tensors = [...parsed.tensorInfos].sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+    tensors.forEach((t, i) => {
+      const end = i + 1 < tensors.length ? Number(tensors[i + 1]!.offset) : dataBytes;
+      const bytes = Math.max(0, end - Number(t.offset));
+      w.total += bytes;
+      const block = /^blk\.(\d+)\./.exec(t.name);
+      if (block) {
+        const il = Number(block[1]);
+        while (w.layers.length <= il) w.layers.push(0);
+        w.layers[il]! += bytes;
+      } else if (/^output(_norm)?\./.test(t.name)) {
+        w.output += bytes;
+      } else {
+        w.input += bytes;
+      }
+    });
+  }
+  return w;
 }
 
 /** The summary of parsed header metadata (exported for tests, which have no file for every case). */
@@ -88,6 +145,7 @@ export function summaryOf(raw: Record<string, unknown>, parameterCount: number, 
     ["headCount", num(`${architecture}.attention.head_count`)],
     ["headCountKv", num(`${architecture}.attention.head_count_kv`)],
     ["chatTemplate", str("tokenizer.chat_template")],
+    ["vocabSize", Array.isArray(raw["tokenizer.ggml.tokens"]) ? (raw["tokenizer.ggml.tokens"] as unknown[]).length : num(`${architecture}.vocab_size`)],
   ];
   for (const [k, v] of optional) if (v !== undefined) (s as unknown as Record<string, unknown>)[k] = v;
   return s;

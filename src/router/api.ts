@@ -1,12 +1,14 @@
 // The router's HTTP surface. Routed paths only find the model (the body's `model`, or `?model=` on GET) and hand
 // the request to serve() (src/router/serve.ts); the router's own paths list, load and unload models.
 // Served by http-server.ts.
+import type { ServerResponse } from "node:http";
 import { ApiError } from "../http/errors.js";
 import { VERSION } from "../cli/version.js";
 import { sendError, sendText } from "../http/respond.js";
 import { escapeHtml } from "../util/html.js";
 import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import { notFound, type Router } from "./router.js";
+import { noteModel } from "./request-log.js";
 import { serve } from "./serve.js";
 import { dialectRoutes } from "./dialect-routes.js";
 import { ollamaRoutes } from "./ollama-routes.js";
@@ -25,6 +27,8 @@ export const ROUTED_GET_PATHS: readonly string[] = ["/metrics", "/slots"];
 export interface ApiOptions {
   autoload: boolean;
   modelsMax: number;
+  /** The router's own metrics (--metrics); without them GET /metrics answers as llama-server does without --metrics. */
+  metrics?: { readonly contentType: string; render(): Promise<string> };
 }
 
 /** The router's routes, keyed "METHOD /path". */
@@ -50,6 +54,15 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   for (const path of ROUTED_GET_PATHS) {
     routes.set(`GET ${path}`, (ctx) => routed(ctx, ctx.query.get("model") ?? undefined));
   }
+
+  // ?model=X is that model process's own metrics (and its own answer when it runs without --metrics)
+  routes.set("GET /metrics", async (ctx) => {
+    const model = ctx.query.get("model");
+    if (model !== null) return routed(ctx, model);
+    if (!o.metrics) throw new ApiError(501, "This server does not support metrics endpoint. Start it with `--metrics`");
+    sendText(ctx.res, 200, o.metrics.contentType, await o.metrics.render());
+    return HANDLED;
+  });
 
   routes.set("GET /props", (ctx) => {
     const model = ctx.query.get("model");
@@ -80,7 +93,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
 
   routes.set("POST /models/load", async (ctx) => {
     const body = objectBody(ctx.body);
-    const id = resolveOrThrow(router, body.model);
+    const id = resolveOrThrow(router, body.model, ctx.res);
     const wait = body.wait;
     if (wait !== undefined && typeof wait !== "boolean") throw new ApiError(400, `'wait' must be a boolean, got ${typeof wait}`);
     await router.load(id, wait === true);
@@ -88,13 +101,13 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   });
 
   routes.set("POST /models/unload", (ctx) => {
-    router.unload(resolveOrThrow(router, objectBody(ctx.body).model));
+    router.unload(resolveOrThrow(router, objectBody(ctx.body).model, ctx.res));
     return { success: true };
   });
 
   // the last ~64 KB of a model process's output (its current process, or its last one): why did it fail?
   routes.set("GET /models/logs", ({ query, res }) => {
-    const id = resolveOrThrow(router, query.get("model") ?? undefined);
+    const id = resolveOrThrow(router, query.get("model") ?? undefined, res);
     sendText(res, 200, "text/plain; charset=utf-8", router.logs(id).join("\n") + "\n");
     return HANDLED;
   });
@@ -143,10 +156,12 @@ function modelName(name: unknown): string {
   return name;
 }
 
-function resolveOrThrow(router: Router, name: unknown): string {
+function resolveOrThrow(router: Router, name: unknown, res?: ServerResponse): string {
   const model = modelName(name);
   const id = router.resolve(model);
   if (id === undefined) throw notFound(model);
+  // the request log and metrics name the model (a resolved id, never a name a client made up)
+  if (res) noteModel(res, id);
   return id;
 }
 

@@ -16,6 +16,7 @@ import type { Logger } from "../util/log.js";
 import { stripApiPrefix } from "../util/api-prefix.js";
 import type { TlsFiles } from "../util/tls.js";
 import { staticFile } from "../util/static-files.js";
+import { RouterResponse, type RequestLog } from "./request-log.js";
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -41,13 +42,14 @@ export interface RouterServerOptions {
   maxBody: number;
   timeoutS: number;
   log: Logger;
-  verbose: boolean;
   /** --api-prefix: every route is served under it, nothing outside it. */
   apiPrefix?: string;
   /** --ssl-key-file / --ssl-cert-file: serve HTTPS. */
   tls?: TlsFiles;
   /** --path: static files served ahead of the routes. */
   staticDir?: string;
+  /** One line per request (and the metrics' count of it). */
+  requestLog?: RequestLog;
 }
 
 
@@ -62,19 +64,18 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
   const checkKey = o.apiKeys.length > 0 ? makeKeyCheck(o.apiKeys) : undefined;
   let closing = false;
 
-  const serverOptions = { keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout: 60_000 };
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  // every response is a RouterResponse, which carries what the request log needs (request-log.ts)
+  const serverOptions = { keepAliveTimeout: 5000, requestTimeout: 0, headersTimeout: 60_000, ServerResponse: RouterResponse };
+  const onRequest = (req: IncomingMessage, res: RouterResponse) => void handle(req, res);
   // an HTTPS server offers everything used here of an HTTP one
   const server = o.tls
-    ? (https.createServer({ ...serverOptions, ...o.tls }, onRequest) as unknown as http.Server)
-    : http.createServer(serverOptions, onRequest);
+    ? (https.createServer<typeof IncomingMessage, typeof RouterResponse>({ ...serverOptions, ...o.tls }, onRequest) as unknown as http.Server)
+    : http.createServer<typeof IncomingMessage, typeof RouterResponse>(serverOptions, onRequest) as unknown as http.Server;
   // idle sockets (including a client that stalls half way through a request) are closed after --timeout
   if (o.timeoutS > 0) server.setTimeout(o.timeoutS * 1000, (socket: Socket) => socket.destroy());
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket));
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const t0 = o.verbose ? performance.now() : 0;
-    if (o.verbose) res.once("finish", () => o.log.debug(`${req.method} ${req.url} ${res.statusCode} ${(performance.now() - t0).toFixed(1)}ms`));
+  async function handle(req: IncomingMessage, res: RouterResponse): Promise<void> {
     const raw = req.url ?? "/";
     const inPrefix = stripApiPrefix(o.apiPrefix, raw);
     // routes, and the proxy to the models, see the plain path
@@ -82,6 +83,7 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
     const url = inPrefix ?? raw;
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
+    o.requestLog?.begin(req, res, path);
     try {
       if (closing) throw new ApiError(503, "the router is shutting down", { headers: { connection: "close" } });
       if (inPrefix === undefined) {
@@ -108,7 +110,8 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
       if (result !== HANDLED) sendJson(res, 200, result);
     } catch (err) {
       const e = toApiError(err);
-      if (e.status >= 500 && e.status !== 503) o.log.error(`request failed: ${e.message}`);
+      // 501 (an endpoint turned off, e.g. /metrics without --metrics) is polled by scrapers: not an error of ours
+      if (e.status >= 500 && e.status !== 503 && e.status !== 501) o.log.error(`request failed: ${e.message}`);
       sendError(res, e, errorBody(errorDialectOf(path), e));
     }
   }

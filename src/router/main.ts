@@ -1,5 +1,6 @@
 // `corral` without -m: the router. It reads the catalog, listens at once (like llama-server's router, it is ready
 // before any model is), and loads each model in its own process when a request first names it.
+import { resolveBudget } from "./memory/budget.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -18,6 +19,7 @@ import { DiscoveryError } from "./catalog/discover.js";
 import { loadCatalog } from "./catalog/load.js";
 import { PresetError } from "./catalog/presets.js";
 import { Router } from "./router.js";
+import { RequestLog } from "./request-log.js";
 
 const COOLDOWN_MS = 5000;
 /** How long requests in flight may finish after SIGINT/SIGTERM before the models are stopped. */
@@ -65,6 +67,8 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
       spare: opts.modelsSpare,
       log,
       readCatalog,
+      memoryBudget: memoryBudget(opts),
+      healthTimeoutMs: opts.modelsHealthTimeout * 1000,
     });
   } catch (err) {
     if (err instanceof PresetError || err instanceof DiscoveryError) throw new StartupError(err.message);
@@ -84,9 +88,12 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
     );
   }
   const tls = readTlsFiles(opts);
+  // prom-client is loaded only when asked for: it costs start-up time and memory
+  const metrics = opts.metrics ? (await import("./metrics.js")).createRouterMetrics(router) : undefined;
   const http = createRouterServer({
-    routes: routerRoutes(router, { autoload: opts.modelsAutoload, modelsMax: opts.modelsMax }),
-    apiKeys, maxBody: opts.maxBody, timeoutS: opts.timeout, log, verbose: opts.verbose,
+    routes: routerRoutes(router, { autoload: opts.modelsAutoload, modelsMax: opts.modelsMax, ...(metrics ? { metrics } : {}) }),
+    requestLog: new RequestLog(log, opts.logFormat === "json", metrics),
+    apiKeys, maxBody: opts.maxBody, timeoutS: opts.timeout, log,
     corsOrigins: corsOriginsFor(opts, []), // the router keeps CORS off unless asked (llama-server's default is *)
     ...(opts.apiPrefix ? { apiPrefix: opts.apiPrefix } : {}), ...(tls ? { tls } : {}),
     ...(opts.path ? { staticDir: checkStaticDir(opts.path) } : {}),
@@ -127,4 +134,11 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
 /** 127.0.0.0/8, ::1, localhost, or a Unix socket: nobody else can connect. */
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host) || host.endsWith(".sock");
+}
+
+/** --models-memory and --models-vram as bytes (their defaults: what is free now, less a reserve). */
+function memoryBudget(opts: { modelsMemory?: string; modelsVram?: string }): { ram?: number; vram?: number } {
+  const ram = resolveBudget("ram", opts.modelsMemory);
+  const vram = resolveBudget("vram", opts.modelsVram);
+  return { ...(ram !== undefined ? { ram } : {}), ...(vram !== undefined ? { vram } : {}) };
 }

@@ -4,6 +4,7 @@
 import { longName } from "../cli/child-args.js";
 import { OPTIONS } from "../cli/options.js";
 import type { ModelSpec } from "./catalog/catalog.js";
+import { formatSize } from "./memory/budget.js";
 import type { EngineName, ReadyInfo } from "../engines/types.js";
 import type { ModelView } from "./scheduler.js";
 
@@ -17,6 +18,8 @@ export interface ListedModel {
   sizeBytes?: number;
   child?: ReadyInfo;
   progress?: number;
+  /** Its memory estimate and, loaded, what its process takes (bytes). */
+  memory?: { estimate: { ram: number; vram: number } | null; measured: { ram: number; vram: number } | null };
 }
 
 export function modelEntry(m: ListedModel, created: number): Record<string, unknown> {
@@ -48,6 +51,7 @@ export function modelEntry(m: ListedModel, created: number): Record<string, unkn
     waiting: view.waiting,
     last_used: view.lastUsed > 0 ? Math.floor(view.lastUsed / 1000) : null,
     pinned: spec.pin,
+    ...(m.memory ? { memory: m.memory } : {}),
   };
   if (m.child && view.state === "loaded") {
     if (m.child.pid !== undefined) entry.pid = m.child.pid;
@@ -70,6 +74,7 @@ export function presetText(spec: ModelSpec): string {
   if (spec.proxy) lines.push(`proxy = ${spec.proxy}`);
   if (spec.health) lines.push(`health = ${spec.health}`);
   if (spec.stopSignal) lines.push(`stop-signal = ${spec.stopSignal}`);
+  if (spec.memoryBytes !== undefined) lines.push(`memory = ${formatSize(spec.memoryBytes)}`);
   // a remote server's key is a secret, and /models is readable without the API key
   if (spec.upstreamApiKey) lines.push("api-key = ***");
   for (const o of OPTIONS) {

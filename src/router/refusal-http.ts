@@ -12,6 +12,9 @@ const STATUS: Record<Refusal["kind"], number> = {
   busy: 429,
   "queue-full": 503,
   "pinned-full": 503,
+  // the request can never succeed as the router is set up: a 4xx, which SDKs do not retry (they retry every 5xx)
+  "too-big": 400,
+  "pinned-memory": 503,
   "shutting-down": 503,
 };
 

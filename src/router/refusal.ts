@@ -15,6 +15,10 @@ export type Refusal =
   | { kind: "queue-full"; max: number; retryAfterS: number }
   /** Every model slot is held by pinned models: room will never appear. */
   | { kind: "pinned-full"; model: string; modelsMax: number }
+  /** Its memory estimate exceeds the budget even with every other model unloaded: it can never load here. */
+  | { kind: "too-big"; model: string; need: { ram: number; vram: number }; budget: { ram?: number; vram?: number } }
+  /** The memory it needs is held by pinned models (and what is left is not enough). */
+  | { kind: "pinned-memory"; model: string; need: { ram: number; vram: number }; budget: { ram?: number; vram?: number } }
   | { kind: "shutting-down" };
 
 /** One sentence for a person, the same in every dialect. */
@@ -35,6 +39,10 @@ export function describeRefusal(r: Refusal): string {
       return `too many requests waiting (${r.max})`;
     case "pinned-full":
       return `cannot load '${r.model}': all ${r.modelsMax} model slots are held by pinned models`;
+    case "too-big":
+      return `cannot load '${r.model}': its memory estimate (${memoryText(r.need)}) is larger than the models' budget (${budgetText(r.budget)}) even with every other model unloaded; raise --models-memory / --models-vram, or give it a smaller context (-c) or cache type`;
+    case "pinned-memory":
+      return `cannot load '${r.model}': it needs ${memoryText(r.need)} and pinned models hold too much of the budget (${budgetText(r.budget)})`;
     case "shutting-down":
       return "the router is shutting down";
   }
@@ -43,4 +51,22 @@ export function describeRefusal(r: Refusal): string {
 /** Seconds after which trying again makes sense, where the refusal says so. */
 export function retryAfterOf(r: Refusal): number | undefined {
   return "retryAfterS" in r ? r.retryAfterS : undefined;
+}
+
+const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
+/** Bytes for a person: "3.2 GiB", "512 MiB". */
+export function bytesText(n: number): string {
+  return n >= GIB ? `${(n / GIB).toFixed(1)} GiB` : `${Math.round(n / MIB)} MiB`;
+}
+
+function memoryText(m: { ram: number; vram: number }): string {
+  return m.vram > 0 ? `${bytesText(m.ram)} RAM + ${bytesText(m.vram)} VRAM` : `${bytesText(m.ram)} RAM`;
+}
+
+function budgetText(b: { ram?: number; vram?: number }): string {
+  const parts = [];
+  if (b.ram !== undefined) parts.push(`${bytesText(b.ram)} RAM`);
+  if (b.vram !== undefined) parts.push(`${bytesText(b.vram)} VRAM`);
+  return parts.join(" + ") || "none";
 }

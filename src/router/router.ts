@@ -19,11 +19,16 @@ import type { Logger } from "../util/log.js";
 import type { Catalog, ModelSpec } from "./catalog/catalog.js";
 import { PresetError } from "./catalog/presets.js";
 import { diffCatalogs } from "./catalog/diff.js";
-import { ModelEvents, type ModelStatus } from "./model-events.js";
+import { ModelEvents, type ModelEvent, type ModelStatus, type StopCause } from "./model-events.js";
 import { modelEntry, presetText } from "./model-list.js";
 import type { Refusal } from "./refusal.js";
 import { refusalError } from "./refusal-http.js";
-import { Scheduler, type Effects, type KeepAlive, type ModelConfig, type ModelView } from "./scheduler.js";
+import { Scheduler, type Effects, type KeepAlive, type Memory, type ModelConfig, type ModelView } from "./scheduler.js";
+import { exitKind, oomKillCount } from "./exit-kind.js";
+import { HealthWatch } from "./health-watch.js";
+import { measureMemory } from "./memory/measure.js";
+import { modelMemoryEstimate } from "./memory/model-memory.js";
+import type { ExitHow } from "./supervisor.js";
 import type { Lease, LeaseSource } from "./serve.js";
 import { Supervisor } from "./supervisor.js";
 import { Upstream } from "./upstream.js";
@@ -50,6 +55,10 @@ export interface RouterOptions {
   log: Logger;
   /** Re-reads every model source; throws a one-line error on a bad folder or presets file. */
   readCatalog(): Catalog;
+  /** What the models may take together, by their estimates (bytes); undefined: no limit of that kind. */
+  memoryBudget?: { ram?: number; vram?: number };
+  /** A loaded process that does not answer its health check for this long is killed (ms). */
+  healthTimeoutMs: number;
 }
 
 interface Pending {
@@ -71,6 +80,12 @@ export class Router implements LeaseSource {
   private readonly selector: EngineSelector;
   private readonly progress = new Map<string, number>();
   private readonly pending = new Map<string, Pending>();
+  /** Each model's memory estimate once known (null: it cannot be estimated), and the estimates under way. */
+  private readonly memory = new Map<string, Memory | null>();
+  private readonly estimating = new Map<string, Promise<void>>();
+  /** The kernel's OOM-kill count when each model's process started (see exit-kind.ts). */
+  private readonly oomAtStart = new Map<string, number | undefined>();
+  private readonly health: HealthWatch;
   private seq = 0;
   private port = 0;
   private tick?: NodeJS.Timeout;
@@ -88,15 +103,28 @@ export class Router implements LeaseSource {
     this.indexSpecs();
     const fx: Effects = {
       start: (id) => this.startProcess(id),
-      stop: (id) => this.stopProcess(id),
+      stop: (id, cause) => this.stopProcess(id, cause),
       grant: (reqId, id) => this.grant(reqId, id),
       fail: (reqId, why) => this.failRequest(reqId, why),
     };
     this.scheduler = new Scheduler(
-      { modelsMax: o.modelsMax, queueMax: o.queueMax, cooldownMs: o.cooldownMs, now: () => Date.now() },
+      {
+        modelsMax: o.modelsMax, queueMax: o.queueMax, cooldownMs: o.cooldownMs, now: () => Date.now(),
+        ...(o.memoryBudget ? { memoryBudget: o.memoryBudget } : {}),
+      },
       fx,
-      this.catalog.models.map(toConfig),
+      this.catalog.models.map((m) => this.configOf(m)),
     );
+    // a probe at most every 5 s, and several within one timeout, so that a wedge is found within about the timeout
+    this.health = new HealthWatch({
+      everyMs: Math.min(5000, Math.max(100, Math.floor(o.healthTimeoutMs / 3))),
+      timeoutMs: o.healthTimeoutMs,
+      probe: (id, timeoutMs) => this.upstreams.get(id)?.probe("/health", timeoutMs) ?? Promise.resolve("gone"),
+      onWedged: (id, why) => {
+        this.o.log.warn(`model '${id}' ${why}`);
+        this.supervisor.killWedged(id, why);
+      },
+    });
     this.supervisor = new Supervisor(
       { loadTimeoutMs: o.loadTimeoutMs },
       {
@@ -105,7 +133,7 @@ export class Router implements LeaseSource {
           this.publish(id, "loading", { progress: value });
         },
         ready: (id, info) => this.onChildReady(id, info),
-        exit: (id, code, reason) => this.onChildExit(id, code, reason),
+        exit: (id, code, reason, how) => this.onChildExit(id, code, reason, how),
         output: (id, line) => o.log.info(`[${id}] ${line}`),
       },
     );
@@ -116,7 +144,11 @@ export class Router implements LeaseSource {
     this.port = routerPort;
     this.tick = setInterval(() => this.scheduler.onTick(), 1000);
     this.tick.unref();
-    for (const m of this.catalog.models) if (m.loadOnStartup) this.scheduler.onLoadRequest(m.id);
+    // every model's estimate is worked out now, so that /models shows it before any load
+    for (const m of this.catalog.models) {
+      const known = this.ensureEstimate(m.id);
+      if (m.loadOnStartup) void known.then(() => this.scheduler.onLoadRequest(m.id));
+    }
     // a spare only helps node-engine models (llama-server starts in a fraction of Node's time)
     const anyNode = [...this.facts.values()].some((f) => f.engine === "node");
     if (this.o.spare && anyNode) this.supervisor.enableSpare(this.node.sparePlan(this.baseEnv()));
@@ -132,6 +164,8 @@ export class Router implements LeaseSource {
    * ApiError to answer: 400 not loaded (autoload off), 429/503 with Retry-After, 503 failed load.
    */
   acquire(model: string, autoload: boolean, onGone: (cancel: () => void) => () => void): Promise<Lease> {
+    // admission needs the model's memory estimate: the first request for it waits for its header to be read
+    if (!this.memory.has(model) && this.specs.has(model)) return this.ensureEstimate(model).then(() => this.acquire(model, autoload, onGone));
     const reqId = `r${++this.seq}`;
     return new Promise<Lease>((resolve, reject) => {
       let stopWatching: (() => void) | undefined;
@@ -158,9 +192,11 @@ export class Router implements LeaseSource {
 
   /** POST /models/load. With `wait`, resolves once the model is ready and rejects with the reason if it fails. */
   async load(model: string, wait: boolean): Promise<void> {
+    if (this.specs.has(model)) await this.ensureEstimate(model);
     const answer = this.scheduler.onLoadRequest(model);
     if (answer === "unknown-model") throw notFound(model);
     if (answer === "already-running") throw new ApiError(400, `model '${model}' is already running`);
+    if (typeof answer === "object") throw refusalError(answer);
     if (!wait) return;
     const view = this.scheduler.view(model);
     if (view?.state === "loaded") return;
@@ -194,7 +230,13 @@ export class Router implements LeaseSource {
     }
     const keys = (f: Map<string, ModelFacts>) => new Map([...f].map(([id, x]) => [id, x.launchKey]));
     const diff = diffCatalogs(keys(before.facts), keys(this.facts));
-    this.scheduler.onCatalogChange(this.catalog.models.map(toConfig), new Set(diff.changed));
+    // a changed model (file, arguments) needs a new estimate; the next request or the background pass makes it
+    for (const id of [...diff.changed, ...diff.removed]) {
+      this.memory.delete(id);
+      this.estimating.delete(id);
+    }
+    this.scheduler.onCatalogChange(this.catalog.models.map((m) => this.configOf(m)), new Set(diff.changed));
+    for (const m of this.catalog.models) void this.ensureEstimate(m.id);
     const added = new Set(diff.added);
     for (const m of this.catalog.models) if (m.loadOnStartup && added.has(m.id)) this.scheduler.onLoadRequest(m.id);
   }
@@ -212,6 +254,7 @@ export class Router implements LeaseSource {
         ...(fixed.sizeBytes !== undefined ? { sizeBytes: fixed.sizeBytes } : {}),
         ...(child ? { child } : {}),
         ...(this.progress.has(spec.id) ? { progress: this.progress.get(spec.id)! } : {}),
+        memory: this.memoryOf(spec.id, view.state === "loaded" ? child?.pid : undefined),
       }, created));
     }
     return out;
@@ -278,6 +321,7 @@ export class Router implements LeaseSource {
       return;
     }
     this.o.log.info(`loading model '${id}' (engine ${facts.engine})`);
+    this.oomAtStart.set(id, oomKillCount());
     const sock = this.socketPath(id);
     if (sock) rmSync(sock, { force: true }); // left behind by a killed process
     const engine = this.engines[facts.engine];
@@ -297,8 +341,8 @@ export class Router implements LeaseSource {
     );
   }
 
-  private stopProcess(id: string): void {
-    this.publish(id, "unloading");
+  private stopProcess(id: string, cause: StopCause): void {
+    this.publish(id, "unloading", { cause });
     if (!this.supervisor.has(id)) {
       // nothing runs for it (its start failed, or its plan is still being made): the stop is already done
       queueMicrotask(() => this.onChildExit(id, null, ""));
@@ -343,23 +387,63 @@ export class Router implements LeaseSource {
     this.upstreams.set(id, new Upstream(info.target));
     this.progress.delete(id);
     this.o.log.info(`model '${id}' is ready (${info.pid !== undefined ? `pid ${info.pid}, ` : ""}${info.target.socketPath ?? info.target.origin})`);
+    // a remote server's health is the supervisor's to watch; local processes are watched for wedges here
+    if (info.pid !== undefined) this.health.watch(id);
     this.scheduler.onReady(id);
     this.publish(id, "loaded");
   }
 
-  private onChildExit(id: string, code: number | null, reason: string): void {
+  private onChildExit(id: string, code: number | null, reason: string, how: ExitHow = { signal: null }): void {
     const upstream = this.upstreams.get(id);
     this.upstreams.delete(id);
     this.progress.delete(id);
+    this.health.unwatch(id);
     void upstream?.close();
     if (reason) this.o.log.warn(`model '${id}' stopped: ${reason}`);
-    this.scheduler.onExit(id, code, reason);
-    const failed = reason !== "";
-    this.publish(id, "unloaded", failed ? { error: reason, exit_code: code } : {});
+    const kind = exitKind(reason, how, this.oomAtStart.get(id));
+    this.scheduler.onExit(id, code, reason, kind);
+    if (reason === "") return this.publish(id, "unloaded");
+    const coolingMs = this.scheduler.coolingFor(id);
+    this.publish(id, "unloaded", {
+      error: reason, exit_code: code,
+      ...(kind === "signal" || kind === "oom" || kind === "killed" ? { crashed: true } : {}),
+      ...(coolingMs > 0 ? { cooldown_s: Math.ceil(coolingMs / 1000) } : {}),
+    });
   }
 
-  private publish(model: string, status: ModelStatus, extra: { progress?: number; error?: string; exit_code?: number | null } = {}): void {
+  private publish(model: string, status: ModelStatus, extra: Omit<ModelEvent["data"], "status"> = {}): void {
     this.events.publish({ model, event: "status_change", data: { status, ...extra } });
+  }
+
+  /** Reads the model's memory estimate once per catalog version, and tells the scheduler. Never rejects. */
+  private ensureEstimate(id: string): Promise<void> {
+    const known = this.estimating.get(id);
+    if (known) return known;
+    const spec = this.specs.get(id);
+    const facts = this.facts.get(id);
+    if (!spec || !facts) return Promise.resolve();
+    const p = modelMemoryEstimate(spec, facts.args, facts.engine).then(
+      (e) => (e ? { ram: e.ram, vram: e.vram } : null),
+      () => null,
+    ).then((m) => {
+      // a reload may have replaced this model meanwhile: only the current version's estimate counts
+      if (this.estimating.get(id) !== p) return;
+      this.memory.set(id, m);
+      this.scheduler.onMemoryEstimate(id, m ?? undefined);
+    });
+    this.estimating.set(id, p);
+    return p;
+  }
+
+  /** GET /models `memory`: the estimate, and what the loaded process takes (RAM; VRAM where it is known). */
+  private memoryOf(id: string, pid: number | undefined): { estimate: Memory | null; measured: Memory | null } {
+    const measured = pid !== undefined ? measureMemory(pid) : undefined;
+    return { estimate: this.memory.get(id) ?? null, measured: measured ? { ram: measured.ram, vram: 0 } : null };
+  }
+
+  private configOf(s: ModelSpec): ModelConfig {
+    const memory = this.memory?.get(s.id);
+    return { ...toConfig(s), ...(memory ? { memory } : {}) };
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------------

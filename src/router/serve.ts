@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { errorBody, type ErrorDialect } from "../dialects/errors.js";
 import { ApiError } from "../http/errors.js";
 import { sendError } from "../http/respond.js";
+import { noteModel } from "./request-log.js";
 import type { Unreachable, Upstream } from "./upstream.js";
 
 export interface Lease {
@@ -58,6 +59,7 @@ export function serve(source: LeaseSource, id: string, autoload: boolean, r: Rou
 export async function serveWith(
   source: LeaseSource, id: string, autoload: boolean, res: ServerResponse, dialect: ErrorDialect, exchange: Exchange,
 ): Promise<void> {
+  noteModel(res, id);
   let resets = 0;
   for (let attempt = 0; ; attempt++) {
     const lease = await source.acquire(id, autoload, (cancel) => {

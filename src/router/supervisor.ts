@@ -15,10 +15,19 @@ import { LineRing } from "./line-ring.js";
 export interface SupervisorEvents {
   progress(id: string, fraction: number): void;
   ready(id: string, info: ReadyInfo): void;
-  /** The process is gone. `reason` is the child's own error, or the tail of its output; empty after a clean stop. */
-  exit(id: string, code: number | null, reason: string): void;
+  /**
+   * The process is gone. `reason` is the child's own error, or the tail of its output; empty after a clean stop.
+   * `how` says what ended it: the signal that killed it, if any, and whether the supervisor itself killed it
+   * (not ready in time, or wedged).
+   */
+  exit(id: string, code: number | null, reason: string, how: ExitHow): void;
   /** A line of a model process's output ("spare" for the spare's). */
   output(id: string, line: string): void;
+}
+
+export interface ExitHow {
+  signal: NodeJS.Signals | null;
+  killedFor?: "load-timeout" | "wedged";
 }
 
 export interface SupervisorOptions {
@@ -42,6 +51,8 @@ interface Child {
   failure?: string;
   stopping: boolean;
   timedOut: boolean;
+  /** Killed for not answering: why, for its status. */
+  wedged?: string;
   done: boolean;
   timers: NodeJS.Timeout[];
 }
@@ -118,7 +129,7 @@ export class Supervisor {
           detached: s.processGroup === true,
         });
     } catch (err) {
-      if (child.id !== SPARE) queueMicrotask(() => this.events.exit(child.id, null, `cannot start a process: ${(err as Error).message}`));
+      if (child.id !== SPARE) queueMicrotask(() => this.events.exit(child.id, null, `cannot start a process: ${(err as Error).message}`, { signal: null }));
       return false;
     }
     child.proc = proc;
@@ -161,6 +172,14 @@ export class Supervisor {
     if (how.kind === "stdin" && child.proc.stdin?.writable) child.proc.stdin.write(how.line + "\n");
     else this.signal(child, how.kind === "signal" ? how.signal : "SIGTERM");
     child.timers.push(setTimeout(() => this.signal(child, "SIGKILL"), child.plan.stopTimeoutS * 1000));
+  }
+
+  /** Kills a process that stopped answering; its exit reports `why`. */
+  killWedged(id: string, why: string): void {
+    const child = this.children.get(id);
+    if (!child?.proc || child.stopping || child.done) return;
+    child.wedged = why;
+    this.signal(child, "SIGKILL");
   }
 
   info(id: string): ReadyInfo | undefined {
@@ -330,9 +349,11 @@ export class Supervisor {
     let reason = "";
     const limitS = Math.round(this.loadTimeout(child) / 1000);
     if (child.timedOut) reason = child.proc ? `not ready after ${limitS} s; the process was killed` : `${child.failure ?? "no answer"} within ${limitS} s`;
+    else if (child.wedged && !child.stopping) reason = child.wedged;
     else if (child.failure && !child.stopping) reason = child.failure;
     else if (!child.stopping) reason = explainExit(child.output.lines(), code, signal);
-    this.events.exit(child.id, code ?? (signal ? 128 + signalNumber(signal) : null), reason);
+    const how: ExitHow = { signal, ...(child.timedOut ? { killedFor: "load-timeout" as const } : child.wedged ? { killedFor: "wedged" as const } : {}) };
+    this.events.exit(child.id, code ?? (signal ? 128 + signalNumber(signal) : null), reason, how);
     this.ensureSpare();
   }
 }

@@ -8,6 +8,7 @@ import { errorBody, upstreamErrorBody, type ErrorDialect } from "../dialects/err
 import { ApiError } from "../http/errors.js";
 import { sendError, sendJson } from "../http/respond.js";
 import type { KeepAlive } from "./scheduler.js";
+import { noteUsage } from "./request-log.js";
 import { serveWith, type LeaseSource } from "./serve.js";
 import { describe } from "./upstream.js";
 
@@ -62,6 +63,7 @@ export function serveTranslated(
       }
       if (!t.stream || !a.contentType.startsWith("text/event-stream")) {
         const answer = parseOr(await a.body.text());
+        noteUsage(res, answer);
         // released before the answer is sent, so that a client that looks right after sees its keep-alive applied
         lease.release(t.keepAlive);
         sendJson(res, 200, t.whole(answer, timing()));
@@ -84,6 +86,8 @@ export function serveTranslated(
             failed = true;
             return;
           }
+          const c = chunk as { usage?: unknown; timings?: unknown } | null;
+          if (c?.usage || c?.timings) noteUsage(res, chunk);
           pending.push(...out.push(chunk));
         },
       });

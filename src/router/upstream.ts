@@ -8,6 +8,7 @@ import { errorBody, type ErrorDialect } from "../dialects/errors.js";
 import type { UpstreamTarget } from "../engines/types.js";
 import { ApiError } from "../http/errors.js";
 import { sendError } from "../http/respond.js";
+import { noteTokensFromTail, REQUEST_ID_HEADER } from "./request-log.js";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy recomputes; never forwarded either way. */
 const HOP_BY_HOP = new Set([
@@ -63,6 +64,18 @@ export class Upstream {
       const why = unreachableOf(err, sentAt);
       if (why) return why;
       throw err;
+    }
+  }
+
+  /** GETs `path` (a health check): its status, "timeout" when none came within `timeoutMs`, or the error. */
+  async probe(path: string, timeoutMs: number): Promise<number | string> {
+    try {
+      const r = await this.pool.request({ path: this.basePath + path, method: "GET", signal: AbortSignal.timeout(timeoutMs) });
+      await r.body.dump();
+      return r.statusCode;
+    } catch (err) {
+      const e = err as { name?: string };
+      return e?.name === "TimeoutError" || e?.name === "AbortError" ? "timeout" : describe(err);
     }
   }
 
@@ -124,6 +137,11 @@ function forward(
     let abortUpstream: ((err?: Error) => void) | undefined;
     let clientGone = false;
     let sse = false;
+    // the last three chunks of a JSON or SSE answer, held (not copied) for the token counts at its end
+    let sniff = false;
+    let tail0: Buffer | undefined;
+    let tail1: Buffer | undefined;
+    let tail2: Buffer | undefined;
     let settled = false;
     const settle = (r?: Unreachable) => {
       if (settled) return;
@@ -160,8 +178,13 @@ function forward(
           if (lower !== "content-length" && HOP_BY_HOP.has(lower)) continue;
           // CORS is the router's to decide: a model's own (llama-server's default echoes any origin) is dropped
           if (lower.startsWith("access-control-")) continue;
+          // the router's request id is the one the client gets (RouterResponse.writeHead adds it)
+          if (lower === REQUEST_ID_HEADER) continue;
           const value = rawHeaders[i + 1]!.toString("latin1");
-          if (lower === "content-type" && value.startsWith("text/event-stream")) sse = true;
+          if (lower === "content-type") {
+            if (value.startsWith("text/event-stream")) sse = true;
+            sniff = statusCode === 200 && (sse || value.includes("json"));
+          }
           headers.push(name, value);
         }
         // headers the router set itself (CORS) join the model's
@@ -176,9 +199,15 @@ function forward(
         return true;
       },
       onData(chunk) {
+        if (sniff) {
+          tail2 = tail1;
+          tail1 = tail0;
+          tail0 = chunk;
+        }
         return res.write(chunk);
       },
       onComplete() {
+        if (sniff) noteTokensFromTail(res, [tail2, tail1, tail0]);
         res.end();
         settle();
       },

@@ -13,6 +13,13 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** Whether a message of `level` would be written (so that a caller can skip building one that would not). */
+  enabled?(level: Level): boolean;
+  /**
+   * Holds the lines written from now to the end of this turn of the event loop and writes them together then (and
+   * at exit): for a caller that logs on every request, one write instead of one per line.
+   */
+  cork?(): void;
 }
 
 export interface LogOptions {
@@ -59,7 +66,7 @@ export function formatElapsed(us: number): string {
 }
 
 export function createLogger(opts: LogOptions, out: NodeJS.WritableStream = process.stderr): Logger {
-  if (opts.disable) return { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+  if (opts.disable) return { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, enabled: () => false };
   const threshold = opts.verbose ? Infinity : (opts.verbosity ?? 3);
   const levelPrefix = opts.levelPrefix ?? true;
   const colors = opts.colors === "on" || (opts.colors === "auto" && (out as { isTTY?: boolean }).isTTY === true && !process.env["NO_COLOR"]);
@@ -85,6 +92,27 @@ export function createLogger(opts: LogOptions, out: NodeJS.WritableStream = proc
     return `${time}${head}${color && (level === "warn" || level === "error") ? `${COLOR[level]}${body}${RESET}` : body}\n`;
   };
 
+  // A corked stream buffers what is written and hands it over in one writev when uncorked. Lines of one turn stay in
+  // order with every other write to the stream; only a SIGKILL in that turn loses them.
+  const stream = out as Partial<Pick<NodeJS.WriteStream, "cork" | "uncork">>;
+  let corked = false;
+  let flushAtExit = false;
+  const uncork = () => {
+    if (!corked) return;
+    corked = false;
+    stream.uncork!();
+  };
+  const cork = () => {
+    if (corked || !stream.cork || !stream.uncork) return;
+    corked = true;
+    stream.cork();
+    setImmediate(uncork);
+    if (!flushAtExit) {
+      flushAtExit = true;
+      process.on("exit", uncork);
+    }
+  };
+
   const write = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
     if (LEVEL_NUMBER[level] > threshold) return;
     if (opts.format === "json") {
@@ -103,5 +131,7 @@ export function createLogger(opts: LogOptions, out: NodeJS.WritableStream = proc
     info: (m, f) => write("info", m, f),
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
+    enabled: (level) => LEVEL_NUMBER[level] <= threshold,
+    cork,
   };
 }

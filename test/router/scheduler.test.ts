@@ -4,16 +4,23 @@ import assert from "node:assert/strict";
 import { Scheduler, type ModelConfig } from "../../src/router/scheduler.js";
 import { pickVictim } from "../../src/router/eviction.js";
 import { describeRefusal, retryAfterOf } from "../../src/router/refusal.js";
+import { HealthWatch, verdictOf, type ProbeResult } from "../../src/router/health-watch.js";
 
-function setup(models: Array<string | ModelConfig>, opts: { modelsMax?: number; queueMax?: number; cooldownMs?: number } = {}) {
+function setup(
+  models: Array<string | ModelConfig>,
+  opts: { modelsMax?: number; queueMax?: number; cooldownMs?: number; memoryBudget?: { ram?: number; vram?: number } } = {},
+) {
   let now = 1000;
   const log: string[] = [];
   const failures = new Map<string, { kind: string; message: string; retryAfterS?: number | undefined }>();
   const s = new Scheduler(
-    { modelsMax: opts.modelsMax ?? 2, queueMax: opts.queueMax ?? 100, cooldownMs: opts.cooldownMs ?? 5000, now: () => now },
+    {
+      modelsMax: opts.modelsMax ?? 2, queueMax: opts.queueMax ?? 100, cooldownMs: opts.cooldownMs ?? 5000, now: () => now,
+      ...(opts.memoryBudget ? { memoryBudget: opts.memoryBudget } : {}),
+    },
     {
       start: (m) => log.push(`start ${m}`),
-      stop: (m) => log.push(`stop ${m}`),
+      stop: (m, cause) => log.push(`stop ${m}${cause === "lru" || cause === "unload" || cause === "ttl" || cause === "reload" ? "" : ` (${cause})`}`),
       grant: (r, m) => log.push(`grant ${r} ${m}`),
       fail: (r, why) => {
         log.push(`fail ${r} ${why.kind}`);
@@ -329,11 +336,196 @@ describe("scheduler", () => {
     assert.deepEqual(t.take(), ["fail q1 gone"]);
   });
 
+  const GB = 1e9;
+  const sized = (id: string, ram: number, extra: Partial<ModelConfig> = {}): ModelConfig => ({ id, memory: { ram: ram * GB, vram: 0 }, ...extra });
+
+  test("memory: a model that fits is started beside the others", () => {
+    const t = setup([sized("a", 4), sized("b", 4)], { modelsMax: 0, memoryBudget: { ram: 10 * GB } });
+    warm(t, "a");
+    t.s.onRequest("r1", "b");
+    assert.deepEqual(t.take(), ["start b"]);
+  });
+
+  test("memory: idle models are evicted, least recently used first, until the estimate fits", () => {
+    const t = setup([sized("a", 3), sized("b", 3), sized("c", 3), sized("big", 7)], { modelsMax: 0, memoryBudget: { ram: 10 * GB } });
+    warm(t, "a");
+    t.advance(10);
+    warm(t, "b");
+    t.advance(10);
+    warm(t, "c");
+    t.s.onRequest("r1", "big");
+    assert.deepEqual(t.take(), ["stop a (memory)", "stop b (memory)"], "two must go: 9 GB used, 7 GB needed, 10 GB budget");
+    t.s.onExit("a", 0, "");
+    assert.deepEqual(t.take(), [], "one stop is not enough room yet");
+    t.s.onExit("b", 0, "");
+    assert.deepEqual(t.take(), ["start big"]);
+    t.s.onReady("big");
+    assert.deepEqual(t.take(), ["grant r1 big"]);
+    assert.equal(t.s.view("c")!.state, "loaded", "c was not evicted: it was not needed");
+  });
+
+  test("memory: a model larger than the whole budget fails at once, and nothing is evicted for it", () => {
+    const t = setup([sized("a", 3), sized("huge", 12)], { modelsMax: 0, memoryBudget: { ram: 10 * GB } });
+    warm(t, "a");
+    t.s.onRequest("r1", "huge");
+    assert.deepEqual(t.take(), ["fail r1 too-big"]);
+    assert.match(t.failures.get("r1")!.message, /memory estimate \(11\.2 GiB RAM\) is larger than the models' budget \(9\.3 GiB RAM\)/);
+    assert.equal(t.s.onLoadRequest("huge") !== "ok", true);
+    assert.deepEqual(t.take(), []);
+  });
+
+  test("memory: busy models are waited for, pinned ones block for good with a clear error", () => {
+    const t = setup([sized("p", 6, { pinned: true }), sized("busy", 3), sized("x", 5), sized("y", 3)], { modelsMax: 0, memoryBudget: { ram: 10 * GB } });
+    warm(t, "p");
+    t.s.onRequest("b1", "busy");
+    t.s.onReady("busy");
+    t.take();
+    t.s.onRequest("r1", "x");
+    assert.deepEqual(t.take(), ["fail r1 pinned-memory"], "6 GB pinned + 5 GB needed > 10 GB: never");
+    t.s.onRequest("r2", "y");
+    assert.deepEqual(t.take(), [], "busy holds 3 GB until its request ends");
+    t.s.onServeDone("b1");
+    assert.deepEqual(t.take(), ["stop busy (memory)"]);
+    t.s.onExit("busy", 0, "");
+    assert.deepEqual(t.take(), ["start y"]);
+  });
+
+  test("memory and --models-max both apply: a free slot is not enough without the memory, and the reverse", () => {
+    const t = setup([sized("a", 2), sized("b", 4), sized("c", 5)], { modelsMax: 3, memoryBudget: { ram: 10 * GB } });
+    warm(t, "a");
+    t.advance(10);
+    warm(t, "b");
+    t.s.onRequest("r1", "c");
+    assert.deepEqual(t.take(), ["stop a (memory)"], "a slot is free, 1 GB is missing: the LRU model goes for memory");
+    t.s.onExit("a", 0, "");
+    assert.deepEqual(t.take(), ["start c"]);
+    const u = setup([sized("a", 1), sized("b", 1), sized("c", 1)], { modelsMax: 2, memoryBudget: { ram: 10 * GB } });
+    warm(u, "a");
+    u.advance(10);
+    warm(u, "b");
+    u.s.onRequest("r1", "c");
+    assert.deepEqual(u.take(), ["stop a"], "memory to spare, no slot: an LRU eviction");
+  });
+
+  test("a model with no estimate counts as nothing, and one given later counts from then on", () => {
+    const t = setup([sized("a", 8), "b"], { modelsMax: 0, memoryBudget: { ram: 10 * GB } });
+    warm(t, "a");
+    t.s.onRequest("r1", "b");
+    assert.deepEqual(t.take(), ["start b"]);
+    t.s.onMemoryEstimate("b", { ram: 4 * GB, vram: 0 });
+    t.s.onReady("b");
+    t.take();
+    t.s.onServeDone("r1");
+    t.s.onUnloadRequest("a");
+    t.s.onExit("a", 0, "");
+    t.take();
+    t.s.onRequest("r2", "a");
+    assert.deepEqual(t.take(), ["stop b (memory)"]);
+  });
+
+  test("back-off: failed loads in a row double the cool-down (5 s, 10 s, 20 s), up to 5 minutes; a load resets it", () => {
+    const t = setup(["a"], { cooldownMs: 5000 });
+    const coolFor: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      t.s.onRequest(`r${i}`, "a");
+      t.s.onExit("a", 1, "bad file", "error");
+      coolFor.push(t.s.coolingFor("a"));
+      t.advance(t.s.coolingFor("a"));
+    }
+    assert.deepEqual(coolFor, [5000, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]);
+    t.s.onRequest("ok", "a");
+    t.s.onReady("a");
+    t.s.onServeDone("ok");
+    t.s.onUnloadRequest("a");
+    t.s.onExit("a", 0, "");
+    t.s.onRequest("again", "a");
+    t.s.onExit("a", 1, "bad file", "error");
+    assert.equal(t.s.coolingFor("a"), 5000, "a successful load starts the back-off over");
+  });
+
+  test("healing: a load killed by a signal starts again at once, and its waiters wait for the new load", () => {
+    const t = setup(["a"]);
+    t.s.onRequest("r1", "a");
+    t.s.onRequest("r2", "a");
+    assert.deepEqual(t.take(), ["start a"]);
+    t.s.onExit("a", 137, "killed by SIGKILL", "signal");
+    assert.deepEqual(t.take(), ["start a"], "no cool-down, no failed request");
+    assert.equal(t.s.coolingFor("a"), 0);
+    t.s.onReady("a");
+    assert.deepEqual(t.take(), ["grant r1 a", "grant r2 a"]);
+    t.s.onExit("a", 139, "killed by SIGSEGV", "signal");
+    t.s.onRequest("r3", "a");
+    assert.deepEqual(t.take(), ["start a"], "a crash while serving: the next request loads it again");
+  });
+
+  test("healing: a crash loop (5 crashes in a minute) gets the back-off", () => {
+    const t = setup(["a"], { cooldownMs: 5000 });
+    for (let i = 0; i < 4; i++) {
+      warm(t, "a");
+      t.s.onExit("a", 139, "killed by SIGSEGV", "signal");
+      t.advance(1000);
+    }
+    assert.equal(t.s.coolingFor("a"), 0, "4 crashes: not yet a loop");
+    warm(t, "a");
+    t.s.onExit("a", 139, "killed by SIGSEGV", "signal");
+    assert.equal(t.s.coolingFor("a"), 5000);
+    t.s.onRequest("r1", "a");
+    assert.deepEqual(t.take(), ["fail r1 cooling-down"]);
+    assert.match(t.failures.get("r1")!.message, /5 crashes in 60 s/);
+    const k = setup(["a"], { cooldownMs: 5000 });
+    for (let i = 0; i < 10; i++) {
+      warm(k, "a");
+      k.s.onExit("a", 137, "killed by SIGKILL", "killed");
+    }
+    assert.equal(k.s.coolingFor("a"), 0, "kills from outside are never held against the model");
+  });
+
+  test("out of memory while loading: every idle model is unloaded, the load is tried once more, then it cools down", () => {
+    const t = setup([sized("a", 2), sized("b", 2), sized("c", 4)], { modelsMax: 0, memoryBudget: { ram: 10 * GB } });
+    warm(t, "a");
+    warm(t, "b");
+    t.s.onRequest("r1", "c");
+    assert.deepEqual(t.take(), ["start c"]);
+    t.s.onExit("c", 137, "killed by SIGKILL", "oom");
+    assert.deepEqual(t.take().sort(), ["stop a (memory)", "stop b (memory)"]);
+    t.s.onExit("a", 0, "");
+    assert.deepEqual(t.take(), []);
+    t.s.onExit("b", 0, "");
+    assert.deepEqual(t.take(), ["start c"], "retried once the others are gone; r1 still waits");
+    t.s.onExit("c", 137, "killed by SIGKILL", "oom");
+    assert.deepEqual(t.take(), ["fail r1 load-failed"], "out of memory again: no second retry");
+    assert.ok(t.s.coolingFor("c") > 0);
+  });
+
   test("models-max 0 means unlimited", () => {
     const t = setup(["a", "b", "c"], { modelsMax: 0 });
     for (const m of ["a", "b", "c"]) t.s.onRequest(`r${m}`, m);
     assert.deepEqual(t.take(), ["start a", "start b", "start c"]);
   });
+});
+
+test("health probes: only a probe that got no answer in time is a wedge", async () => {
+  assert.equal(verdictOf(200), "alive");
+  assert.equal(verdictOf(503), "alive", "loading or asleep, but answering");
+  assert.equal(verdictOf("ECONNREFUSED"), "unreachable", "gone: its exit is on its way");
+  assert.equal(verdictOf("timeout"), "wedged");
+  const answers: ProbeResult[] = [200, 503, "ECONNREFUSED", "timeout", 200];
+  const wedged: string[] = [];
+  let probes = 0;
+  const w = new HealthWatch({
+    everyMs: 1, timeoutMs: 30_000, sleep: () => Promise.resolve(),
+    probe: async () => answers[probes++]!,
+    onWedged: (id, why) => wedged.push(`${id}: ${why}`),
+  });
+  w.watch("m");
+  for (let i = 0; i < 20 && wedged.length === 0; i++) await new Promise((done) => setImmediate(done));
+  assert.deepEqual(wedged, ["m: not answering: its health check got no answer within 30 s; the process was killed"]);
+  assert.equal(probes, 4, "the watch ends with the wedge");
+  const quiet = new HealthWatch({ everyMs: 1, timeoutMs: 1000, sleep: () => Promise.resolve(), probe: async () => "timeout", onWedged: () => wedged.push("x") });
+  quiet.watch("x");
+  quiet.unwatch("x");
+  for (let i = 0; i < 5; i++) await new Promise((done) => setImmediate(done));
+  assert.equal(wedged.length, 1, "an unwatched model (its process stopped) is not reported");
 });
 
 test("eviction policy: least recently used, ties by id", () => {

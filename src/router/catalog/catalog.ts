@@ -38,6 +38,8 @@ export interface ModelSpec {
   upstreamApiKey?: string;
   /** Preset keys corral's table does not know, for llama-server children (verbatim). */
   passthrough: PassthroughKey[];
+  /** Preset key `memory`: the model's RAM in bytes, used instead of an estimate (cmd and remote models have none). */
+  memoryBytes?: number;
 }
 
 export interface Catalog {
@@ -141,6 +143,7 @@ function mergeSection(base: ModelSpec, s: PresetSection): ModelSpec {
   if (x.health) spec.health = x.health;
   if (x.stopSignal) spec.stopSignal = x.stopSignal;
   if (x.apiKey !== undefined) spec.upstreamApiKey = x.apiKey;
+  if (x.memoryBytes !== undefined) spec.memoryBytes = x.memoryBytes;
   return spec;
 }
 
@@ -158,4 +161,5 @@ function applyGlobalExtras(spec: ModelSpec, section: PresetSection): void {
   if (g.ttlS !== undefined && spec.ttlS === undefined) spec.ttlS = g.ttlS;
   if (g.tags && spec.tags.length === 0) spec.tags = g.tags;
   if (g.maxConcurrent !== undefined && spec.maxConcurrent === undefined) spec.maxConcurrent = g.maxConcurrent;
+  if (g.memoryBytes !== undefined && spec.memoryBytes === undefined) spec.memoryBytes = g.memoryBytes;
 }

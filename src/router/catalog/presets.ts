@@ -6,6 +6,7 @@ import { constants as osConstants } from "node:os";
 import path from "node:path";
 import { ACCEPTED_UNIMPLEMENTED, OPTIONS, type OptionSpec, type ServerOptions } from "../../cli/options.js";
 import { convertValue, parseBool, CliError } from "../../cli/parse.js";
+import { parseBudget, type Budget } from "../../cli/value-formats.js";
 
 export class PresetError extends Error {}
 
@@ -39,6 +40,8 @@ export interface PresetExtras {
   stopSignal?: NodeJS.Signals;
   /** The key a remote server wants (sent as a bearer token). */
   apiKey?: string;
+  /** `memory`: the RAM the model takes, in bytes, where corral cannot estimate it (cmd, remote) or should not. */
+  memoryBytes?: number;
 }
 
 /** A key corral's table does not know: handed verbatim to llama-server children, refused for node ones. */
@@ -68,7 +71,7 @@ export interface PresetFile {
 }
 
 type ExtraKey = keyof PresetExtras;
-const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "bool" | "seconds" | "count" | "list" | "env" | "engine" | "url" | "signal" }> = {
+const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "bool" | "seconds" | "count" | "list" | "env" | "engine" | "url" | "signal" | "size" }> = {
   model: { key: "model", type: "path" },
   m: { key: "model", type: "path" },
   mmproj: { key: "mmproj", type: "path" },
@@ -92,6 +95,7 @@ const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "boo
   health: { key: "health", type: "string" },
   "stop-signal": { key: "stopSignal", type: "signal" },
   "api-key": { key: "apiKey", type: "string" },
+  memory: { key: "memoryBytes", type: "size" },
 };
 
 const ENGINES = ["auto", "node", "llama-server"];
@@ -234,6 +238,18 @@ function applyKey(section: PresetSection, rawKey: string, value: string, where: 
           if (!/^SIG[A-Z0-9]+$/.test(value) || !(value in osSignals)) throw new CliError(`'${rawKey}' must be a signal name such as SIGTERM or SIGINT, got '${value}'`);
           e[extra.key] = value;
           return;
+        case "size": {
+          let b: Budget;
+          try {
+            b = parseBudget(value);
+          } catch {
+            throw new CliError(`'${rawKey}' must be a size such as 512m or 12g, got '${value}'`);
+          }
+          // a percentage of what? A model's own memory is a size; percentages are for --models-memory
+          if (!("bytes" in b)) throw new CliError(`'${rawKey}' must be a size such as 512m or 12g, not a percentage ('${value}')`);
+          e[extra.key] = b.bytes;
+          return;
+        }
       }
     }
     const spec = OPTION_KEYS.get(key);
