@@ -422,7 +422,9 @@ export class Router implements LeaseSource {
     const spec = this.specs.get(id);
     const facts = this.facts.get(id);
     if (!spec || !facts) return Promise.resolve();
-    const p = modelMemoryEstimate(spec, facts.args, facts.engine).then(
+    // layers go to a GPU only where one was found (nvidia-smi gave the VRAM budget)
+    const gpu = this.o.memoryBudget?.vram !== undefined;
+    const p = modelMemoryEstimate(spec, facts.args, facts.engine, { gpu }).then(
       (e) => (e ? { ram: e.ram, vram: e.vram } : null),
       () => null,
     ).then((m) => {
