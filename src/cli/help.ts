@@ -23,7 +23,12 @@ function defaultText(spec: OptionSpec): string | undefined {
 /** `--help` text, generated from the options table. */
 export function helpText(): string {
   const lines = ["usage: corral [options]", "", "Serve GGUF models behind an OpenAI-compatible HTTP API (llama-server compatible).",
-    "With -m FILE it serves that model; without it, it is a router that loads each model on demand.", ""];
+    "With -m FILE it serves that model; without it, it is a router that loads each model on demand.", "",
+    "Commands:",
+    "  corral pull OWNER/REPO[:QUANT]   download a model into the Hugging Face cache (corral pull --help)",
+    "  corral ls                        list the models in the Hugging Face cache",
+    "  corral rm OWNER/REPO[:QUANT]     remove a model from the Hugging Face cache",
+    "  corral engine build|list         build llama-server for the llama-server engine, or list the binaries found", ""];
   for (const group of Object.keys(GROUP_TITLES) as OptionSpec["group"][]) {
     lines.push(`${GROUP_TITLES[group]}:`);
     for (const spec of OPTIONS.filter((o) => o.group === group)) {

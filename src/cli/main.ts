@@ -16,6 +16,12 @@ async function main(): Promise<void> {
     process.exitCode = await runEngineCommand(argv.slice(1));
     return;
   }
+  if (argv[0] === "pull" || argv[0] === "ls" || argv[0] === "rm") {
+    // imported here so that a router or model process never loads the download code
+    const { runHubCommand } = await import("./pull-command.js");
+    process.exitCode = await runHubCommand(argv[0], argv.slice(1));
+    return;
+  }
   if (process.env[SPARE_ENV] === "1" && process.send) {
     // a router's spare process: warm up, then serve whichever model it is given
     delete process.env[SPARE_ENV];

@@ -1,0 +1,250 @@
+// One file into the hub cache exactly as huggingface_hub lays it out: the bytes go to blobs/<sha256>.incomplete
+// (resumed with Range after an interruption), are checked for size and hash, renamed to blobs/<sha256>, and only then
+// linked from snapshots/<commit>/<path> with a relative symlink. Discovery reads snapshots/ alone, so it never sees a
+// partial or unverified file.
+import { createHash, randomBytes, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { copyFile, mkdir, open, rename, rm, stat, symlink, unlink } from "node:fs/promises";
+import path from "node:path";
+import { repoFolderName } from "../cache.js";
+import { failFor, HubError, hubGet, resolveUrl, type HubConn, type HubFile } from "./hub-api.js";
+
+export interface TransferProgress {
+  /** The file's path inside the repo. */
+  file: string;
+  done: number;
+  total: number;
+  /** Bytes per second over this transfer so far (resumed bytes excluded). */
+  rate: number;
+  /** Seconds left at that rate; undefined until there is a rate. */
+  etaS?: number;
+}
+
+export interface FetchFileOptions {
+  conn: HubConn;
+  cacheDir: string;
+  repo: string;
+  commit: string;
+  file: HubFile;
+  onProgress?: (p: TransferProgress) => void;
+  /** Attempts after a network failure, each resuming where the last stopped (default 4). */
+  retries?: number;
+  retryDelayMs?: number;
+}
+
+export const repoDirOf = (cacheDir: string, repo: string) => path.join(cacheDir, repoFolderName(repo));
+export const blobPathOf = (cacheDir: string, repo: string, blob: string) => path.join(repoDirOf(cacheDir, repo), "blobs", blob);
+
+/** The snapshot path of a repo file; throws on a path that would leave the snapshot (a hostile listing). */
+export function snapshotPathOf(cacheDir: string, repo: string, commit: string, repoPath: string): string {
+  const parts = repoPath.split("/");
+  if (parts.some((p) => p === "" || p === "." || p === ".." || p.includes("\\")) || !/^[0-9a-zA-Z]+$/.test(commit)) {
+    throw new HubError(`${repo}: refusing the unsafe file path '${repoPath}'`, "failed");
+  }
+  return path.join(repoDirOf(cacheDir, repo), "snapshots", commit, ...parts);
+}
+
+const sizeOf = async (p: string): Promise<number | undefined> => {
+  try {
+    return (await stat(p)).size;
+  } catch {
+    return undefined;
+  }
+};
+
+interface Inflight {
+  done: Promise<boolean>;
+  listeners: Set<(p: TransferProgress) => void>;
+}
+
+// Keyed by blob path: two pulls in one process that need the same bytes (two requests for one model, or one file in
+// two quants' listings) wait on one transfer instead of writing one .incomplete twice.
+const inflight = new Map<string, Inflight>();
+
+/** Makes sure blobs/<blob> holds the verified file; true when bytes were downloaded, false when it was already there. */
+export async function ensureBlob(o: FetchFileOptions): Promise<boolean> {
+  if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$/i.test(o.file.blob)) {
+    throw new HubError(`${o.repo}: the hub gave '${o.file.path}' an unusable object id '${o.file.blob}'`, "failed");
+  }
+  const blob = blobPathOf(o.cacheDir, o.repo, o.file.blob);
+  let t = inflight.get(blob);
+  if (!t) {
+    const listeners = new Set<(p: TransferProgress) => void>();
+    const done = (async () => {
+      const have = await sizeOf(blob);
+      if (have === o.file.size) return false;
+      if (have !== undefined) await rm(blob, { force: true });
+      await download(o, blob, (p) => listeners.forEach((l) => l(p)));
+      return true;
+    })().finally(() => inflight.delete(blob));
+    t = { done, listeners };
+    inflight.set(blob, t);
+  }
+  const listener = o.onProgress;
+  if (listener) t.listeners.add(listener);
+  try {
+    return await t.done;
+  } finally {
+    if (listener) t.listeners.delete(listener);
+  }
+}
+
+/** Downloads (or reuses) a file and links it into the snapshot; returns the snapshot path. */
+export async function fetchFile(o: FetchFileOptions): Promise<{ path: string; downloaded: boolean }> {
+  const snap = snapshotPathOf(o.cacheDir, o.repo, o.commit, o.file.path);
+  const downloaded = await ensureBlob(o);
+  await linkSnapshot(snap, blobPathOf(o.cacheDir, o.repo, o.file.blob));
+  return { path: snap, downloaded };
+}
+
+/** snapshots/<commit>/<path> → ../../blobs/<blob> (one more ../ per folder), replaced atomically. */
+export async function linkSnapshot(snap: string, blob: string): Promise<void> {
+  await mkdir(path.dirname(snap), { recursive: true });
+  const tmp = `${snap}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    await symlink(path.relative(path.dirname(snap), blob), tmp);
+  } catch (err) {
+    // file systems without symlinks (Windows without developer mode, some mounts): a copy, as huggingface_hub falls back
+    if (!["EPERM", "EACCES", "ENOTSUP", "EOPNOTSUPP"].includes((err as NodeJS.ErrnoException).code ?? "")) throw err;
+    await copyFile(blob, tmp);
+  }
+  try {
+    await rename(tmp, snap);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** An interruption worth resuming from (the connection, not the bytes). */
+class Interrupted extends Error {}
+
+async function download(o: FetchFileOptions, blob: string, emit: (p: TransferProgress) => void): Promise<void> {
+  const { file } = o;
+  const incomplete = `${blob}.incomplete`;
+  await mkdir(path.dirname(blob), { recursive: true });
+  const started = Date.now();
+  let fresh = 0; // bytes fetched by this process: the rate ignores what an earlier run left behind
+  let lastEmit = 0;
+  const report = (done: number, force = false) => {
+    const now = Date.now();
+    if (!force && now - lastEmit < 200) return;
+    lastEmit = now;
+    const secs = (now - started) / 1000;
+    const rate = secs > 0 ? fresh / secs : 0;
+    emit({ file: file.path, done, total: file.size, rate, ...(rate > 0 ? { etaS: (file.size - done) / rate } : {}) });
+  };
+  // The running hash survives a failed attempt (it only ever covers bytes already written), so a resume in this
+  // process does not re-read the prefix; a resume of an earlier run's .incomplete hashes its prefix from disk once.
+  let hashed: { hash: Hash; upTo: number } | undefined;
+  const newHash = () => {
+    const h = createHash(file.sha256 ? "sha256" : "sha1");
+    if (!file.sha256) h.update(`blob ${file.size}\0`); // a git blob oid hashes its header too
+    return h;
+  };
+  const retries = o.retries ?? 4;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      let start = (await sizeOf(incomplete)) ?? 0;
+      if (start > file.size) {
+        await rm(incomplete, { force: true });
+        start = 0;
+      }
+      if (!hashed || hashed.upTo !== start) {
+        const hash = newHash();
+        if (start > 0) for await (const chunk of createReadStream(incomplete, { start: 0, end: start - 1 })) hash.update(chunk as Buffer);
+        hashed = { hash, upTo: start };
+      }
+      if (start < file.size) await fetchRange(o, incomplete, start, hashed, (done, n) => ((fresh += n), report(done)));
+      report(file.size, true);
+      const digest = hashed.hash.digest("hex");
+      hashed = undefined;
+      const want = (file.sha256 ?? file.blob).toLowerCase();
+      if (digest !== want) {
+        await rm(incomplete, { force: true });
+        throw new HubError(
+          `${o.repo}: '${file.path}' failed verification (${file.sha256 ? "sha256" : "git oid"} ${digest}, expected ${want}); the download was deleted`,
+          "verify",
+        );
+      }
+      await rename(incomplete, blob);
+      return;
+    } catch (err) {
+      if (!(err instanceof Interrupted)) throw err;
+      if (attempt >= retries) {
+        throw new HubError(`${o.repo}: downloading '${file.path}' failed after ${attempt + 1} attempts: ${err.message}; run it again to resume`, "network");
+      }
+      await sleep((o.retryDelayMs ?? 500) * (attempt + 1));
+    }
+  }
+}
+
+/** Appends bytes [start, size) to `incomplete`; throws Interrupted for anything a retry may fix. */
+async function fetchRange(
+  o: FetchFileOptions,
+  incomplete: string,
+  start: number,
+  hashed: { hash: Hash; upTo: number },
+  onBytes: (done: number, n: number) => void,
+): Promise<void> {
+  const { file } = o;
+  const url = resolveUrl(o.conn, o.repo, o.commit, file.path);
+  let res;
+  try {
+    res = await hubGet(o.conn, url, `${o.repo}/${file.path}`, start > 0 ? { range: `bytes=${start}-` } : {});
+  } catch (err) {
+    if (err instanceof HubError && err.kind === "network") throw new Interrupted(err.message);
+    throw err;
+  }
+  let pos = start;
+  if (res.statusCode === 206) {
+    const range = /^bytes (\d+)-/.exec(String(res.headers["content-range"] ?? ""));
+    if (!range || Number(range[1]) !== start) {
+      await res.body.dump();
+      throw new Interrupted(`the hub answered the range request from byte ${start} with '${String(res.headers["content-range"])}'`);
+    }
+  } else if (res.statusCode === 200) {
+    // the server ignored Range: start over
+    pos = 0;
+    if (start > 0) {
+      hashed.hash = createHash(file.sha256 ? "sha256" : "sha1");
+      if (!file.sha256) hashed.hash.update(`blob ${file.size}\0`);
+      hashed.upTo = 0;
+    }
+  } else if (res.statusCode >= 500 || res.statusCode === 429) {
+    await res.body.dump();
+    throw new Interrupted(`HTTP ${res.statusCode}`);
+  } else {
+    await failFor(res, o.conn, o.repo, `'${file.path}'`);
+  }
+  const fh = await open(incomplete, pos > 0 ? "r+" : "w");
+  try {
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        if (pos + chunk.length > file.size) {
+          await fh.close().catch(() => {});
+          await rm(incomplete, { force: true });
+          throw new HubError(`${o.repo}: '${file.path}' is larger than the ${file.size} bytes the hub listed; the download was deleted`, "verify");
+        }
+        try {
+          await fh.write(chunk, 0, chunk.length, pos);
+        } catch (err) {
+          // a full or read-only disk is not fixed by retrying
+          throw new HubError(`${o.repo}: cannot write '${incomplete}': ${(err as Error).message}`, "failed");
+        }
+        hashed.hash.update(chunk);
+        pos += chunk.length;
+        hashed.upTo = pos;
+        onBytes(pos, chunk.length);
+      }
+    } catch (err) {
+      if (err instanceof HubError) throw err;
+      throw new Interrupted((err as Error).message);
+    }
+  } finally {
+    await fh.close().catch(() => {});
+  }
+  if (pos < file.size) throw new Interrupted(`the connection ended after ${pos} of ${file.size} bytes`);
+}
