@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   if (options.hfFile && !options.hfRepo) throw new CliError("--hf-file needs --hf-repo (the repo the file is in)");
   if (options.hfRepo && !options.model) {
     const { resolveHfOption } = await import("../hf/cli-model.js");
-    Object.assign(options, resolveHfOption(options, log));
+    Object.assign(options, await resolveHfOption(options, log));
   }
   if (options.model) {
     // imported here so that a router never loads the model server's code (Fastify, templates, node-llama-cpp)

@@ -197,10 +197,10 @@ export function pickProjector<T extends { repoPath: string }>(files: readonly T[
   return best?.f;
 }
 
-/** How to get a repo that is not cached, until corral downloads by itself. */
+/** How to get a repo that is not cached (seen with --offline, or by the router, which downloads only when asked). */
 function downloadHint(ref: HfRef): string {
-  const spec = ref.file ? `${ref.repo} --hf-file ${ref.file}` : ref.tag ? `${ref.repo}:${ref.tag}` : ref.repo;
-  return `download it first (e.g. \`llama-server -hf ${spec}\` or \`hf download ${ref.repo}${ref.file ? ` ${ref.file}` : ""}\`)`;
+  const spec = ref.tag ? `${ref.repo}:${ref.tag}` : ref.repo;
+  return `download it first (e.g. \`corral pull ${spec}\`${ref.file ? `, or \`hf download ${ref.repo} ${ref.file}\`` : ""}, or POST /models to a running router)`;
 }
 
 /** Resolves a reference against the cache, exactly as llama-server picks files; throws HfResolveError. */

@@ -12,6 +12,7 @@ import { noteModel } from "./request-log.js";
 import { serve } from "./serve.js";
 import { dialectRoutes } from "./dialect-routes.js";
 import { ollamaRoutes } from "./ollama-routes.js";
+import { downloadRoutes } from "./download-routes.js";
 
 /** POST paths whose body names the model (llama.cpp's list, and the OpenAI spellings). */
 export const ROUTED_POST_PATHS: readonly string[] = [
@@ -47,6 +48,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   const helpers = { resolve: (name: unknown) => resolveOrThrow(router, name), autoload: (ctx: RequestContext) => autoloadOf(ctx.query, o.autoload) };
   for (const [key, handler] of dialectRoutes(router, helpers)) routes.set(key, handler);
   for (const [key, handler] of ollamaRoutes(router, helpers.autoload)) routes.set(key, handler);
+  for (const [key, handler] of downloadRoutes(router)) routes.set(key, handler);
 
   for (const path of ROUTED_POST_PATHS) {
     routes.set(`POST ${path}`, (ctx) => routed(ctx, objectBody(ctx.body).model));
@@ -86,7 +88,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   const list = (ctx: RequestContext) => {
     const reload = ctx.query.get("reload");
     if (reload !== null && reload !== "" && reload !== "0" && reload !== "false") router.reload();
-    return { object: "list", data: router.list() };
+    return { object: "list", data: [...router.list(), ...router.listDownloads()] };
   };
   routes.set("GET /models", list);
   routes.set("GET /v1/models", list);

@@ -103,7 +103,7 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
         req.resume();
         throw new ApiError(404, `File Not Found: ${req.method} ${path}`);
       }
-      const rawBody = req.method === "POST" ? await readBody(req, o.maxBody) : undefined;
+      const rawBody = req.method === "POST" || req.method === "DELETE" ? await readBody(req, o.maxBody) : undefined;
       const body = rawBody ? parseJsonBody(rawBody) : undefined;
       const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
       const result = await route({ req, res, path, query, body, rawBody, dialect: errorDialectOf(path) });

@@ -1,13 +1,24 @@
 // Model status changes, fanned out to /models/sse clients and to `POST /models/load {"wait":true}` callers.
 // The shape is llama.cpp's: {"model","event":"status_change","data":{"status","progress"?,"error"?}}.
-export type ModelStatus = "unloaded" | "loading" | "loaded" | "unloading";
+export type ModelStatus = "unloaded" | "loading" | "loaded" | "unloading" | "downloading";
 
 /** Why a running model is being stopped. */
 export type StopCause = "lru" | "memory" | "ttl" | "unload" | "reload" | "wedged" | "shutdown";
 
+/** A download's progress: bytes of the file being fetched, and of the whole pull. */
+export interface DownloadProgress {
+  file: string;
+  done: number;
+  total: number;
+  /** Bytes per second, and seconds left at that rate. */
+  rate: number;
+  eta_s?: number;
+}
+
 export interface ModelEvent {
   model: string;
-  event: "status_change";
+  /** status_change for loads and unloads; the download_* events and model_remove (llama.cpp's names) for downloads. */
+  event: "status_change" | "download_progress" | "download_finished" | "download_failed" | "model_remove";
   data: {
     status: ModelStatus;
     progress?: number;
@@ -19,6 +30,8 @@ export interface ModelEvent {
     crashed?: boolean;
     /** With "unloaded" after a failure: requests are refused for this long (the back-off). */
     cooldown_s?: number;
+    /** With "downloading". */
+    download?: DownloadProgress;
   };
 }
 

@@ -19,6 +19,7 @@ import type { Logger } from "../util/log.js";
 import type { Catalog, ModelSpec } from "./catalog/catalog.js";
 import { PresetError } from "./catalog/presets.js";
 import { diffCatalogs } from "./catalog/diff.js";
+import { Downloads } from "./downloads.js";
 import { ModelEvents, type ModelEvent, type ModelStatus, type StopCause } from "./model-events.js";
 import { modelEntry, presetText } from "./model-list.js";
 import type { Refusal } from "./refusal.js";
@@ -69,6 +70,17 @@ interface Pending {
 export class Router implements LeaseSource {
   catalog: Catalog;
   readonly events = new ModelEvents();
+  /** Models being downloaded into the hub cache (POST /models, /api/pull); each rescans the sources when done. */
+  readonly downloads = new Downloads({
+    events: this.events,
+    onFinished: (result) => {
+      try {
+        this.reload();
+      } catch (err) {
+        this.o.log.error(`'${result.id}' was downloaded, but the models could not be rescanned: ${(err as Error).message}`);
+      }
+    },
+  });
   private specs = new Map<string, ModelSpec>();
   /** What only a reload changes, worked out once per catalog rather than per listing or load. */
   private facts = new Map<string, ModelFacts>();
@@ -284,6 +296,16 @@ export class Router implements LeaseSource {
     if (f.engine === "node") return false;
     if (f.engine === "llama-server") return f.args.includes("--mmproj") || f.args.includes("-mm");
     return true;
+  }
+
+  /** GET /models entries for downloads under way (models not in the catalog yet). */
+  listDownloads(): Record<string, unknown>[] {
+    const created = Math.floor(Date.now() / 1000);
+    return this.downloads.list().filter((d) => this.resolve(d.name) === undefined).map((d) => ({
+      id: d.name, aliases: [], tags: [], object: "model", owned_by: "llamacpp", created,
+      status: { value: "downloading", progress: { ...d.progress }, args: [], preset: "" },
+      path: null, size_bytes: d.progress.total || null, source: "cache", in_flight: 0, waiting: 0, last_used: null, pinned: false,
+    }));
   }
 
   /** GET /models/logs */

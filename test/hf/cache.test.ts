@@ -70,7 +70,7 @@ describe("resolving against the cache", () => {
     const root = hub("bob/m-GGUF", ["m-Q4_K_M.gguf", "m-big-Q8_0-00001-of-00002.gguf"]);
     const fails = (spec: string, file: string | undefined, re: RegExp) =>
       assert.throws(() => resolveCachedModel(parseHfRef(spec, file), root), (e: unknown) => e instanceof HfResolveError && re.test(e.message), spec);
-    fails("alice/none", undefined, /'alice\/none' is not in the cache .*llama-server -hf alice\/none/);
+    fails("alice/none", undefined, /'alice\/none' is not in the cache .*corral pull alice\/none/);
     fails("bob/m-GGUF:Q2_K", undefined, /no GGUF file with quant 'Q2_K' \(cached GGUF files: m-Q4_K_M\.gguf, m-big-Q8_0-00001-of-00002\.gguf\)/);
     fails("bob/m-GGUF", "nope.gguf", /file 'nope\.gguf' is not in the cached repo 'bob\/m-GGUF'/);
     fails("bob/m-GGUF:Q8_0", undefined, /holds 1 of the 2 shards/);
