@@ -102,3 +102,13 @@ export interface CompletionChunk extends CompletionResponse {
   tokens_predicted?: number;
   tokens_evaluated?: number;
 }
+
+/** Whether a chat-completions body carries an image part in any message (each engine decides what that means). */
+export function hasImages(chat: Record<string, unknown>): boolean {
+  const messages = chat["messages"];
+  if (!Array.isArray(messages)) return false;
+  return messages.some((m) => {
+    const content = (m as { content?: unknown } | null)?.content;
+    return Array.isArray(content) && content.some((p) => (p as { type?: unknown } | null)?.type === "image_url");
+  });
+}

@@ -60,6 +60,9 @@ export function parseHfRef(spec: string, file?: string): HfRef {
   return { repo, tag, ...(file ? { file } : {}) };
 }
 
+/** The name a cached hub model is routed by: `owner/repo:TAG` (tag upper case as file names carry it), or the repo. */
+export const hfModelId = (repo: string, tag: string): string => (tag ? `${repo}:${tag}` : repo);
+
 export const repoFolderName = (repo: string) => `models--${repo.replace(/\//g, "--")}`;
 
 export function repoFromFolderName(folder: string): string | undefined {

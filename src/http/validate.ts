@@ -9,6 +9,14 @@ const fail = (field: string, what: string): never => {
   throw new ApiError(400, `'${field}' ${what}`);
 };
 
+/** A body that must name a model: the router's routed and admin paths. */
+export function requireModelBody(body: unknown): JsonObject {
+  if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new ApiError(400, "the request body must be a JSON object with a \"model\" field");
+  }
+  return body as JsonObject;
+}
+
 export function requireObjectBody(body: unknown): JsonObject {
   if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new ApiError(400, "request body must be a JSON object");

@@ -3,6 +3,7 @@
 // Served by http-server.ts.
 import type { ServerResponse } from "node:http";
 import { ApiError } from "../http/errors.js";
+import { requireModelBody } from "../http/validate.js";
 import { VERSION } from "../cli/version.js";
 import { sendError, sendText } from "../http/respond.js";
 import { escapeHtml } from "../util/html.js";
@@ -51,7 +52,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   for (const [key, handler] of downloadRoutes(router)) routes.set(key, handler);
 
   for (const path of ROUTED_POST_PATHS) {
-    routes.set(`POST ${path}`, (ctx) => routed(ctx, objectBody(ctx.body).model));
+    routes.set(`POST ${path}`, (ctx) => routed(ctx, requireModelBody(ctx.body).model));
   }
   for (const path of ROUTED_GET_PATHS) {
     routes.set(`GET ${path}`, (ctx) => routed(ctx, ctx.query.get("model") ?? undefined));
@@ -94,7 +95,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   routes.set("GET /v1/models", list);
 
   routes.set("POST /models/load", async (ctx) => {
-    const body = objectBody(ctx.body);
+    const body = requireModelBody(ctx.body);
     const id = resolveOrThrow(router, body.model, ctx.res);
     const wait = body.wait;
     if (wait !== undefined && typeof wait !== "boolean") throw new ApiError(400, `'wait' must be a boolean, got ${typeof wait}`);
@@ -103,7 +104,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   });
 
   routes.set("POST /models/unload", (ctx) => {
-    router.unload(resolveOrThrow(router, objectBody(ctx.body).model, ctx.res));
+    router.unload(resolveOrThrow(router, requireModelBody(ctx.body).model, ctx.res));
     return { success: true };
   });
 
@@ -165,13 +166,6 @@ function resolveOrThrow(router: Router, name: unknown, res?: ServerResponse): st
   // the request log and metrics name the model (a resolved id, never a name a client made up)
   if (res) noteModel(res, id);
   return id;
-}
-
-function objectBody(b: unknown): Record<string, unknown> {
-  if (b === undefined || b === null || typeof b !== "object" || Array.isArray(b)) {
-    throw new ApiError(400, "the request body must be a JSON object with a \"model\" field");
-  }
-  return b as Record<string, unknown>;
 }
 
 /** `?autoload=true|1` or `false|0` overrides --models-autoload for one request. */

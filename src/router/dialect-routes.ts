@@ -3,7 +3,7 @@
 // completions by the dialect modules (src/dialects/), and its answer translated back (translated-serve.ts).
 import { anthropicError, anthropicToChat, chatToAnthropic } from "../dialects/anthropic.js";
 import { AnthropicStreamTranslator } from "../dialects/anthropic-stream.js";
-import type { ChatCompletion, ChatCompletionChunk } from "../dialects/openai-chat.js";
+import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../dialects/openai-chat.js";
 import { chatToResponse, responsesToChat } from "../dialects/responses.js";
 import { ResponsesStreamTranslator } from "../dialects/responses-stream.js";
 import type { Dialect } from "../engines/types.js";
@@ -112,13 +112,7 @@ function modelOf(body: unknown): unknown {
  * than whatever the engine would answer once loaded.
  */
 export function checkImages(router: Router, id: string, chat: JsonObject): void {
-  if (router.takesImages(id)) return;
-  const messages = chat["messages"];
-  if (!Array.isArray(messages)) return;
-  for (const m of messages) {
-    const content = (m as JsonObject | null)?.["content"];
-    if (Array.isArray(content) && content.some((p) => (p as JsonObject | null)?.["type"] === "image_url")) {
-      throw new ApiError(400, `model '${id}' cannot take images: it has no multimodal projector (mmproj)`);
-    }
+  if (!router.takesImages(id) && hasImages(chat)) {
+    throw new ApiError(400, `model '${id}' cannot take images: it has no multimodal projector (mmproj)`);
   }
 }

@@ -1,10 +1,11 @@
 // Getting and removing models over HTTP: POST /models and DELETE /models (llama.cpp's router API), and Ollama's
 // /api/pull and /api/delete on the same machinery (downloads.ts, src/hf/download/). Both need the API key when one is
 // set (only GET /models is open).
-import { HfResolveError, parseHfRef } from "../hf/cache.js";
+import { hfModelId, HfResolveError, parseHfRef } from "../hf/cache.js";
 import { HubError } from "../hf/download/hub-api.js";
 import { removeCached } from "../hf/download/pull.js";
 import { ApiError } from "../http/errors.js";
+import { requireModelBody } from "../http/validate.js";
 import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import { notFound, type Router } from "./router.js";
 
@@ -31,7 +32,7 @@ export function downloadRoutes(router: Router): Map<string, Handler> {
   });
 
   routes.set("POST /api/pull", async (ctx) => {
-    const body = objectBody(ctx);
+    const body = requireModelBody(ctx.body);
     const raw = body["model"] ?? body["name"];
     if (typeof raw !== "string" || raw === "") throw new ApiError(400, "model is required");
     const name = normalName(raw);
@@ -69,7 +70,7 @@ export function downloadRoutes(router: Router): Map<string, Handler> {
   });
 
   routes.set("DELETE /api/delete", async (ctx) => {
-    const body = objectBody(ctx);
+    const body = requireModelBody(ctx.body);
     await remove(router, body["model"] ?? body["name"]);
     ctx.res.writeHead(200);
     ctx.res.end();
@@ -106,7 +107,7 @@ async function remove(router: Router, name: unknown): Promise<void> {
 function normalName(name: string): string {
   try {
     const ref = parseHfRef(name);
-    return ref.tag ? `${ref.repo}:${ref.tag.toUpperCase()}` : ref.repo;
+    return hfModelId(ref.repo, ref.tag.toUpperCase());
   } catch (err) {
     throw new ApiError(400, `'model': ${(err as Error).message}`);
   }
@@ -131,14 +132,8 @@ function pullError(err: Error): ApiError {
   return new ApiError(500, err.message);
 }
 
-function objectBody(ctx: RequestContext): Record<string, unknown> {
-  const b = ctx.body;
-  if (b === null || typeof b !== "object" || Array.isArray(b)) throw new ApiError(400, "the request body must be a JSON object with a \"model\" field");
-  return b as Record<string, unknown>;
-}
-
 function bodyField(ctx: RequestContext, field: string): string {
-  const v = objectBody(ctx)[field];
+  const v = requireModelBody(ctx.body)[field];
   if (typeof v !== "string" || v === "") throw new ApiError(400, `'${field}' is required and must be a string`);
   return v;
 }

@@ -11,6 +11,7 @@ import {
 import { ollamaCapabilities } from "../dialects/ollama-models.js";
 import type { ChatCompletion } from "../dialects/openai-chat.js";
 import { readGgufSummary, type GgufSummary } from "../gguf/metadata.js";
+import type { ModelSpec } from "./catalog/catalog.js";
 import { ApiError } from "../http/errors.js";
 import { requireObjectBody } from "../http/validate.js";
 import { checkImages } from "./dialect-routes.js";
@@ -25,14 +26,7 @@ export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => 
   routes.set("GET /api/version", () => ({ version: OLLAMA_VERSION }));
 
   routes.set("GET /api/tags", async () => {
-    const models = await Promise.all(router.catalog.models.map(async (spec) => {
-      const file = fileOf(spec.path);
-      return ollamaTag({
-        name: spec.id, sizeBytes: file?.size ?? 0, modifiedAt: file ? new Date(file.mtimeMs) : new Date(0),
-        digest: ollamaDigest(spec.path ?? spec.id, file?.size ?? 0, file?.mtimeMs ?? 0), ...(await summaryOf(spec.path)),
-      });
-    }));
-    return { models };
+    return { models: await Promise.all(router.catalog.models.map(async (spec) => ollamaTag(await describe(spec)))) };
   });
 
   routes.set("GET /api/ps", async () => {
@@ -40,14 +34,12 @@ export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => 
     for (const spec of router.catalog.models) {
       const m = router.inspect(spec.id);
       if (!m || m.view.state !== "loaded") continue;
-      const file = fileOf(spec.path);
       const nCtx = m.child?.facts["n_ctx"];
       models.push(ollamaPsEntry({
-        name: spec.id, sizeBytes: file?.size ?? 0, digest: ollamaDigest(spec.path ?? spec.id, file?.size ?? 0, file?.mtimeMs ?? 0),
-        ...(await summaryOf(spec.path)),
+        ...(await describe(spec)),
         // the idle clock starts when the last request ends
         expiresAt: m.view.ttlMs === undefined ? undefined : new Date((m.view.inFlight > 0 ? Date.now() : m.view.lastUsed) + m.view.ttlMs),
-        // device memory is reported once the router measures it (the memory issue); CPU models use none
+        // the router measures no device memory (GET /models shows measured.vram 0 too)
         sizeVram: 0,
         ...(typeof nCtx === "number" ? { contextLength: nCtx } : {}),
       }));
@@ -60,11 +52,10 @@ export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => 
     // older clients send `name`
     const id = resolveOllama(router, body["model"] ?? body["name"]);
     const m = router.inspect(id)!;
-    const file = fileOf(m.spec.path);
-    const { summary } = await summaryOf(m.spec.path);
+    const { summary, modifiedAt } = await describe(m.spec);
     return ollamaShow({
       ...(summary ? { summary } : {}),
-      modifiedAt: file ? new Date(file.mtimeMs) : new Date(0),
+      modifiedAt,
       ...(m.spec.path ? { path: m.spec.path } : {}),
       parameters: showParameters(m.spec.options as Record<string, unknown>),
       capabilities: ollamaCapabilities({
@@ -162,14 +153,17 @@ function fileOf(path: string | undefined): { size: number; mtimeMs: number } | u
   }
 }
 
-/** The GGUF header's summary, or nothing for a model without a readable file (a command, a remote, a bad file). */
-async function summaryOf(path: string | undefined): Promise<{ summary?: GgufSummary }> {
-  if (!path) return {};
-  try {
-    return { summary: await readGgufSummary(path) };
-  } catch {
-    return {};
-  }
+/**
+ * What Ollama's listings say of a model: its file's size, time and digest-like id, and its GGUF header's summary
+ * (none for a model without a readable file: a command, a remote, a bad file).
+ */
+async function describe(spec: ModelSpec): Promise<{ name: string; sizeBytes: number; modifiedAt: Date; digest: string; summary?: GgufSummary }> {
+  const file = fileOf(spec.path);
+  const summary = spec.path ? await readGgufSummary(spec.path).catch(() => undefined) : undefined;
+  return {
+    name: spec.id, sizeBytes: file?.size ?? 0, modifiedAt: file ? new Date(file.mtimeMs) : new Date(0),
+    digest: ollamaDigest(spec.path ?? spec.id, file?.size ?? 0, file?.mtimeMs ?? 0), ...(summary ? { summary } : {}),
+  };
 }
 
 /** A model's sampling settings as Ollama's parameter names, for /api/show. */

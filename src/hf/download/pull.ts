@@ -9,6 +9,7 @@ import {
   ggufNameInfo,
   HfResolveError,
   hubCacheDir,
+  hfModelId,
   isModelFile,
   parseHfRef,
   pickProjector,
@@ -64,7 +65,6 @@ export interface PullResult {
   totalBytes: number;
 }
 
-const idOf = (repo: string, tag: string) => (tag ? `${repo}:${tag}` : repo);
 
 /** Downloads what `ref` names (as llama-server chooses) into the hub cache; throws HubError or HfResolveError. */
 export async function pull(ref: string, o: PullOptions = {}): Promise<PullResult> {
@@ -107,7 +107,7 @@ export async function pull(ref: string, o: PullOptions = {}): Promise<PullResult
   return {
     repo: hf.repo,
     tag: chosen.tag,
-    id: idOf(hf.repo, chosen.tag),
+    id: hfModelId(hf.repo, chosen.tag),
     commit,
     files,
     model: files[0]!,
@@ -135,7 +135,7 @@ function cachedPull(hf: ReturnType<typeof parseHfRef>, cacheDir: string): PullRe
     return {
       repo: hf.repo,
       tag,
-      id: idOf(hf.repo, tag),
+      id: hfModelId(hf.repo, tag),
       commit: snapshotCommit(repoDirOf(cacheDir, hf.repo)) ?? "",
       files,
       model: r.path,
@@ -285,7 +285,7 @@ export function listCached(o: { cacheDir?: string; env?: NodeJS.ProcessEnv } = {
       if (!info || name.toLowerCase().includes("mmproj") || (info.count > 1 && info.index !== 1)) continue;
       // tagless files are not router models, but -hf owner/repo serves the first of them: list that one
       if (!info.tag && (!isModelFile(f.repoPath) || out.has(repo))) continue;
-      const id = idOf(repo, info.tag);
+      const id = hfModelId(repo, info.tag);
       if (out.has(id)) continue;
       const shards = shardsOf(files, f);
       const projector = pickProjector(files, f.repoPath);

@@ -26,7 +26,7 @@ import {
   ollamaShow,
   ollamaTag,
 } from "../../dialects/ollama.js";
-import type { ChatCompletion, ChatCompletionChunk } from "../../dialects/openai-chat.js";
+import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../../dialects/openai-chat.js";
 import { readGgufSummary, type GgufSummary } from "../../gguf/metadata.js";
 import { ApiError, toApiError } from "../../http/errors.js";
 import { disconnectSignal } from "../../http/sse.js";
@@ -162,14 +162,7 @@ async function generate(kind: "chat" | "generate", state: ServerState, req: Fast
  * (the OpenAI routes answer llama-server's 500 instead).
  */
 function rejectImages(openai: JsonObject): void {
-  const messages = openai["messages"];
-  if (!Array.isArray(messages)) return;
-  for (const m of messages) {
-    const content = (m as JsonObject | null)?.["content"];
-    if (Array.isArray(content) && content.some((p) => (p as JsonObject | null)?.["type"] === "image_url")) {
-      throw new ApiError(400, "this model cannot take images: the server has no multimodal projector (mmproj) for it");
-    }
-  }
+  if (hasImages(openai)) throw new ApiError(400, "this model cannot take images: the server has no multimodal projector (mmproj) for it");
 }
 
 // ---- embeddings ------------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // translated chat request whole or streamed as the dialect's named SSE events, counting a chat request's prompt
 // tokens, and refusing images, which this engine cannot see.
 import type { FastifyReply } from "fastify";
-import type { ChatCompletion, ChatCompletionChunk } from "../../dialects/openai-chat.js";
+import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../../dialects/openai-chat.js";
 import { ApiError, toApiError } from "../../http/errors.js";
 import { disconnectSignal, openSse, type SseStream } from "../../http/sse.js";
 import type { JsonObject } from "../../http/validate.js";
@@ -64,13 +64,5 @@ export function countChatPromptTokens(state: ServerState, chat: JsonObject): num
  * with a 500 and this message (its suite checks both), so corral does the same.
  */
 export function rejectImages(chat: JsonObject): void {
-  const messages = chat["messages"];
-  if (!Array.isArray(messages)) return;
-  for (const m of messages) {
-    const content = (m as JsonObject | null)?.["content"];
-    if (!Array.isArray(content)) continue;
-    if (content.some((p) => (p as JsonObject | null)?.["type"] === "image_url")) {
-      throw new ApiError(500, "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj");
-    }
-  }
+  if (hasImages(chat)) throw new ApiError(500, "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj");
 }

@@ -4,7 +4,7 @@
 // never taken for models.
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { cachedRepoFiles, ggufNameInfo, hubCacheDir, repoFromFolderName } from "../../hf/cache.js";
+import { cachedRepoFiles, ggufNameInfo, hfModelId, hubCacheDir, repoFromFolderName } from "../../hf/cache.js";
 import { isDir, isFile } from "../../util/fs-kind.js";
 
 export { hubCacheDir };
@@ -69,7 +69,7 @@ export function scanHubCache(cacheDir: string): DiscoveredModel[] {
     for (const f of cachedRepoFiles(cacheDir, repo)) {
       const info = ggufNameInfo(f.repoPath);
       if (!info || !info.tag || isProjector(path.basename(f.repoPath)) || (info.count > 1 && info.index !== 1)) continue;
-      const id = `${repo}:${info.tag}`;
+      const id = hfModelId(repo, info.tag);
       if (!out.has(id)) out.set(id, { id, path: f.localPath, source: "cache" });
     }
   }
