@@ -1,0 +1,80 @@
+// The page's one way to talk to the server: every request carries the API key the user entered (kept in the
+// browser's storage), and a 401 asks for one instead of failing silently.
+
+const KEY_STORAGE = "corral.apiKey";
+
+export function getApiKey(): string {
+  return localStorage.getItem(KEY_STORAGE) ?? "";
+}
+
+export function setApiKey(key: string): void {
+  if (key) localStorage.setItem(KEY_STORAGE, key);
+  else localStorage.removeItem(KEY_STORAGE);
+}
+
+type KeyListener = () => void;
+const keyListeners = new Set<KeyListener>();
+/** Called whenever the server answers 401: the app shows its key prompt. */
+export function onKeyNeeded(fn: KeyListener): () => void {
+  keyListeners.add(fn);
+  return () => keyListeners.delete(fn);
+}
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** fetch with the key; throws HttpError (with the server's own message) on a non-2xx answer. */
+export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const key = getApiKey();
+  if (key) headers.set("authorization", `Bearer ${key}`);
+  if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
+  const res = await fetch(path, { ...init, headers });
+  if (res.ok) return res;
+  const text = await res.text().catch(() => "");
+  let message = text || res.statusText;
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } | string };
+    message = typeof body.error === "string" ? body.error : body.error?.message ?? message;
+  } catch {
+    // not JSON: keep the text
+  }
+  if (res.status === 401) for (const fn of keyListeners) fn();
+  throw new HttpError(res.status, message);
+}
+
+export async function apiJson<T>(path: string, body?: unknown, method = body === undefined ? "GET" : "POST"): Promise<T> {
+  const res = await apiFetch(path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  return (await res.json()) as T;
+}
+
+/** One entry of GET /models (the router's shape; `corral -m` answers a single loaded entry). */
+export interface ModelInfo {
+  id: string;
+  aliases?: string[];
+  tags?: string[];
+  status: {
+    value: "unloaded" | "loading" | "loaded" | "unloading" | "downloading" | string;
+    progress?: number;
+    failed?: boolean;
+    exit_code?: number;
+    error?: string;
+    args?: string[];
+    preset?: string;
+    download?: { done_bytes?: number; total_bytes?: number; [k: string]: unknown };
+  };
+  path?: string | null;
+  size_bytes?: number | null;
+  source?: string;
+  engine?: string;
+  in_flight?: number;
+  waiting?: number;
+  last_used?: number | null;
+  pinned?: boolean;
+  ttl?: number;
+  memory?: { estimate: { ram: number; vram: number } | null; measured: { ram: number; vram: number } | null };
+  n_ctx?: number;
+}
