@@ -20,3 +20,16 @@ export function browserSkip(): string | false {
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
 }
+
+/**
+ * Saves a screenshot for the README when CORRAL_SCREENSHOTS names a folder (`npm run screenshots` sets it), so the
+ * pictures come from the same runs that test the UI; otherwise does nothing.
+ */
+export async function snap(page: import("playwright-core").Page, name: string): Promise<void> {
+  const dir = process.env.CORRAL_SCREENSHOTS;
+  if (!dir) return;
+  const { mkdirSync } = await import("node:fs");
+  const path = await import("node:path");
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`) });
+}
