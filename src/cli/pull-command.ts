@@ -81,19 +81,23 @@ const formatEta = (s: number | undefined) => {
 /** The progress display: one redrawn line on a terminal, a line per file start and end otherwise. */
 function progressPrinter(out: NodeJS.WriteStream, tty: boolean): { onProgress: (p: PullProgress) => void; finish: () => void } {
   const started = new Set<string>();
+  const finished = new Set<string>();
   let drawn = false;
   return {
     onProgress: (p) => {
       const name = p.file.slice(p.file.lastIndexOf("/") + 1);
-      const pct = p.total > 0 ? (100 * p.done) / p.total : 100;
       if (tty) {
+        // files move in parallel: one bar for the whole pull, naming the file that moved last
+        const { done, total, rate, etaS } = p.all;
+        if (p.done >= p.total) finished.add(p.file);
+        const pct = total > 0 ? (100 * done) / total : 100;
         const width = 24;
         const fill = Math.round((width * pct) / 100);
-        const line = `[${p.index + 1}/${p.count}] ${name} [${"#".repeat(fill)}${"-".repeat(width - fill)}] ${pct.toFixed(1).padStart(5)}%  ${formatBytes(p.done)}/${formatBytes(p.total)}  ${(p.rate / 1e6).toFixed(1)} MB/s  ETA ${formatEta(p.etaS)}`;
+        const line = `[${finished.size}/${p.count}] ${name} [${"#".repeat(fill)}${"-".repeat(width - fill)}] ${pct.toFixed(1).padStart(5)}%  ${formatBytes(done)}/${formatBytes(total)}  ${(rate / 1e6).toFixed(1)} MB/s  ETA ${formatEta(etaS)}`;
         const cols = out.columns || 120;
         out.write(`\r\x1b[K${line.length > cols - 1 ? line.slice(0, cols - 1) : line}`);
         drawn = true;
-        if (p.done >= p.total) {
+        if (done >= total) {
           out.write("\n");
           drawn = false;
         }

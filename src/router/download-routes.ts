@@ -84,6 +84,8 @@ export function downloadRoutes(router: Router): Map<string, Handler> {
 async function remove(router: Router, name: unknown): Promise<void> {
   if (typeof name !== "string" || name === "") throw new ApiError(400, "'model' is required (the body's, or ?model=)");
   const id = router.resolve(name) ?? router.resolve(safeNormal(name));
+  // a download under way is deleted by cancelling it: nothing of it was placed where discovery looks
+  if (id === undefined && (router.cancelDownload(name) || router.cancelDownload(safeNormal(name)))) return;
   if (id === undefined) throw notFound(name);
   const m = router.inspect(id)!;
   if (m.spec.source !== "cache") {
@@ -126,7 +128,7 @@ function pullError(err: Error): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof HfResolveError) return new ApiError(404, err.message);
   if (err instanceof HubError) {
-    const status = err.kind === "not-found" ? 404 : err.kind === "auth" ? 401 : err.kind === "network" ? 502 : 500;
+    const status = { "not-found": 404, auth: 401, network: 502, cancelled: 409, verify: 500, failed: 500 }[err.kind];
     return new ApiError(status, err.message);
   }
   return new ApiError(500, err.message);

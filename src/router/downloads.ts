@@ -2,16 +2,31 @@
 // (src/hf/download/), shown in GET /models as a `downloading` entry with its progress and announced on /models/sse
 // with llama.cpp's event names. A finished download makes the router rescan its sources, so the model is routable
 // at once, with no restart. Two requests for the same model share one download.
+import { HubError } from "../hf/download/hub-api.js";
 import { pull, type PullResult } from "../hf/download/pull.js";
 import type { DownloadProgress, ModelEvents } from "./model-events.js";
 
 export interface Download {
   /** The name it was asked for (owner/repo[:QUANT]); the model's id once it is known may differ (a default quant). */
   name: string;
+  /** The preset model this download is for (a request for an `hf-repo` preset not cached yet), if any. */
+  forModel?: string;
   progress: DownloadProgress;
   /** Resolves once the hub has said which files it is (or rejects as done does): unknown repos fail here. */
   planned: Promise<void>;
   done: Promise<PullResult>;
+  /** Stops it (an unload of the model being downloaded); `done` rejects with HubError "cancelled". */
+  cancel(): void;
+}
+
+export interface StartOptions {
+  /** An exact file in the repo (a preset's `hf-file`). */
+  file?: string;
+  /**
+   * The preset model it is for: its events carry that id and the status `loading` (the model is loading, and this
+   * is the first part of it), instead of the download's own name and `downloading`.
+   */
+  forModel?: string;
 }
 
 export interface DownloadsOptions {
@@ -33,32 +48,33 @@ export class Downloads {
   constructor(private readonly o: DownloadsOptions) {}
 
   /** The download of `name` under way, or a new one. Rejects with the pull's error (HubError, HfResolveError). */
-  start(name: string): Download {
+  start(name: string, opts: StartOptions = {}): Download {
     const known = this.active.get(name);
     if (known) return known;
+    const abort = new AbortController();
+    const eventModel = opts.forModel ?? name;
     const progress: DownloadProgress = { file: "", done: 0, total: 0, rate: 0 };
-    let sizes: number[] = [];
     let lastEvent = 0;
     let markPlanned!: () => void;
     const planned = new Promise<void>((resolve) => (markPlanned = resolve));
+    const status = (event: string) => (opts.forModel ? "loading" : event === "download_progress" ? "downloading" : "unloaded");
     const publish = (event: "download_progress" | "download_finished" | "download_failed", data: Record<string, unknown>) =>
-      this.o.events.publish({ model: name, event, data: { status: event === "download_progress" ? "downloading" : "unloaded", ...data } });
+      this.o.events.publish({ model: eventModel, event, data: { status: status(event), ...data } });
     const done = pull(name, {
       ...(this.o.cacheDir ? { cacheDir: this.o.cacheDir } : {}),
       ...(this.o.token ? { token: this.o.token } : {}),
       ...(this.o.env ? { env: this.o.env } : {}),
+      ...(opts.file ? { file: opts.file } : {}),
+      signal: abort.signal,
       onPlan: (plan) => {
-        sizes = plan.files.map((f) => f.size);
-        progress.total = sizes.reduce((a, b) => a + b, 0);
+        progress.total = plan.files.reduce((a, f) => a + f.size, 0);
         markPlanned();
       },
       onProgress: (p) => {
-        // the whole pull's bytes: the files before this one, and this one's so far
         progress.file = p.file;
-        progress.done = sizes.slice(0, p.index).reduce((a, b) => a + b, 0) + p.done;
-        progress.rate = p.rate;
-        const left = progress.total - progress.done;
-        if (p.rate > 0) progress.eta_s = Math.ceil(left / p.rate);
+        progress.done = p.all.done;
+        progress.rate = p.all.rate;
+        if (p.all.etaS !== undefined) progress.eta_s = Math.ceil(p.all.etaS);
         const now = performance.now();
         if (now - lastEvent >= PROGRESS_EVERY_MS || progress.done === progress.total) {
           lastEvent = now;
@@ -74,16 +90,29 @@ export class Downloads {
       },
       (err: Error) => {
         this.active.delete(name);
-        publish("download_failed", { error: err.message });
+        const cancelled = err instanceof HubError && err.kind === "cancelled";
+        publish("download_failed", { error: err.message, ...(cancelled ? { cancelled } : {}) });
         throw err;
       },
     );
     // the caller may not wait: an unobserved failure is reported through the events, not as an unhandled rejection
     done.catch(() => {});
     // a pull with nothing to fetch may end without a plan
-    const d: Download = { name, progress, planned: Promise.race([planned, done.then(() => undefined)]), done };
+    const d: Download = {
+      name,
+      ...(opts.forModel ? { forModel: opts.forModel } : {}),
+      progress,
+      planned: Promise.race([planned, done.then(() => undefined)]),
+      done,
+      cancel: () => abort.abort(),
+    };
     this.active.set(name, d);
     return d;
+  }
+
+  /** The download of `name` under way, if any. */
+  get(name: string): Download | undefined {
+    return this.active.get(name);
   }
 
   /** Downloads under way, for GET /models. */

@@ -1,15 +1,15 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { HfResolveError, parseHfRef, pickModelFile, pickProjector, resolveCachedModel } from "../../src/hf/cache.js";
+import { emptyDir } from "../helpers/router.js";
 
 const COMMIT = "a".repeat(40);
 
 /** A hub cache with one repo whose snapshot holds `files` (relative paths). */
 function hub(repo: string, files: string[], ref = "main"): string {
-  const root = mkdtempSync(path.join(tmpdir(), "corral-hf-"));
+  const root = emptyDir("corral-hf-");
   const dir = path.join(root, `models--${repo.replace("/", "--")}`);
   mkdirSync(path.join(dir, "refs"), { recursive: true });
   writeFileSync(path.join(dir, "refs", ref), COMMIT);

@@ -1,16 +1,16 @@
 // `corral -hf owner/repo[:QUANT]` end to end: a real process serves the file llama-server would pick from the cache.
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { startFakeHub } from "../fixtures/fake-hub.js";
 import { getTestModel } from "../helpers/models.js";
 import { runCorral, startServer, type RunningServer } from "../helpers/server.js";
+import { emptyDir } from "../helpers/router.js";
 
 async function hubWithTinyModel(names: string[]): Promise<string> {
   const model = await getTestModel("tiny");
-  const hub = mkdtempSync(path.join(tmpdir(), "corral-hf-e2e-"));
+  const hub = emptyDir("corral-hf-e2e-");
   const snap = path.join(hub, "models--acme--tiny-GGUF", "snapshots", "c0ffee");
   mkdirSync(path.join(hub, "models--acme--tiny-GGUF", "refs"), { recursive: true });
   writeFileSync(path.join(hub, "models--acme--tiny-GGUF", "refs", "main"), "c0ffee");
@@ -38,7 +38,7 @@ describe("-hf in single-model mode", () => {
     const model = readFileSync(await getTestModel("tiny"));
     const fake = await startFakeHub([{ id: "acme/fresh-GGUF", files: [{ path: "fresh-Q8_0.gguf", content: model }] }]);
     try {
-      const hub = mkdtempSync(path.join(tmpdir(), "corral-hf-e2e-"));
+      const hub = emptyDir("corral-hf-e2e-");
       const fresh = await startServer(["-hf", "acme/fresh-GGUF:Q8_0", "-c", "256"], { env: { LLAMA_CACHE: hub, HF_ENDPOINT: fake.url, HF_TOKEN: "" } });
       try {
         assert.match(fresh.output(), /is not in the Hugging Face cache: downloading it/);

@@ -3,7 +3,7 @@
 // code and the router (later) into an HTTP status.
 import { request, type Dispatcher } from "undici";
 
-export type HubErrorKind = "not-found" | "auth" | "network" | "verify" | "failed";
+export type HubErrorKind = "not-found" | "auth" | "network" | "verify" | "failed" | "cancelled";
 
 /** One clear line; `kind` says what went wrong so callers can map it (exit code, HTTP status). */
 export class HubError extends Error {
@@ -22,18 +22,21 @@ export interface HubOptions {
   /** Defaults to HF_TOKEN (or HUGGING_FACE_HUB_TOKEN); sent as a bearer token. */
   token?: string;
   env?: NodeJS.ProcessEnv;
+  /** Aborts every request (a cancelled download): they fail with HubError "cancelled". */
+  signal?: AbortSignal;
 }
 
 export interface HubConn {
   endpoint: string;
   token?: string;
+  signal?: AbortSignal;
 }
 
 export function hubConn(o: HubOptions = {}): HubConn {
   const env = o.env ?? process.env;
   const endpoint = (o.endpoint || env["HF_ENDPOINT"] || "https://huggingface.co").replace(/\/+$/, "");
   const token = o.token || env["HF_TOKEN"] || env["HUGGING_FACE_HUB_TOKEN"] || undefined;
-  return { endpoint, ...(token ? { token } : {}) };
+  return { endpoint, ...(token ? { token } : {}), ...(o.signal ? { signal: o.signal } : {}) };
 }
 
 /** A file of a commit's tree. `blob` names it in the cache: the LFS sha256, else the git blob oid (as huggingface_hub). */
@@ -67,8 +70,9 @@ export async function hubGet(conn: HubConn, url: string, what: string, extra: Re
     if (conn.token && new URL(url).origin === origin) headers["authorization"] = `Bearer ${conn.token}`;
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { method: "GET", headers });
+      res = await request(url, { method: "GET", headers, ...(conn.signal ? { signal: conn.signal } : {}) });
     } catch (err) {
+      throwIfCancelled(conn.signal, what);
       throw new HubError(`cannot reach ${new URL(url).origin} for ${what}: ${(err as Error).message}`, "network");
     }
     const loc = header(res.headers, "location");
@@ -80,6 +84,11 @@ export async function hubGet(conn: HubConn, url: string, what: string, extra: Re
     return res;
   }
   throw new HubError(`too many redirects for ${what}`, "network");
+}
+
+/** Throws HubError "cancelled" once `signal` has aborted. */
+export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new HubError(`${what}: the download was cancelled`, "cancelled");
 }
 
 /** Turns a non-2xx answer into a HubError (consuming its body). */
@@ -116,6 +125,7 @@ async function getJson(conn: HubConn, repo: string, url: string, what: string): 
   try {
     json = await res.body.json();
   } catch (err) {
+    throwIfCancelled(conn.signal, `${repo} (${what})`);
     throw new HubError(`${repo}: ${what}: the hub answered something that is not JSON (${(err as Error).message})`, "failed");
   }
   // the tree listing is paginated with a Link header, as huggingface_hub follows it

@@ -20,14 +20,19 @@ import {
 } from "../cache.js";
 import { isDir } from "../../util/fs-kind.js";
 import { chooseFiles } from "./choose.js";
-import { HubError, hubConn, listFiles, resolveCommit, type HubOptions } from "./hub-api.js";
-import { fetchFile, repoDirOf, type TransferProgress } from "./transfer.js";
+import { HubError, hubConn, listFiles, resolveCommit, type HubFile, type HubOptions } from "./hub-api.js";
+import { fetchFile, linkSnapshot, repoDirOf, snapshotPathOf, type TransferProgress } from "./transfer.js";
 
 export interface PullProgress extends TransferProgress {
   /** 0-based position of this file among the pull's files, and how many there are. */
   index: number;
   count: number;
+  /** The whole pull: bytes of every file so far (files move in parallel), their rate and time left. */
+  all: { done: number; total: number; rate: number; etaS?: number };
 }
+
+/** Files of one pull in flight at once: a split model's shards come faster over several connections, as llama.cpp fetches them. */
+const PARALLEL_FILES = 4;
 
 export interface PullOptions extends HubOptions {
   /** Defaults to hubCacheDir(env): LLAMA_CACHE, HF_HUB_CACHE, … */
@@ -83,27 +88,62 @@ export async function pull(ref: string, o: PullOptions = {}): Promise<PullResult
     }
     throw err;
   }
-  const chosen = chooseFiles(hf.repo, await listFiles(hf.repo, commit, o), hf.tag, hf.file, o.mmproj === false ? { mmproj: false } : {});
+  const tree = await listFiles(hf.repo, commit, o);
+  const chosen = chooseFiles(hf.repo, tree, hf.tag, hf.file, o.mmproj === false ? { mmproj: false } : {});
   const wanted = [...chosen.shards, ...(chosen.mmproj ? [chosen.mmproj] : [])];
   o.onPlan?.({ repo: hf.repo, commit, files: wanted.map((f) => ({ path: f.path, size: f.size })) });
-  const files: string[] = [];
+  const files: string[] = new Array<string>(wanted.length);
   let downloadedFiles = 0;
-  for (const [index, file] of wanted.entries()) {
-    const got = await fetchFile({
-      conn,
-      cacheDir,
-      repo: hf.repo,
-      commit,
-      file,
-      ...(o.onProgress ? { onProgress: (p: TransferProgress) => o.onProgress!({ ...p, index, count: wanted.length }) } : {}),
-      ...(o.retries !== undefined ? { retries: o.retries } : {}),
-      ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}),
-    });
-    files.push(got.path);
-    if (got.downloaded) downloadedFiles++;
-  }
+  const doneOf = wanted.map(() => 0);
+  const rateOf = wanted.map(() => 0);
+  const total = wanted.reduce((n, f) => n + f.size, 0);
+  const onFile = (index: number) => (p: TransferProgress) => {
+    doneOf[index] = p.done;
+    rateOf[index] = p.done >= p.total ? 0 : p.rate;
+    const done = doneOf.reduce((a, b) => a + b, 0);
+    const rate = rateOf.reduce((a, b) => a + b, 0);
+    o.onProgress!({ ...p, index, count: wanted.length, all: { done, total, rate, ...(rate > 0 ? { etaS: (total - done) / rate } : {}) } });
+  };
+  let next = 0;
+  // the first failure stops the other files too (what they fetched stays resumable as .incomplete)
+  const stopOthers = new AbortController();
+  const fileConn = { ...conn, signal: conn.signal ? AbortSignal.any([conn.signal, stopOthers.signal]) : stopOthers.signal };
+  const worker = async () => {
+    while (next < wanted.length && !stopOthers.signal.aborted) {
+      const index = next++;
+      const file = wanted[index]!;
+      const got = await fetchFile({
+        conn: fileConn,
+        cacheDir,
+        repo: hf.repo,
+        commit,
+        file,
+        ...(o.onProgress ? { onProgress: onFile(index) } : {}),
+        ...(o.retries !== undefined ? { retries: o.retries } : {}),
+        ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}),
+      });
+      doneOf[index] = file.size;
+      files[index] = got.path;
+      if (got.downloaded) downloadedFiles++;
+    }
+  };
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(PARALLEL_FILES, wanted.length) }, () => worker().catch((err: unknown) => {
+      stopOthers.abort();
+      throw err;
+    })),
+  );
+  // the failure that stopped the pull, not the cancellations it caused in the other files
+  const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
+  const first = failures.find((e) => !(e instanceof HubError && e.kind === "cancelled")) ?? failures[0];
+  if (first) throw first;
   // the ref moves only once its snapshot is complete: a failed pull of a newer commit keeps serving the old one
-  if (revision !== commit) await writeRef(repoDirOf(cacheDir, hf.repo), revision, commit);
+  if (revision !== commit) {
+    const repoDir = repoDirOf(cacheDir, hf.repo);
+    const before = snapshotCommit(repoDir);
+    if (before && before !== commit) await carryOver(cacheDir, hf.repo, before, commit, tree);
+    await writeRef(repoDir, revision, commit);
+  }
   return {
     repo: hf.repo,
     tag: chosen.tag,
@@ -116,6 +156,25 @@ export async function pull(ref: string, o: PullOptions = {}): Promise<PullResult
     downloadedFiles,
     totalBytes: wanted.reduce((n, f) => n + f.size, 0),
   };
+}
+
+/**
+ * Discovery reads the snapshot refs/main names, so moving the ref to a new commit would hide the quants pulled
+ * earlier into the old one. Each old file the new commit still has, byte for byte (the same blob), is linked into
+ * the new snapshot too; a file the new commit changed or dropped stays in the old snapshot only (as huggingface_hub
+ * leaves it), to be pulled again.
+ */
+async function carryOver(cacheDir: string, repo: string, from: string, to: string, tree: readonly HubFile[]): Promise<void> {
+  const blobOf = new Map(tree.map((f) => [f.path, f.blob]));
+  const oldRoot = path.join(repoDirOf(cacheDir, repo), "snapshots", from);
+  for (const file of walkFiles(oldRoot)) {
+    const repoPath = path.relative(oldRoot, file).split(path.sep).join("/");
+    const blob = blobOf.get(repoPath);
+    const target = linkTarget(file);
+    if (!blob || !target || path.basename(target) !== blob || !lstatSync(target, { throwIfNoEntry: false })?.isFile()) continue;
+    const snap = snapshotPathOf(cacheDir, repo, to, repoPath);
+    if (!lstatSync(snap, { throwIfNoEntry: false })) await linkSnapshot(snap, target);
+  }
 }
 
 async function writeRef(repoDir: string, revision: string, commit: string): Promise<void> {

@@ -7,7 +7,8 @@ import { createReadStream } from "node:fs";
 import { copyFile, mkdir, open, rename, rm, stat, symlink, unlink } from "node:fs/promises";
 import path from "node:path";
 import { repoFolderName } from "../cache.js";
-import { failFor, HubError, hubGet, resolveUrl, type HubConn, type HubFile } from "./hub-api.js";
+import lockfile from "proper-lockfile";
+import { failFor, HubError, hubGet, resolveUrl, throwIfCancelled, type HubConn, type HubFile } from "./hub-api.js";
 
 export interface TransferProgress {
   /** The file's path inside the repo. */
@@ -55,10 +56,14 @@ const sizeOf = async (p: string): Promise<number | undefined> => {
 interface Inflight {
   done: Promise<boolean>;
   listeners: Set<(p: TransferProgress) => void>;
+  /** Pulls still waiting on this transfer: the last one to be cancelled cancels the transfer itself. */
+  waiting: number;
+  abort: AbortController;
 }
 
 // Keyed by blob path: two pulls in one process that need the same bytes (two requests for one model, or one file in
-// two quants' listings) wait on one transfer instead of writing one .incomplete twice.
+// two quants' listings) wait on one transfer instead of writing one .incomplete twice. Across processes (a `corral
+// pull` beside a router downloading the same file) the lock file below does the same job.
 const inflight = new Map<string, Inflight>();
 
 /** Makes sure blobs/<blob> holds the verified file; true when bytes were downloaded, false when it was already there. */
@@ -66,28 +71,87 @@ export async function ensureBlob(o: FetchFileOptions): Promise<boolean> {
   if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$/i.test(o.file.blob)) {
     throw new HubError(`${o.repo}: the hub gave '${o.file.path}' an unusable object id '${o.file.blob}'`, "failed");
   }
+  const what = `${o.repo}/${o.file.path}`;
+  throwIfCancelled(o.conn.signal, what);
   const blob = blobPathOf(o.cacheDir, o.repo, o.file.blob);
   let t = inflight.get(blob);
   if (!t) {
     const listeners = new Set<(p: TransferProgress) => void>();
+    const abort = new AbortController();
+    const conn = { ...o.conn, signal: abort.signal };
     const done = (async () => {
-      const have = await sizeOf(blob);
-      if (have === o.file.size) return false;
-      if (have !== undefined) await rm(blob, { force: true });
-      await download(o, blob, (p) => listeners.forEach((l) => l(p)));
-      return true;
+      if ((await sizeOf(blob)) === o.file.size) return false;
+      const unlock = await lockBlob(o.cacheDir, o.repo, o.file.blob, conn.signal, what);
+      try {
+        // another process may have finished it while this one waited for the lock
+        const have = await sizeOf(blob);
+        if (have === o.file.size) return false;
+        if (have !== undefined) await rm(blob, { force: true });
+        await download({ ...o, conn }, blob, (p) => listeners.forEach((l) => l(p)));
+        return true;
+      } finally {
+        await unlock();
+      }
     })().finally(() => inflight.delete(blob));
-    t = { done, listeners };
+    // a transfer every waiter gave up on still settles; nobody needs to hear about it
+    done.catch(() => {});
+    t = { done, listeners, waiting: 0, abort };
     inflight.set(blob, t);
   }
+  const shared = t;
   const listener = o.onProgress;
-  if (listener) t.listeners.add(listener);
+  if (listener) shared.listeners.add(listener);
+  shared.waiting++;
+  const mine = o.conn.signal;
+  let onAbort: (() => void) | undefined;
+  const cancelled = new Promise<never>((_, reject) => {
+    if (!mine) return;
+    onAbort = () => {
+      // this pull stops waiting; the bytes go on downloading while another pull still wants them
+      if (--shared.waiting === 0) shared.abort.abort();
+      reject(new HubError(`${what}: the download was cancelled`, "cancelled"));
+    };
+    mine.addEventListener("abort", onAbort, { once: true });
+  });
+  cancelled.catch(() => {});
   try {
-    return await t.done;
+    return await Promise.race([shared.done, cancelled]);
   } finally {
-    if (listener) t.listeners.delete(listener);
+    if (!mine?.aborted) shared.waiting--;
+    if (mine && onAbort) mine.removeEventListener("abort", onAbort);
+    if (listener) shared.listeners.delete(listener);
   }
 }
+
+/**
+ * Holds `.locks/models--owner--repo/<blob>.lock` (huggingface_hub's lock folder) while this process writes the blob,
+ * waiting while another process holds it. proper-lockfile makes it with mkdir and keeps its mtime fresh, so a lock
+ * left by a killed process goes stale and is taken over instead of blocking every later pull.
+ */
+async function lockBlob(cacheDir: string, repo: string, blob: string, signal: AbortSignal, what: string): Promise<() => Promise<void>> {
+  const dir = path.join(cacheDir, ".locks", repoFolderName(repo));
+  await mkdir(dir, { recursive: true });
+  const target = path.join(dir, blob);
+  for (;;) {
+    throwIfCancelled(signal, what);
+    try {
+      // realpath: false, as the locked path itself never exists (the lock is the folder beside it)
+      return await lockfile.lock(target, {
+        realpath: false,
+        lockfilePath: `${target}.lock`,
+        stale: 20_000,
+        update: 5_000,
+        // the lock folder removed under us (`corral rm` of the repo): the download fails on its own, never the process
+        onCompromised: () => {},
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw new HubError(`${what}: cannot lock '${target}.lock': ${(err as Error).message}`, "failed");
+      await sleep(LOCK_POLL_MS);
+    }
+  }
+}
+
+const LOCK_POLL_MS = 250;
 
 /** Downloads (or reuses) a file and links it into the snapshot; returns the snapshot path. */
 export async function fetchFile(o: FetchFileOptions): Promise<{ path: string; downloaded: boolean }> {
@@ -172,6 +236,8 @@ async function download(o: FetchFileOptions, blob: string, emit: (p: TransferPro
       await rename(incomplete, blob);
       return;
     } catch (err) {
+      // an aborted body reads as a broken connection: a cancellation is not retried
+      throwIfCancelled(o.conn.signal, `${o.repo}/${file.path}`);
       if (!(err instanceof Interrupted)) throw err;
       if (attempt >= retries) {
         throw new HubError(`${o.repo}: downloading '${file.path}' failed after ${attempt + 1} attempts: ${err.message}; run it again to resume`, "network");

@@ -1,11 +1,11 @@
 // `corral pull|ls|rm` end to end: a real bin/corral process against the fake hub, checked by exit code and output.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { runCorral } from "../../helpers/server.js";
 import { fakeGguf, startFakeHub, type FakeHub } from "../../fixtures/fake-hub.js";
+import { emptyDir } from "../../helpers/router.js";
 
 let hub: FakeHub;
 before(async () => {
@@ -26,7 +26,7 @@ before(async () => {
 after(() => hub.close());
 
 describe("corral pull, ls, rm", () => {
-  const cache = mkdtempSync(path.join(tmpdir(), "corral-pull-cli-"));
+  const cache = emptyDir("corral-pull-cli-");
   // LLAMA_CACHE comes first in the cache precedence, so the user's own cache is never touched
   const env = (extra: NodeJS.ProcessEnv = {}) => ({ env: { HF_ENDPOINT: hub.url, LLAMA_CACHE: cache, HF_TOKEN: "", HUGGING_FACE_HUB_TOKEN: "", ...extra } });
 

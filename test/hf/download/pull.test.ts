@@ -1,12 +1,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from "node:fs";
+import lockfile from "proper-lockfile";
 import path from "node:path";
 import { parseHfRef, resolveCachedModel } from "../../../src/hf/cache.js";
 import { HubError, hubConn, listFiles, resolveCommit } from "../../../src/hf/download/hub-api.js";
 import { listCached, pull, removeCached, type PullProgress } from "../../../src/hf/download/pull.js";
 import { fakeGguf, gitOid, sha256, startFakeHub, type FakeHub, type FakeHubRepo } from "../../fixtures/fake-hub.js";
+import { emptyDir } from "../../helpers/router.js";
 
 const SPLIT = "org/split-GGUF";
 const SPLIT_FILES = {
@@ -31,7 +32,7 @@ const repos = (): FakeHubRepo[] => [
   { id: "org/gated-GGUF", token: "hf_secret", files: [{ path: "Gated-Q8_0.gguf", content: bytes("gated") }] },
 ];
 
-const freshCache = () => mkdtempSync(path.join(tmpdir(), "corral-pull-"));
+const freshCache = () => emptyDir("corral-pull-");
 const repoDir = (cache: string, repo: string) => path.join(cache, `models--${repo.replace("/", "--")}`);
 /** Nothing from the environment: no real token, no real endpoint. */
 const noEnv: NodeJS.ProcessEnv = {};
@@ -197,6 +198,125 @@ describe("pull", () => {
     }
     assert.equal(hub.downloads("Big-Q4_K_M.gguf") - before, 1, "one transfer");
     assert.ok(seen[0]! > 0 && seen[1]! > 0, "both see progress");
+  });
+
+  test("a split model's files move in parallel, and the pull's progress adds them up", async () => {
+    const cache = freshCache();
+    hub.knobs.bytesPerSecond = 400_000;
+    const state = new Map<string, { done: number; total: number }>();
+    let overlap = false;
+    let last: PullProgress["all"] | undefined;
+    try {
+      await pull(`${SPLIT}:Q4_K_M`, opts(cache, {
+        mmproj: false,
+        onProgress: (p) => {
+          state.set(p.file, { done: p.done, total: p.total });
+          const moving = [...state.values()].filter((f) => f.done > 0 && f.done < f.total);
+          if (moving.length >= 2) overlap = true;
+          last = p.all;
+        },
+      }));
+    } finally {
+      delete hub.knobs.bytesPerSecond;
+    }
+    assert.ok(overlap, "both shards were in flight at once");
+    assert.equal(last!.total, 2 * 96 * 1024);
+    assert.equal(last!.done, last!.total);
+  });
+
+  test("a cancelled pull stops at once, keeps its .incomplete, and the next pull resumes it", async () => {
+    const cache = freshCache();
+    hub.knobs.bytesPerSecond = 200_000;
+    const stop = new AbortController();
+    const t0 = Date.now();
+    try {
+      await assert.rejects(
+        pull("org/big-GGUF", opts(cache, { signal: stop.signal, onProgress: (p) => p.done > 0 && stop.abort() })),
+        (e: unknown) => e instanceof HubError && e.kind === "cancelled" && /cancelled/.test(e.message),
+      );
+    } finally {
+      delete hub.knobs.bytesPerSecond;
+    }
+    assert.ok(Date.now() - t0 < 2500, "it did not run to the end of the 3 s transfer");
+    const blobs = path.join(repoDir(cache, "org/big-GGUF"), "blobs");
+    const partial = readdirSync(blobs).filter((f) => f.endsWith(".incomplete"));
+    assert.equal(partial.length, 1, readdirSync(blobs).join(" "));
+    assert.ok(!existsSync(path.join(repoDir(cache, "org/big-GGUF"), "snapshots")) || listCached({ cacheDir: cache }).length === 0, "nothing placed");
+    const n0 = hub.requests.length;
+    const r = await pull("org/big-GGUF", opts(cache));
+    assert.deepEqual(readFileSync(r.model), bytes("big", 600 * 1024));
+    assert.ok(hub.requests.slice(n0).some((q) => q.range?.startsWith("bytes=") && q.range !== "bytes=0-"), "resumed with Range");
+  });
+
+  test("a cancelled pull does not stop another pull waiting on the same transfer", async () => {
+    const cache = freshCache();
+    hub.knobs.bytesPerSecond = 1_500_000;
+    const stop = new AbortController();
+    try {
+      const a = pull("org/big-GGUF", opts(cache, { signal: stop.signal, onProgress: (p) => p.done > 0 && stop.abort() }));
+      const b = pull("org/big-GGUF", opts(cache));
+      await assert.rejects(a, (e: unknown) => e instanceof HubError && e.kind === "cancelled");
+      assert.deepEqual(readFileSync((await b).model), bytes("big", 600 * 1024));
+    } finally {
+      delete hub.knobs.bytesPerSecond;
+    }
+  });
+
+  test("a file another process is downloading (its lock held) is waited for, not fetched twice; a stale lock is taken over", async () => {
+    const cache = freshCache();
+    const sha = hub.sha256Of("org/nested-GGUF", "Nested-F16.gguf");
+    const lockDir = path.join(cache, ".locks", "models--org--nested-GGUF");
+    mkdirSync(lockDir, { recursive: true });
+    const release = await lockfile.lock(path.join(lockDir, sha), { realpath: false, lockfilePath: path.join(lockDir, `${sha}.lock`) });
+    const before = hub.downloads("Nested-F16.gguf");
+    const pulling = pull("org/nested-GGUF:F16", opts(cache));
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(hub.downloads("Nested-F16.gguf"), before, "no transfer while another process holds the lock");
+    // the "other process" finishes: the verified blob is in place, then the lock goes
+    mkdirSync(path.join(repoDir(cache, "org/nested-GGUF"), "blobs"), { recursive: true });
+    writeFileSync(path.join(repoDir(cache, "org/nested-GGUF"), "blobs", sha), bytes("nf16"));
+    await release();
+    const r = await pulling;
+    assert.equal(r.alreadyCached, true);
+    assert.equal(hub.downloads("Nested-F16.gguf"), before, "the file was never fetched");
+    assert.deepEqual(readFileSync(r.model), bytes("nf16"));
+
+    // a lock left by a killed process (no longer refreshed) goes stale and does not block
+    const cache2 = freshCache();
+    const lockDir2 = path.join(cache2, ".locks", "models--org--nested-GGUF");
+    mkdirSync(path.join(lockDir2, `${sha}.lock`), { recursive: true });
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(path.join(lockDir2, `${sha}.lock`), old, old);
+    const r2 = await pull("org/nested-GGUF:F16", opts(cache2));
+    assert.deepEqual(readFileSync(r2.model), bytes("nf16"));
+    assert.ok(!existsSync(path.join(lockDir2, `${sha}.lock`)), "the lock is released");
+  });
+
+  test("a pull that moves refs/main to a new commit keeps the quants the new commit still has; changed ones stay behind", async () => {
+    const repo = "org/moving-GGUF";
+    const files = [
+      { path: "M-Q4_K_M.gguf", content: bytes("m-q4") },
+      { path: "M-Q8_0.gguf", content: bytes("m-q8") },
+      { path: "M-F16.gguf", content: bytes("m-f16") },
+    ];
+    const moving = await startFakeHub([{ id: repo, files }]);
+    try {
+      const cache = freshCache();
+      const o = { cacheDir: cache, endpoint: moving.url, env: noEnv };
+      await pull(`${repo}:Q4_K_M`, o);
+      await pull(`${repo}:F16`, o);
+      // upstream: Q4_K_M unchanged, F16 re-quantised (new bytes), Q8_0 as before
+      const c2 = moving.publish(repo, [files[0]!, files[1]!, { path: "M-F16.gguf", content: bytes("m-f16-v2") }]);
+      await pull(`${repo}:Q8_0`, o);
+      assert.equal(readFileSync(path.join(repoDir(cache, repo), "refs", "main"), "utf8"), c2);
+      const ids = listCached({ cacheDir: cache }).map((m) => m.id);
+      assert.deepEqual(ids, [`${repo}:Q4_K_M`, `${repo}:Q8_0`], "Q4_K_M carried over; the changed F16 is not served from the old commit");
+      const q4 = path.join(repoDir(cache, repo), "snapshots", c2, "M-Q4_K_M.gguf");
+      assert.ok(lstatSync(q4).isSymbolicLink());
+      assert.deepEqual(readFileSync(q4), bytes("m-q4"));
+    } finally {
+      await moving.close();
+    }
   });
 
   test("the hub's redirect to its CDN is followed", async () => {
