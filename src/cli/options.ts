@@ -405,7 +405,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "slotSavePath", names: ["--slot-save-path"], type: "string", valueName: "DIR", group: "server",
     help: "enable POST /slots/ID?action=save|restore|erase, which save a slot's KV cache to a file in DIR and load it back" },
   { key: "webui", names: ["--ui", "--webui"], negNames: ["--no-ui", "--no-webui"], routerOnly: true, type: "bool", env: "LLAMA_ARG_WEBUI", group: "server",
-    help: "serve the web page at / (corral serves a short status page)" },
+    help: "serve the web UI at / (models, logs, chat; see Web UI)" },
   { key: "uiConfig", names: ["--ui-config", "--webui-config"], type: "string", valueName: "JSON", env: "LLAMA_ARG_UI_CONFIG", group: "server",
     check: (v) => void parseJsonObject(v), help: "web UI settings, a JSON object, reported by /props as ui_settings" },
   { key: "uiConfigFile", names: ["--ui-config-file", "--webui-config-file"], type: "string", valueName: "FILE", env: "LLAMA_ARG_UI_CONFIG_FILE",

@@ -1,4 +1,5 @@
 import { ACCEPTED_UNIMPLEMENTED, DEFAULTS, OPTIONS, type OptionSpec, type ServerOptions } from "./options.js";
+import { closeMatches, editDistance } from "../util/suggest.js";
 
 /** A command-line mistake: reported as one line on stderr, exit code 2. */
 export class CliError extends Error {}
@@ -112,7 +113,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     if (!found) {
       const arity = ACCEPTED_UNIMPLEMENTED[name];
       if (arity === undefined) {
-        throw new CliError(arg.startsWith("-") ? `unknown argument: ${name}` : `unexpected argument: ${arg}`);
+        throw new CliError(arg.startsWith("-") ? `unknown argument: ${name}${didYouMean(name)}` : `unexpected argument: ${arg}`);
       }
       const skip = inline !== undefined ? 0 : arity;
       if (i + skip > argv.length - 1) throw new CliError(`${name}: expected a value`);
@@ -142,6 +143,20 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     if (spec.deprecated) warnings.push(`${name}: ${spec.deprecated}`);
   }
   return { options: values as unknown as ServerOptions, warnings, explicit, fromArgv, passthrough };
+}
+
+/** "; did you mean --models-dir?" for a mistyped flag, from every spelling corral accepts (empty when none is close). */
+export function didYouMean(flag: string): string {
+  // compared without the dashes, which would make every long flag look alike; short flags (-c, -np) are left out,
+  // being within an edit or two of too many others
+  const bare = (n: string) => n.replace(/^-+/, "");
+  const names = [...BY_NAME.keys(), ...Object.keys(ACCEPTED_UNIMPLEMENTED)].filter((n) => n.startsWith("--"));
+  const close = closeMatches(bare(flag), names.map(bare), 5);
+  if (close.length === 0) return "";
+  // only the closest: `--model-dir` is one edit from --models-dir, and merely contains --model
+  const best = Math.min(...close.map((n) => editDistance(bare(flag), n)));
+  const pick = close.filter((n) => editDistance(bare(flag), n) === best).slice(0, 2);
+  return `; did you mean ${pick.map((n) => `--${n}`).join(" or ")}?`;
 }
 
 /** The one-line warning for a llama-server flag corral accepts but its built-in engine does not implement. */

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { ApiError } from "./errors.js";
+import { isWebUiPath } from "../util/webui.js";
 
 /**
  * Paths llama-server leaves open even with --api-key, and Ollama's two probes (its version, and its model list,
@@ -7,9 +8,12 @@ import { ApiError } from "./errors.js";
  */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(["/health", "/v1/health", "/models", "/v1/models", "/", "/api/version", "/api/tags"]);
 
-/** Whether a request must carry a key (when keys are set): all but preflights and GETs (or HEADs) of the public paths. */
+/**
+ * Whether a request must carry a key (when keys are set): all but preflights and GETs (or HEADs) of the public
+ * paths and of the web UI's files (the page must load before it can ask for the key; it holds no data).
+ */
 export function keyRequired(method: string | undefined, path: string): boolean {
-  return method !== "OPTIONS" && !((method === "GET" || method === "HEAD") && PUBLIC_PATHS.has(path));
+  return method !== "OPTIONS" && !((method === "GET" || method === "HEAD") && (PUBLIC_PATHS.has(path) || isWebUiPath(path)));
 }
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();

@@ -40,8 +40,22 @@ export class ApiError extends Error {
   }
 
   toJSON(): { error: Record<string, unknown> } {
-    return { error: { code: this.status, message: this.message, type: this.type, ...this.extra } };
+    // `code` is always the HTTP status, as llama-server sends it: extra fields never replace it, so a client reads
+    // one kind of value there whatever answered
+    const { code: _ignored, ...extra } = this.extra;
+    return { error: { code: this.status, message: this.message, type: this.type, ...extra } };
   }
+}
+
+/**
+ * Embeddings asked of a model started without them. 400, not llama-server's 501: the OpenAI SDKs retry every 5xx
+ * (three times, with back-off) and no retry can help. The message says how to turn them on, for `corral -m` and for
+ * a router's model (`model` given).
+ */
+export function embeddingsDisabled(model?: string): ApiError {
+  return new ApiError(400, model === undefined
+    ? "This server does not support embeddings. Start it with `--embeddings` (a router's model: `embeddings = true` in its --models-preset section)"
+    : `model '${model}' does not support embeddings: start the router with \`--embeddings\` (for every model), or set \`embeddings = true\` in the model's section of --models-preset`);
 }
 
 /** A request body as JSON: undefined when empty, 400 naming the problem when it does not parse. */

@@ -7,7 +7,7 @@ import type {
   LlamaModel,
   Token,
 } from "node-llama-cpp";
-import { statSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import type { ServerOptions } from "../cli/options.js";
 import { loadLlama } from "./llama-loader.js";
@@ -56,8 +56,8 @@ export interface Engine {
 export class ModelLoadError extends Error {}
 
 export async function loadEngine(opts: ServerOptions, modelPath: string, onProgress?: (fraction: number) => void, reuseLlama?: Llama): Promise<Engine> {
-  const size = fileSize(modelPath);
-  await Promise.all([checkGgufHeader(modelPath), speedUpGgufArrays()]);
+  const size = checkModelFile(modelPath);
+  await speedUpGgufArrays();
   const flashAttention = opts.flashAttn === undefined ? undefined : opts.flashAttn === "auto" ? "auto" : opts.flashAttn === "on";
   const wantGpu = opts.nGpuLayers !== undefined && opts.nGpuLayers !== 0;
   // llama.cpp's own log lines are kept out of the way unless -v: a load failure is reported as one line that
@@ -201,32 +201,35 @@ export async function loadEngine(opts: ServerOptions, modelPath: string, onProgr
   };
 }
 
-function fileSize(path: string): number {
+/**
+ * Throws a ModelLoadError with one clear line when `path` cannot be a model (missing, not a file, unreadable, not a
+ * GGUF, an unknown version); returns its size. Synchronous and cheap (8 bytes read), so that `corral -m` checks its
+ * file before it listens: llama.cpp also aborts the whole process on some malformed files.
+ */
+export function checkModelFile(path: string): number {
+  let size: number;
+  let fd: number;
   try {
     const st = statSync(path);
     if (!st.isFile()) throw new ModelLoadError(`model path '${path}' is not a file`);
-    return st.size;
+    size = st.size;
+    fd = openSync(path, "r");
   } catch (err) {
     if (err instanceof ModelLoadError) throw err;
     throw new ModelLoadError(`cannot open model file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-}
-
-/** llama.cpp aborts the whole process on some malformed files; checking the magic first gives a clear message. */
-async function checkGgufHeader(path: string): Promise<void> {
-  const { open } = await import("node:fs/promises");
-  const fh = await open(path, "r");
   try {
     const buf = Buffer.alloc(8);
-    const { bytesRead } = await fh.read(buf, 0, 8, 0);
+    const bytesRead = readSync(fd, buf, 0, 8, 0);
     if (bytesRead < 8 || buf.toString("latin1", 0, 4) !== "GGUF") {
       throw new ModelLoadError(`'${basename(path)}' is not a GGUF file (bad magic)`);
     }
     const version = buf.readUInt32LE(4);
     if (version < 2 || version > 3) throw new ModelLoadError(`'${basename(path)}' has unsupported GGUF version ${version}`);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
+  return size;
 }
 
 function vocabSize(model: LlamaModel): number {

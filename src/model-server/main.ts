@@ -8,10 +8,11 @@ import { readApiKeys } from "../http/api-keys.js";
 import { corsOriginsFor } from "../http/cors.js";
 import { createLogger, logOptionsFrom, type Logger } from "../util/log.js";
 import { readTlsFiles } from "../util/tls.js";
+import { exampleCurl, reachableUrl } from "../util/startup-hint.js";
 import { StartupError } from "../util/startup-error.js";
 import { DEFAULT_CHAT_TEMPLATE } from "../gguf/chat-template.js";
 import { ChatTemplate } from "./chat-template.js";
-import { loadEngine, ModelLoadError } from "./engine.js";
+import { checkModelFile, loadEngine, ModelLoadError } from "./engine.js";
 import { preloadSamplingClasses } from "./generate.js";
 import { connectParent } from "./parent-link.js";
 import { registerEmbeddingRoutes } from "./routes/embeddings.js";
@@ -50,6 +51,14 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
   };
   const templateOverride = readTemplateOverride(opts);
   const parent = connectParent(() => process.exit(0));
+  // before listening: a server that says "listening" and then exits for a missing file misleads whoever reads it
+  try {
+    checkModelFile(modelPath);
+  } catch (err) {
+    const msg = err instanceof ModelLoadError ? err.message : String(err);
+    parent.notify({ type: "failed", error: msg });
+    throw new StartupError(msg);
+  }
   // The model starts loading now, while the HTTP server is set up: most of a load is native work on other threads,
   // so the two overlap (this matters most to a router's cold loads).
   let lastStep = -1;
@@ -138,6 +147,12 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
     const f = engine.facts;
     log.info(`model loaded: ${state.modelId} (${f.nParams} params, ${f.slots} slot(s) x ${f.nCtxSlot} tokens, ${f.gpu ? `GPU ${f.gpu}, ${f.gpuLayers} layers` : "CPU"}, threadpool shim ${f.threadpoolShim})`);
     state.ready = { engine, pool, template };
+    // a router's model process keeps quiet: the router prints its own first steps
+    if (!parent.attached && !socketPath) {
+      const url = reachableUrl(tls ? "https" : "http", opts.host, port) + (opts.apiPrefix ?? "");
+      if (opts.webui) log.info(`web UI: ${url}/`);
+      log.info(`try: ${exampleCurl(url, state.modelId, state.apiKeys.length > 0)}`);
+    }
     sleeper?.start();
     parent.notify({ type: "ready", info: { id: state.modelId, port, n_ctx: f.nCtxSlot, n_params: f.nParams, n_vocab: f.nVocab, size: f.sizeBytes, slots: f.slots, pid: process.pid } });
   } catch (err) {

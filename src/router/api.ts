@@ -6,7 +6,6 @@ import { ApiError } from "../http/errors.js";
 import { requireModelBody } from "../http/validate.js";
 import { VERSION } from "../cli/version.js";
 import { sendError, sendText } from "../http/respond.js";
-import { escapeHtml } from "../util/html.js";
 import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import { notFound, type Router } from "./router.js";
 import { noteModel } from "./request-log.js";
@@ -14,6 +13,7 @@ import { serve } from "./serve.js";
 import { dialectRoutes } from "./dialect-routes.js";
 import { ollamaRoutes } from "./ollama-routes.js";
 import { downloadRoutes } from "./download-routes.js";
+import { EMBEDDING_PATHS, refuseDisabledEmbeddings } from "./embeddings-check.js";
 
 /** POST paths whose body names the model (llama.cpp's list, and the OpenAI spellings). */
 export const ROUTED_POST_PATHS: readonly string[] = [
@@ -43,6 +43,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
     if (router.engineOf(id).unservedPaths.has(ctx.path)) {
       throw new ApiError(404, `model '${id}' cannot serve ${ctx.path}: its engine (${router.engineOf(id).name}) does not implement it`, { type: "not_supported_error" });
     }
+    if (EMBEDDING_PATHS.has(ctx.path)) refuseDisabledEmbeddings(router, id);
     await serve(router, id, autoloadOf(ctx.query, o.autoload), { req: ctx.req, res: ctx.res, path: ctx.req.url ?? ctx.path, body: ctx.rawBody, dialect: ctx.dialect });
     return HANDLED;
   };
@@ -104,8 +105,21 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   });
 
   routes.set("POST /models/unload", (ctx) => {
-    router.unload(resolveOrThrow(router, requireModelBody(ctx.body).model, ctx.res));
+    const name = requireModelBody(ctx.body).model;
+    // a model still downloading (POST /models) is not in the catalog yet: its unload cancels the download
+    if (typeof name === "string" && router.resolve(name) === undefined && router.cancelDownload(name)) return { success: true };
+    router.unload(resolveOrThrow(router, name, ctx.res));
     return { success: true };
+  });
+
+  // at run time, as the preset's `pin = true` does at start-up (a pin set here lasts until the router stops)
+  routes.set("POST /models/pin", (ctx) => {
+    const body = requireModelBody(ctx.body);
+    const id = resolveOrThrow(router, body.model, ctx.res);
+    const pin = body.pin ?? true;
+    if (typeof pin !== "boolean") throw new ApiError(400, `'pin' must be a boolean, got ${typeof pin}`);
+    router.pin(id, pin);
+    return { success: true, pinned: pin };
   });
 
   // the last ~64 KB of a model process's output (its current process, or its last one): why did it fail?
@@ -132,22 +146,12 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
     return HANDLED;
   });
 
-  // Ollama's clients probe for a server with HEAD / (and its own GET / answers 200 too)
+  // Ollama's clients probe for a server with HEAD / (GET / is the web UI, http-server.ts)
   routes.set("HEAD /", ({ res }) => {
     sendText(res, 200, "text/plain; charset=utf-8", "");
     return HANDLED;
   });
 
-  routes.set("GET /", ({ res }) => {
-    const rows = router.list().map((m) => {
-      const st = (m.status as { value: string }).value;
-      return `<tr><td>${escapeHtml(String(m.id))}</td><td>${st}</td></tr>`;
-    });
-    const html = `<!doctype html><meta charset="utf-8"><title>corral</title><h1>corral router</h1>` +
-      `<table><tr><th>model</th><th>status</th></tr>${rows.join("")}</table><p>API: <code>/v1/models</code>, <code>/v1/chat/completions</code></p>`;
-    sendText(res, 200, "text/html; charset=utf-8", html);
-    return HANDLED;
-  });
   return routes;
 }
 
@@ -162,7 +166,7 @@ function modelName(name: unknown): string {
 function resolveOrThrow(router: Router, name: unknown, res?: ServerResponse): string {
   const model = modelName(name);
   const id = router.resolve(model);
-  if (id === undefined) throw notFound(model);
+  if (id === undefined) throw notFound(model, router.catalog.models);
   // the request log and metrics name the model (a resolved id, never a name a client made up)
   if (res) noteModel(res, id);
   return id;

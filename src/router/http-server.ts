@@ -16,6 +16,7 @@ import type { Logger } from "../util/log.js";
 import { stripApiPrefix } from "../util/api-prefix.js";
 import type { TlsFiles } from "../util/tls.js";
 import { staticFile } from "../util/static-files.js";
+import { webUiFile } from "../util/webui.js";
 import { RouterResponse, type RequestLog } from "./request-log.js";
 
 export interface RequestContext {
@@ -48,6 +49,8 @@ export interface RouterServerOptions {
   tls?: TlsFiles;
   /** --path: static files served ahead of the routes. */
   staticDir?: string;
+  /** The web UI's folder (dist/webui), served at / and /assets/; undefined with --no-webui. */
+  webuiDir?: string;
   /** One line per request (and the metrics' count of it). */
   requestLog?: RequestLog;
 }
@@ -96,6 +99,13 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
       if (file) {
         res.writeHead(200, { "content-type": file.type, "content-length": file.body.length });
         res.end(req.method === "HEAD" ? undefined : file.body);
+        return;
+      }
+      // GET only: HEAD / stays the plain probe Ollama's clients send
+      const ui = o.webuiDir !== undefined && req.method === "GET" ? webUiFile(path, o.webuiDir) : undefined;
+      if (ui) {
+        res.writeHead(200, { "content-type": ui.type, "content-length": ui.body.length, "cache-control": ui.cacheControl });
+        res.end(ui.body);
         return;
       }
       const route = o.routes.get(`${req.method} ${path}`);

@@ -1,8 +1,6 @@
 // `corral` without -m: the router. It reads the catalog, listens at once (like llama-server's router, it is ready
 // before any model is), and loads each model in its own process when a request first names it.
 import { resolveBudget } from "./memory/budget.js";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { modelOptionsFrom } from "../cli/child-args.js";
@@ -12,7 +10,11 @@ import { corsOriginsFor } from "../http/cors.js";
 import type { Logger } from "../util/log.js";
 import { StartupError } from "../util/startup-error.js";
 import { readTlsFiles } from "../util/tls.js";
+import { tempDirUntilExit } from "../util/temp-dir.js";
+import { exampleCurl, reachableUrl } from "../util/startup-hint.js";
+import { DEMO_MODEL_ID } from "../demo-model.js";
 import { checkStaticDir } from "../util/static-files.js";
+import { WEBUI_DIR } from "../util/webui.js";
 import { routerRoutes } from "./api.js";
 import { createRouterServer } from "./http-server.js";
 import { DiscoveryError } from "./catalog/discover.js";
@@ -48,7 +50,8 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
   });
 
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const socketDir = mkdtempSync(path.join(os.tmpdir(), "corral-"));
+  // removed on every exit, a failed start included (whose StartupError ends the process before shutdown exists)
+  const socketDir = tempDirUntilExit("corral-");
   let router: Router;
   try {
     router = new Router({
@@ -69,6 +72,7 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
       readCatalog,
       memoryBudget: memoryBudget(opts),
       healthTimeoutMs: opts.modelsHealthTimeout * 1000,
+      offline: opts.offline,
     });
   } catch (err) {
     if (err instanceof PresetError || err instanceof DiscoveryError) throw new StartupError(err.message);
@@ -97,6 +101,7 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
     corsOrigins: corsOriginsFor(opts, []), // the router keeps CORS off unless asked (llama-server's default is *)
     ...(opts.apiPrefix ? { apiPrefix: opts.apiPrefix } : {}), ...(tls ? { tls } : {}),
     ...(opts.path ? { staticDir: checkStaticDir(opts.path) } : {}),
+    ...(opts.webui ? { webuiDir: WEBUI_DIR } : {}),
   });
   let port: number;
   try {
@@ -107,6 +112,11 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
   log.info(`router: ${models.length} model(s) available: ${models.map((m) => m.id + (m.aliases.length ? ` (${m.aliases.join(", ")})` : "")).join(", ") || "none"}`);
   router.start(port);
   log.info(`server is listening on ${tls ? "https" : "http"}://${opts.host}:${port}`);
+  if (!opts.host.endsWith(".sock")) {
+    logFirstSteps(log, reachableUrl(tls ? "https" : "http", opts.host, port) + (opts.apiPrefix ?? ""), models.map((m) => m.id), {
+      ...(s.demoModelPath ? { demo: DEMO_MODEL_ID } : {}), webui: opts.webui, needsKey: apiKeys.length > 0,
+    });
+  }
 
   let signals = 0;
   const shutdown = async (sig: string) => {
@@ -124,12 +134,20 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   // whatever happens to the router, its children must not outlive it
-  process.on("exit", () => {
-    router.killAll();
-    rmSync(socketDir, { recursive: true, force: true });
-  });
+  process.on("exit", () => router.killAll());
 }
 
+
+/** The web UI's address and one request that works as printed, naming the demo model where it is served. */
+function logFirstSteps(log: Logger, url: string, ids: readonly string[], o: { demo?: string; webui: boolean; needsKey: boolean }): void {
+  if (o.webui) log.info(`web UI: ${url}/`);
+  const model = o.demo !== undefined && ids.includes(o.demo) ? o.demo : ids[0];
+  if (model === undefined) {
+    log.info("no models yet: start with --models-dir DIR, or download one with `corral pull owner/repo:QUANT`");
+    return;
+  }
+  log.info(`try: ${exampleCurl(url, model, o.needsKey)}`);
+}
 
 /** 127.0.0.0/8, ::1, localhost, or a Unix socket: nobody else can connect. */
 export function isLoopback(host: string): boolean {

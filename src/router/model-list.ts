@@ -7,6 +7,7 @@ import type { ModelSpec } from "./catalog/catalog.js";
 import { formatSize } from "./memory/budget.js";
 import type { EngineName, ReadyInfo } from "../engines/types.js";
 import type { ModelView } from "./scheduler.js";
+import type { DownloadProgress } from "./model-events.js";
 
 export interface ListedModel {
   spec: ModelSpec;
@@ -18,6 +19,8 @@ export interface ListedModel {
   sizeBytes?: number;
   child?: ReadyInfo;
   progress?: number;
+  /** The download an `hf-repo` preset's load starts with, while it runs. */
+  download?: DownloadProgress;
   /** Its memory estimate and, loaded, what its process takes (bytes). */
   memory?: { estimate: { ram: number; vram: number } | null; measured: { ram: number; vram: number } | null };
 }
@@ -30,6 +33,7 @@ export function modelEntry(m: ListedModel, created: number): Record<string, unkn
     preset: m.preset,
   };
   if (view.state === "loading" && m.progress !== undefined) status.progress = m.progress;
+  if (view.state === "loading" && m.download) status.download = m.download;
   if (view.failure && view.state === "unloaded") {
     status.exit_code = view.failure.exitCode;
     status.failed = true;
@@ -50,7 +54,9 @@ export function modelEntry(m: ListedModel, created: number): Record<string, unkn
     in_flight: view.inFlight,
     waiting: view.waiting,
     last_used: view.lastUsed > 0 ? Math.floor(view.lastUsed / 1000) : null,
-    pinned: spec.pin,
+    pinned: view.pinned,
+    // seconds idle before it is unloaded (its preset's ttl, or a client's keep-alive); absent: never
+    ...(view.ttlMs !== undefined ? { ttl: view.ttlMs / 1000 } : {}),
     ...(m.memory ? { memory: m.memory } : {}),
   };
   if (m.child && view.state === "loaded") {

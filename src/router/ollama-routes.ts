@@ -17,6 +17,7 @@ import { requireObjectBody } from "../http/validate.js";
 import { checkImages } from "./dialect-routes.js";
 import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import { refusalError } from "./refusal-http.js";
+import { refuseDisabledEmbeddings } from "./embeddings-check.js";
 import { notFound, type Router } from "./router.js";
 import { serveTranslated, type FrameTranslator, type Timing } from "./translated-serve.js";
 
@@ -88,6 +89,7 @@ export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => 
   const embed = (legacy: boolean) => async (ctx: RequestContext) => {
     const t = ollamaEmbedRequest(ctx.body, legacy);
     const id = resolveOllama(router, t.model);
+    if (!t.loadOnly) refuseDisabledEmbeddings(router, id);
     if (t.loadOnly) {
       const t0 = performance.now();
       await loadOnly(router, id, "generate", t, autoload(ctx));
@@ -140,7 +142,7 @@ async function loadOnly(
 function resolveOllama(router: Router, name: unknown): string {
   if (typeof name !== "string" || name === "") throw new ApiError(400, "model is required");
   const id = router.resolve(name) ?? (name.endsWith(":latest") ? router.resolve(name.slice(0, -":latest".length)) : undefined);
-  if (id === undefined) throw notFound(name);
+  if (id === undefined) throw notFound(name, router.catalog.models);
   return id;
 }
 

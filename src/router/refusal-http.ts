@@ -20,9 +20,6 @@ const STATUS: Record<Refusal["kind"], number> = {
 
 export function refusalError(r: Refusal): ApiError {
   const message = describeRefusal(r);
-  if (r.kind === "unknown-model" || r.kind === "gone") {
-    return new ApiError(404, message, { type: "invalid_request_error", extra: { code: "model_not_found" } });
-  }
   const retry = retryAfterOf(r);
   return new ApiError(STATUS[r.kind], message, retry !== undefined ? { headers: { "retry-after": String(retry) } } : {});
 }

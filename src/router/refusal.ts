@@ -1,5 +1,7 @@
 // Why the scheduler refused a request, in its own words: no HTTP here. Each API dialect turns a refusal into its
 // own status code and error body at the edge (src/router/refusal-http.ts for the OpenAI / llama.cpp shape).
+import { closeMatches } from "../util/suggest.js";
+
 export type Refusal =
   | { kind: "unknown-model"; model: string }
   /** The model left the catalog (reload) while the request waited for it. */
@@ -29,7 +31,8 @@ export function describeRefusal(r: Refusal): string {
     case "gone":
       return `model '${r.model}' is no longer available`;
     case "not-loaded":
-      return "model is not loaded";
+      return `model '${r.model}' is not loaded, and autoload is off for this request (--no-models-autoload or ?autoload=false): ` +
+        `load it first with POST /models/load {"model":"${r.model}"}`;
     case "load-failed":
     case "cooling-down":
       return `model '${r.model}' failed to load: ${r.reason}`;
@@ -46,6 +49,27 @@ export function describeRefusal(r: Refusal): string {
     case "shutting-down":
       return "the router is shutting down";
   }
+}
+
+/** Models the message lists in full when there are this many at most; past it only the close matches. */
+const LIST_ALL_MAX = 10;
+
+/**
+ * "model 'alhpa' not found", with what the client may have meant: the close matches among ids and aliases, or every
+ * id when there are few, so that a typo is fixed without a trip to GET /v1/models.
+ */
+export function unknownModelMessage(model: string, known: ReadonlyArray<{ id: string; aliases: readonly string[] }>): string {
+  const head = `model '${model}' not found`;
+  if (known.length === 0) return `${head}: no models are available`;
+  const close = closeMatches(model, known.flatMap((m) => [m.id, ...m.aliases]));
+  const quote = (names: readonly string[]) => names.map((n) => `'${n}'`).join(", ");
+  if (known.length <= LIST_ALL_MAX) {
+    const all = `available: ${quote(known.map((m) => m.id))}`;
+    return close.length > 0 ? `${head}; did you mean ${quote(close)}? (${all})` : `${head}; ${all}`;
+  }
+  return close.length > 0
+    ? `${head}; did you mean ${quote(close)}?`
+    : `${head}, nor anything like it among ${known.length} models (GET /v1/models lists them)`;
 }
 
 /** Seconds after which trying again makes sense, where the refusal says so. */

@@ -15,14 +15,14 @@ import { remoteEngine } from "../engines/remote/backend.js";
 import { EngineSelector } from "../engines/select.js";
 import type { EngineName, ReadyInfo } from "../engines/types.js";
 import { ApiError } from "../http/errors.js";
-import type { Logger } from "../util/log.js";
+import { relayLine, type Logger } from "../util/log.js";
 import type { Catalog, ModelSpec } from "./catalog/catalog.js";
 import { PresetError } from "./catalog/presets.js";
 import { diffCatalogs } from "./catalog/diff.js";
-import { Downloads } from "./downloads.js";
+import { Downloads, type Download } from "./downloads.js";
 import { ModelEvents, type ModelEvent, type ModelStatus, type StopCause } from "./model-events.js";
 import { modelEntry, presetText } from "./model-list.js";
-import type { Refusal } from "./refusal.js";
+import { unknownModelMessage, type Refusal } from "./refusal.js";
 import { refusalError } from "./refusal-http.js";
 import { Scheduler, type Effects, type KeepAlive, type Memory, type ModelConfig, type ModelView } from "./scheduler.js";
 import { exitKind, oomKillCount } from "./exit-kind.js";
@@ -60,6 +60,8 @@ export interface RouterOptions {
   memoryBudget?: { ram?: number; vram?: number };
   /** A loaded process that does not answer its health check for this long is killed (ms). */
   healthTimeoutMs: number;
+  /** --offline: an `hf-repo` preset not in the cache fails its load instead of being downloaded. */
+  offline?: boolean;
 }
 
 interface Pending {
@@ -91,6 +93,8 @@ export class Router implements LeaseSource {
   private readonly node: ReturnType<typeof nodeEngine>;
   private readonly selector: EngineSelector;
   private readonly progress = new Map<string, number>();
+  /** `hf-repo` presets whose load is downloading their files first. */
+  private readonly fetching = new Map<string, Download>();
   private readonly pending = new Map<string, Pending>();
   /** Each model's memory estimate once known (null: it cannot be estimated), and the estimates under way. */
   private readonly memory = new Map<string, Memory | null>();
@@ -146,7 +150,7 @@ export class Router implements LeaseSource {
         },
         ready: (id, info) => this.onChildReady(id, info),
         exit: (id, code, reason, how) => this.onChildExit(id, code, reason, how),
-        output: (id, line) => o.log.info(`[${id}] ${line}`),
+        output: (id, line) => relayLine(o.log, id, line),
       },
     );
   }
@@ -206,7 +210,7 @@ export class Router implements LeaseSource {
   async load(model: string, wait: boolean): Promise<void> {
     if (this.specs.has(model)) await this.ensureEstimate(model);
     const answer = this.scheduler.onLoadRequest(model);
-    if (answer === "unknown-model") throw notFound(model);
+    if (answer === "unknown-model") throw notFound(model, this.catalog.models);
     if (answer === "already-running") throw new ApiError(400, `model '${model}' is already running`);
     if (typeof answer === "object") throw refusalError(answer);
     if (!wait) return;
@@ -226,8 +230,13 @@ export class Router implements LeaseSource {
   /** POST /models/unload */
   unload(model: string): void {
     const answer = this.scheduler.onUnloadRequest(model);
-    if (answer === "unknown-model") throw notFound(model);
+    if (answer === "unknown-model") throw notFound(model, this.catalog.models);
     if (answer === "not-running") throw new ApiError(400, `model '${model}' is not running`);
+  }
+
+  /** POST /models/pin: pinned models are never evicted to make room (until the router stops, or it is unpinned). */
+  pin(model: string, pinned: boolean): void {
+    if (this.scheduler.onPinRequest(model, pinned) === "unknown-model") throw notFound(model, this.catalog.models);
   }
 
   /** GET /models?reload=1: re-reads every source; running models that changed or vanished are unloaded. */
@@ -247,7 +256,17 @@ export class Router implements LeaseSource {
       this.memory.delete(id);
       this.estimating.delete(id);
     }
-    this.scheduler.onCatalogChange(this.catalog.models.map((m) => this.configOf(m)), new Set(diff.changed));
+    // an `hf-repo` preset whose download just put its file in place is not a changed model to restart: its load
+    // goes on, now with the file (fetchThenLoad)
+    const fetched = diff.changed.filter((id) => this.fetching.has(id) && this.specs.get(id)?.path !== undefined);
+    const restart = new Set(diff.changed.filter((id) => !fetched.includes(id)));
+    this.scheduler.onCatalogChange(this.catalog.models.map((m) => this.configOf(m)), restart);
+    for (const id of fetched) {
+      const d = this.fetching.get(id)!;
+      this.fetching.delete(id);
+      d.cancel(); // already done, unless another process fetched the files first
+      if (this.scheduler.view(id)?.state === "loading") this.startProcess(id);
+    }
     for (const m of this.catalog.models) void this.ensureEstimate(m.id);
     const added = new Set(diff.added);
     for (const m of this.catalog.models) if (m.loadOnStartup && added.has(m.id)) this.scheduler.onLoadRequest(m.id);
@@ -266,6 +285,7 @@ export class Router implements LeaseSource {
         ...(fixed.sizeBytes !== undefined ? { sizeBytes: fixed.sizeBytes } : {}),
         ...(child ? { child } : {}),
         ...(this.progress.has(spec.id) ? { progress: this.progress.get(spec.id)! } : {}),
+        ...(this.fetching.has(spec.id) ? { download: { ...this.fetching.get(spec.id)!.progress } } : {}),
         memory: this.memoryOf(spec.id, view.state === "loaded" ? child?.pid : undefined),
       }, created));
     }
@@ -301,7 +321,7 @@ export class Router implements LeaseSource {
   /** GET /models entries for downloads under way (models not in the catalog yet). */
   listDownloads(): Record<string, unknown>[] {
     const created = Math.floor(Date.now() / 1000);
-    return this.downloads.list().filter((d) => this.resolve(d.name) === undefined).map((d) => ({
+    return this.downloads.list().filter((d) => !d.forModel && this.resolve(d.name) === undefined).map((d) => ({
       id: d.name, aliases: [], tags: [], object: "model", owned_by: "llamacpp", created,
       status: { value: "downloading", progress: { ...d.progress }, args: [], preset: "" },
       path: null, size_bytes: d.progress.total || null, source: "cache", in_flight: 0, waiting: 0, last_used: null, pinned: false,
@@ -336,8 +356,9 @@ export class Router implements LeaseSource {
     this.progress.delete(id);
     this.publish(id, "loading");
     if (!spec.path && (facts.engine === "node" || facts.engine === "llama-server")) {
+      if (spec.hfRepo && !this.o.offline) return this.fetchThenLoad(id, spec.hfRepo, spec.hfFile);
       const why = spec.hfRepo
-        ? (spec.hfError ?? `'${spec.hfRepo}' is not in the Hugging Face cache`)
+        ? `${spec.hfError ?? `'${spec.hfRepo}' is not in the Hugging Face cache`} (--offline: not downloaded)`
         : "the preset names no model file";
       queueMicrotask(() => this.onChildExit(id, null, why));
       return;
@@ -363,7 +384,42 @@ export class Router implements LeaseSource {
     );
   }
 
+  /**
+   * The first part of loading an `hf-repo` preset that is not cached: its download, shown as the model's loading
+   * progress. When it finishes the router rescans (Downloads.onFinished); the rescan finds the model's file, which
+   * changes the model, so the scheduler restarts this load with the file, its waiters kept. An unload cancels it.
+   */
+  private fetchThenLoad(id: string, repo: string, file: string | undefined): void {
+    this.o.log.info(`model '${id}': downloading ${repo}${file ? ` (${file})` : ""} into the Hugging Face cache`);
+    const d = this.downloads.start(repo, { forModel: id, ...(file ? { file } : {}) });
+    this.fetching.set(id, d);
+    d.done.then(
+      () => {
+        if (this.fetching.get(id) === d) this.fetching.delete(id);
+      },
+      (err: Error) => {
+        if (this.fetching.get(id) !== d) return;
+        this.fetching.delete(id);
+        if (this.scheduler.view(id)?.state === "loading") this.onChildExit(id, null, `download of ${repo} failed: ${err.message}`);
+      },
+    );
+  }
+
+  /** Cancels the download of `name` under way (POST /models/unload or DELETE /models of a model not in the catalog yet). */
+  cancelDownload(name: string): boolean {
+    const d = this.downloads.get(name);
+    if (!d) return false;
+    d.cancel();
+    return true;
+  }
+
   private stopProcess(id: string, cause: StopCause): void {
+    const fetch = this.fetching.get(id);
+    if (fetch) {
+      // the unload of a model still downloading stops its download; what it fetched stays resumable
+      this.fetching.delete(id);
+      fetch.cancel();
+    }
     this.publish(id, "unloading", { cause });
     if (!this.supervisor.has(id)) {
       // nothing runs for it (its start failed, or its plan is still being made): the stop is already done
@@ -545,6 +601,7 @@ interface ModelFacts {
   launchKey: string;
 }
 
-export function notFound(model: string): ApiError {
-  return new ApiError(404, `model '${model}' not found`, { type: "invalid_request_error", extra: { code: "model_not_found" } });
+/** 404 for a model name nothing in `known` answers to, naming the close matches (or them all, when few). */
+export function notFound(model: string, known: ReadonlyArray<{ id: string; aliases: readonly string[] }> = []): ApiError {
+  return new ApiError(404, known.length > 0 ? unknownModelMessage(model, known) : `model '${model}' not found`);
 }

@@ -109,6 +109,8 @@ interface ModelRec {
   oomRetried: boolean;
   /** The last keep-alive a client asked for, overriding the TTL until the process exits. */
   keepAlive?: KeepAlive;
+  /** A pin set at run time (POST /models/pin), overriding the config's until the router stops; reloads keep it. */
+  pin?: boolean;
 }
 
 interface ReqRec {
@@ -347,6 +349,18 @@ export class Scheduler {
     return "ok";
   }
 
+  /**
+   * Admin pin: a pinned model is never evicted to make room. Unpinning may free room that queued requests wait
+   * for, so the queue is served again.
+   */
+  onPinRequest(model: string, pinned: boolean): "ok" | "unknown-model" {
+    const m = this.models.get(model);
+    if (!m) return "unknown-model";
+    m.pin = pinned;
+    this.pump();
+    return "ok";
+  }
+
   /** Admin unload: stops the model even if it is serving (the caller asked for it). */
   onUnloadRequest(model: string): "ok" | "unknown-model" | "not-running" {
     const m = this.models.get(model);
@@ -380,7 +394,7 @@ export class Scheduler {
       inFlight: m.inFlight,
       waiting: m.waiters.length + this.queue.filter((id) => this.requests.get(id)?.model === model).length,
       lastUsed: m.lastUsed,
-      pinned: m.cfg.pinned ?? false,
+      pinned: pinnedOf(m),
       ...(ttlOf(m) !== undefined ? { ttlMs: ttlOf(m) } : {}),
       ...(m.failure ? { failure: m.failure } : {}),
     };
@@ -493,7 +507,7 @@ export class Scheduler {
   private blockedForever(m: ModelRec): Refusal | undefined {
     const running = [...this.models.values()].filter((x) => x.state !== "unloaded");
     if (running.length === 0) return undefined;
-    if (this.opts.modelsMax > 0 && running.filter((x) => x.cfg.pinned && x.state !== "stopping").length >= this.opts.modelsMax) {
+    if (this.opts.modelsMax > 0 && running.filter((x) => pinnedOf(x) && x.state !== "stopping").length >= this.opts.modelsMax) {
       return { kind: "pinned-full", model: m.cfg.id, modelsMax: this.opts.modelsMax };
     }
     const b = this.opts.memoryBudget;
@@ -501,7 +515,7 @@ export class Scheduler {
     if (!b || !need) return undefined;
     const pinned = { ram: 0, vram: 0 };
     for (const x of running) {
-      if (!x.cfg.pinned || x.state === "stopping") continue;
+      if (!pinnedOf(x) || x.state === "stopping") continue;
       pinned.ram += x.cfg.memory?.ram ?? 0;
       pinned.vram += x.cfg.memory?.vram ?? 0;
     }
@@ -513,7 +527,7 @@ export class Scheduler {
 
   private victimCandidates() {
     return [...this.models.values()]
-      .filter((m) => m.state === "loaded" && m.inFlight === 0 && m.waiters.length === 0 && !m.cfg.pinned)
+      .filter((m) => m.state === "loaded" && m.inFlight === 0 && m.waiters.length === 0 && !pinnedOf(m))
       .map((m) => ({ id: m.cfg.id, lastUsed: m.lastUsed }));
   }
 
@@ -598,6 +612,10 @@ export class Scheduler {
     for (const m of this.models.values()) n += m.waiters.length;
     return n;
   }
+}
+
+function pinnedOf(m: ModelRec): boolean {
+  return m.pin ?? m.cfg.pinned ?? false;
 }
 
 /** The idle time after which a loaded model is unloaded: a client's keep-alive, else its TTL (undefined = never). */

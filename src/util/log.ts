@@ -135,3 +135,34 @@ export function createLogger(opts: LogOptions, out: NodeJS.WritableStream = proc
     cork,
   };
 }
+
+const LETTER_LEVEL: Record<string, Level> = { D: "debug", I: "info", W: "warn", E: "error" };
+const JSON_LEVELS = new Set<string>(["debug", "info", "warn", "error"]);
+// llama.cpp's and corral's text lines: an optional `M.SS.mmm.uuu` time, then the level letter (maybe colored)
+const TEXT_LINE = /^(?:\d+\.\d\d\.\d{3}\.\d{3} )?([DIWE]) (.*)$/s;
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * A line a child process wrote, as one line of this logger at the child's own level: `E request failed` from model
+ * `m` becomes `E [m] request failed`, not `I [m] E request failed`. Lines without a level (llama.cpp writes many)
+ * are info; a child's JSON lines (--log-format json) keep their level and fields.
+ */
+export function relayLine(log: Logger, name: string, line: string): void {
+  if (line.startsWith("{")) {
+    try {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      if (o && typeof o === "object" && typeof o["level"] === "string" && JSON_LEVELS.has(o["level"]) && typeof o["msg"] === "string") {
+        // the child's time and name are replaced by the router's
+        const { level, msg, time: _time, name: _name, ...fields } = o;
+        log[level as Level](`[${name}] ${msg}`, Object.keys(fields).length > 0 ? fields : undefined);
+        return;
+      }
+    } catch {
+      // not JSON after all: relayed as text
+    }
+  }
+  const plain = line.replace(ANSI, "");
+  const m = TEXT_LINE.exec(plain);
+  if (m) log[LETTER_LEVEL[m[1]!]!](`[${name}] ${m[2]!}`);
+  else log.info(`[${name}] ${plain}`);
+}

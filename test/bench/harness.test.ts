@@ -2,11 +2,11 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { findLlamaServerBin, type LlamaServerBin } from "../../bench/lib/servers.js";
 import { REPO_ROOT } from "../helpers/server.js";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 
 interface Row { scenario: string; metric: string; impl: string; value: number }
 
@@ -16,7 +16,7 @@ let bin: LlamaServerBin | undefined;
 
 before(() => {
   bin = findLlamaServerBin();
-  const out = path.join(mkdtempSync(path.join(tmpdir(), "corral-bench-")), "r.json");
+  const out = path.join(tempDirUntilExit("corral-bench-"), "r.json");
   // three impls when a llama-server binary is found, hence the room
   run = spawnSync(process.execPath, [path.join(REPO_ROOT, "dist", "bench", "run.js"), "--quick", "--out", out], { encoding: "utf8", timeout: 400_000 });
   assert.equal(run.status, 0, run.stderr);

@@ -2,7 +2,7 @@
 // parsers, escapes, KV overrides, context shift arithmetic, the API prefix, static files and the logger.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -13,6 +13,7 @@ import { drySequenceBreakers, dryPenalty, xtcSampler } from "../../src/model-ser
 import { stripApiPrefix } from "../../src/util/api-prefix.js";
 import { staticFile } from "../../src/util/static-files.js";
 import { createLogger, formatElapsed } from "../../src/util/log.js";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 
 describe("flag value formats", () => {
   test("logit bias, LoRA scale and KV override items", () => {
@@ -70,7 +71,7 @@ describe("flag value formats", () => {
   });
 
   test("static files: index.html for directories, nothing outside the folder", () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "corral-static-"));
+    const dir = tempDirUntilExit("corral-static-");
     mkdirSync(path.join(dir, "sub"));
     writeFileSync(path.join(dir, "index.html"), "<p>home</p>");
     writeFileSync(path.join(dir, "sub", "app.js"), "1");
@@ -127,7 +128,7 @@ describe("logger flags", () => {
   });
 
   test("--log-file gets the same lines, without colors, and is emptied first", () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "corral-log-")), "x.log");
+    const file = path.join(tempDirUntilExit("corral-log-"), "x.log");
     writeFileSync(file, "old content\n");
     const c = capture();
     const log = createLogger({ format: "text", verbose: false, colors: "on", file }, c.out);

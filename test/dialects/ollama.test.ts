@@ -26,9 +26,9 @@ import { formatParameterSize, readGgufSummary, summaryOf } from "../../src/gguf/
 import { gguf, GgufWriter } from "../../src/gguf/writer.js";
 import { ApiError } from "../../src/http/errors.js";
 import { getTestModel } from "../helpers/models.js";
-import { writeFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 
 /** Asserts a 400 whose message names `field` (or contains `text`). */
 function assert400(f: () => unknown, text: string): void {
@@ -592,7 +592,7 @@ describe("readGgufSummary on files", () => {
   });
 
   test("a split model: the first shard's metadata, the parameters of all shards", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "corral-gguf-"));
+    const dir = tempDirUntilExit("corral-gguf-");
     const shard = async (i: number, elements: number) => {
       const w = new GgufWriter().set("split.no", gguf.u16(i - 1)).set("split.count", gguf.u16(2));
       if (i === 1) w.set("general.architecture", gguf.str("llama")).set("general.file_type", gguf.u32(7)).set("llama.block_count", gguf.u32(3));
@@ -610,7 +610,7 @@ describe("readGgufSummary on files", () => {
   });
 
   test("a file that is not a GGUF is a clear error", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "corral-gguf-"));
+    const dir = tempDirUntilExit("corral-gguf-");
     const file = path.join(dir, "fake.gguf");
     writeFileSync(file, "this is not a model, just some text that is long enough to be read as a header");
     await assert.rejects(readGgufSummary(file), /fake\.gguf is not a readable GGUF file/);

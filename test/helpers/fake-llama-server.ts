@@ -1,12 +1,12 @@
 // Fake llama-server binaries, builds and bundles, so that discovery and `corral engine` are tested without a compile.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 
 export const FAKE_COMMIT = "0123456789abcdef0123456789abcdef01234567";
 
 export function tempDir(prefix = "corral-engine-"): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  return tempDirUntilExit(prefix);
 }
 
 export function writeScript(file: string, body: string): string {

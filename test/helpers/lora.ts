@@ -1,10 +1,9 @@
 // A random LoRA adapter for a generated test model, written with the project's GGUF writer in the layout
 // llama.cpp's llama_adapter_lora_init reads: general.type "adapter", adapter.type "lora", adapter.lora.alpha, and
 // for each adapted weight W a pair W.lora_a [n_in x rank] and W.lora_b [rank x n_out].
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { GgufWriter, gguf } from "../../src/gguf/writer.js";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 
 export interface RandomLoraOptions {
   /** The base model's embedding size and vocabulary size (the adapter changes its output projection). */
@@ -33,7 +32,7 @@ export async function writeRandomLora(o: RandomLoraOptions): Promise<string> {
     .set("adapter.lora.alpha", gguf.f32(rank));
   writer.addTensor({ name: "output.weight.lora_a", dims: [o.dim, rank], type: "f32", data: fill(o.dim * rank) });
   writer.addTensor({ name: "output.weight.lora_b", dims: [rank, o.vocabSize], type: "f32", data: fill(rank * o.vocabSize) });
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "corral-lora-")), "adapter.gguf");
+  const file = path.join(tempDirUntilExit("corral-lora-"), "adapter.gguf");
   await writer.write(file);
   return file;
 }

@@ -1,11 +1,11 @@
 // Helpers for router tests: a models folder built from generated models, a router started on it with an empty
 // Hugging Face cache (so the user's own cache never leaks into a test), and views of its model processes.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
-import os from "node:os";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { findLlamaServer } from "../../src/engines/llama-server/find.js";
 import type { RandomLlamaOptions } from "../../src/gguf/random-llama.js";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 import { getTestModel } from "./models.js";
 import { startServer, type RunningServer } from "./server.js";
 
@@ -14,7 +14,7 @@ import { startServer, type RunningServer } from "./server.js";
  * `options` go to every model (e.g. QUIET_BYTES).
  */
 export async function makeModelsDir(files: Record<string, number>, options: RandomLlamaOptions = {}): Promise<string> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "corral-models-"));
+  const dir = tempDirUntilExit("corral-models-");
   for (const [rel, seed] of Object.entries(files)) {
     const src = await getTestModel("tiny", { ...options, seed });
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
@@ -23,8 +23,9 @@ export async function makeModelsDir(files: Record<string, number>, options: Rand
   return dir;
 }
 
+/** A new empty folder, removed when the test process exits (as every folder these helpers make). */
 export function emptyDir(prefix = "corral-empty-"): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  return tempDirUntilExit(prefix);
 }
 
 export type TestEngine = "node" | "llama-server";

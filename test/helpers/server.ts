@@ -40,8 +40,8 @@ export function runCorral(args: string[], opts: { env?: NodeJS.ProcessEnv; timeo
   });
 }
 
-/** Spawns `corral ARGS --port 0` and resolves once /health answers 200. */
-export async function startServer(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunningServer> {
+/** Spawns `corral ARGS --port 0` and resolves once /health (under `apiPrefix`, for --api-prefix) answers 200. */
+export async function startServer(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; apiPrefix?: string } = {}): Promise<RunningServer> {
   const proc = spawn(process.execPath, [CORRAL_BIN, "--host", "127.0.0.1", "--port", "0", ...args], {
     env: { ...process.env, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -69,7 +69,7 @@ export async function startServer(args: string[], opts: { env?: NodeJS.ProcessEn
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}; output:\n${out}`);
-    const res = await fetch(`${url}/health`).catch(() => undefined);
+    const res = await fetch(`${url}${opts.apiPrefix ?? ""}/health`).catch(() => undefined);
     if (res?.status === 200) break;
     if (Date.now() > deadline) throw new Error(`server never became healthy; output:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -1,13 +1,13 @@
 // Real third-party files, the demo model `npm start` serves, and tool calls.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+
 import path from "node:path";
 import OpenAI from "openai";
 import { getTestModel, sharedThirdPartyModel } from "../helpers/models.js";
 import { postJson, startServer } from "../helpers/server.js";
 import { parseToolCalls } from "../../src/model-server/routes/generation.js";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 
 describe("third-party GGUF (llama-2-tiny-random, converted by Hugging Face tooling)", () => {
   const model = sharedThirdPartyModel();
@@ -37,7 +37,7 @@ describe("third-party GGUF (llama-2-tiny-random, converted by Hugging Face tooli
 
 describe("npm start with no model", () => {
   test("is a router over the Hugging Face cache and the demo model, generated into the cache folder", async () => {
-    const cache = mkdtempSync(path.join(tmpdir(), "corral-xdg-"));
+    const cache = tempDirUntilExit("corral-xdg-");
     // only XDG_CACHE_HOME: both the demo model and the (empty) hub cache live under it
     const env: NodeJS.ProcessEnv = { XDG_CACHE_HOME: cache, LLAMA_CACHE: "", HF_HUB_CACHE: "", HUGGINGFACE_HUB_CACHE: "", HF_HOME: "" };
     const server = await startServer(["-t", "1"], { env });

@@ -1,11 +1,11 @@
 // Bad input gets an OpenAI-shaped 4xx naming the problem, and the server keeps serving.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { getTestModel } from "../helpers/models.js";
 import { postJson, runCorral, startServer, type RunningServer } from "../helpers/server.js";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 
 function assertError(r: { status: number; json: any }, status: number, type: string, messagePattern?: RegExp): void {
   assert.equal(r.status, status, JSON.stringify(r.json));
@@ -72,11 +72,20 @@ describe("bad requests", () => {
     assert.equal(s.status, 400, "a stream that cannot start still gets a status code");
   });
 
-  test("unknown paths are 404 JSON; embeddings without --embedding are 501", async () => {
+  test("unknown paths are 404 JSON; embeddings without --embedding are 400 naming the flag and the preset key", async () => {
     const r = await fetch(`${server.url}/v1/nothing-here`);
     assert.equal(r.status, 404);
     assert.equal(((await r.json()) as any).error.type, "not_found_error");
-    assertError(await postJson(`${server.url}/v1/embeddings`, { input: "x" }), 501, "not_supported_error", /--embeddings/);
+    // 400, not llama-server's 501: SDKs retry a 5xx three times, and no retry can help
+    for (const p of ["/v1/embeddings", "/embeddings", "/embedding"]) {
+      const e = await postJson(`${server.url}${p}`, { input: "x" });
+      assertError(e, 400, "invalid_request_error", /Start it with `--embeddings`.*`embeddings = true`/);
+      assert.equal(e.json.error.code, 400);
+    }
+    const id = ((await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ id: string }> }).data[0]!.id;
+    const ollama = await postJson(`${server.url}/api/embed`, { model: id, input: "x" });
+    assert.equal(ollama.status, 400);
+    assert.match(ollama.json.error, /--embeddings/);
   });
 
   test("after all that, the server still answers", async () => {
@@ -89,7 +98,7 @@ describe("bad requests", () => {
 describe("API key", () => {
   let server: RunningServer;
   before(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "corral-keys-"));
+    const dir = tempDirUntilExit("corral-keys-");
     const keyFile = path.join(dir, "keys.txt");
     writeFileSync(keyFile, "# team keys\nfile-key\n");
     server = await startServer(["-m", await getTestModel("tiny"), "-t", "1", "--api-key", "k1,k2", "--api-key-file", keyFile]);
@@ -117,7 +126,7 @@ describe("API key", () => {
 
 describe("start-up errors", () => {
   test("a file that is not a GGUF exits non-zero with one clear line", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "corral-bad-"));
+    const dir = tempDirUntilExit("corral-bad-");
     const bad = path.join(dir, "broken.gguf");
     writeFileSync(bad, "this is not a model at all, just text");
     const r = await runCorral(["-m", bad, "--port", "0"]);
@@ -129,7 +138,7 @@ describe("start-up errors", () => {
   });
 
   test("a truncated GGUF exits non-zero with a clear line", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "corral-bad-"));
+    const dir = tempDirUntilExit("corral-bad-");
     const bad = path.join(dir, "truncated.gguf");
     const { readFileSync } = await import("node:fs");
     writeFileSync(bad, readFileSync(await getTestModel("tiny")).subarray(0, 5000));

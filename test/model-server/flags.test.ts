@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import https from "node:https";
 import os from "node:os";
 import path from "node:path";
@@ -14,6 +14,7 @@ import { writeRandomLora } from "../helpers/lora.js";
 import { getTestModel, TEST_MODEL_PRESETS } from "../helpers/models.js";
 import { emptyDir, makeModelsDir, testEngines } from "../helpers/router.js";
 import { CORRAL_BIN, postJson, runCorral, startServer, type RunningServer } from "../helpers/server.js";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 
 const PROMPT = "hello world";
 /** Token ids of the generated models' vocabulary (src/gguf/vocab.ts): </s> and <|im_start|>. */
@@ -102,7 +103,7 @@ describe("llama-server flags on the built-in engine", () => {
   });
 
   test("--grammar-file is the default grammar; a request's grammar replaces it", async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "corral-grammar-"));
+    const dir = tempDirUntilExit("corral-grammar-");
     const file = path.join(dir, "answer.gbnf");
     writeFileSync(file, 'root ::= ("yes" | "no") " " ("yes" | "no")\n');
     await withServer(["-m", tiny, "-t", "1", "-c", "64", "--grammar-file", file], async (s) => {
@@ -136,7 +137,7 @@ describe("llama-server flags on the built-in engine", () => {
   });
 
   test("--check-tensors refuses a model whose weights hold a NaN; without it the model loads", async () => {
-    const corrupt = path.join(mkdtempSync(path.join(os.tmpdir(), "corral-nan-")), "nan.gguf");
+    const corrupt = path.join(tempDirUntilExit("corral-nan-"), "nan.gguf");
     copyFileSync(tiny, corrupt);
     const norm = estimateRandomLlamaModel(TEST_MODEL_PRESETS.tiny).layout.tensors.find((t) => t.name === "output_norm.weight")!;
     const fd = openSync(corrupt, "r+");
@@ -209,7 +210,7 @@ describe("llama-server flags on the built-in engine", () => {
   });
 
   test("server flags: --api-prefix, HTTPS, --props, --path, --ui-config, --slot-save-path, --sleep-idle-seconds, --log-file", async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "corral-server-flags-"));
+    const dir = tempDirUntilExit("corral-server-flags-");
     const key = path.join(dir, "key.pem");
     const cert = path.join(dir, "cert.pem");
     execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
@@ -304,7 +305,7 @@ describe("implemented flags through a router", () => {
   let ui: string;
   before(async () => {
     modelsDir = await makeModelsDir({ "m.gguf": 1 });
-    ui = mkdtempSync(path.join(os.tmpdir(), "corral-router-ui-"));
+    ui = tempDirUntilExit("corral-router-ui-");
     writeFileSync(path.join(ui, "index.html"), "<p>router ui</p>");
   });
 

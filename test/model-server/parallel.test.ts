@@ -2,11 +2,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { getTestModel } from "../helpers/models.js";
 import { CORRAL_BIN, postJson, readSse, startServer, type RunningServer } from "../helpers/server.js";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 
 const NO_EOS = { "2": -100, "4": -100 };
 
@@ -113,14 +113,11 @@ describe("parent link", () => {
     // A parent process that forks corral with an IPC channel and relays its messages on stdout.
     const parentSrc = `
       import { fork } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
       const child = fork(${JSON.stringify(CORRAL_BIN)}, ["-m", ${JSON.stringify(model)}, "--port", "0", "-t", "1"], { stdio: ["ignore", "ignore", "ignore", "ipc"] });
       child.on("message", (m) => process.stdout.write(JSON.stringify({ ...m, childPid: child.pid }) + "\\n"));
       setInterval(() => {}, 1000);
     `;
-    const script = path.join(mkdtempSync(path.join(tmpdir(), "corral-parent-")), "parent.mjs");
+    const script = path.join(tempDirUntilExit("corral-parent-"), "parent.mjs");
     writeFileSync(script, parentSrc);
     const parent = fork(script, [], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
     const ready = await new Promise<{ type: string; info: { id: string; port: number; n_ctx: number; pid: number }; childPid: number }>((resolve, reject) => {

@@ -90,15 +90,17 @@ describe(`router [${engine}]: discovery and the /models API`, { skip }, () => {
     assert.ok(Array.isArray(tok.json.tokens));
   });
 
-  test("missing, unknown or mistyped model: 400 / 404 model_not_found, never a path lookup", async () => {
+  test("missing, unknown or mistyped model: 400 / 404 naming the models, never a path lookup", async () => {
     const missing = await postJson(`${server.url}/v1/chat/completions`, { messages: [{ role: "user", content: "hi" }] });
     assert.equal(missing.status, 400);
     assert.match(missing.json.error.message, /model/);
     for (const name of ["nope", "../../etc/passwd", path.join(dir, "alpha.gguf")]) {
       const r = await postJson(`${server.url}/v1/chat/completions`, { model: name, messages: [] });
       assert.equal(r.status, 404, name);
-      assert.equal(r.json.error.code, "model_not_found");
+      assert.equal(r.json.error.code, 404);
+      assert.equal(r.json.error.type, "not_found_error");
       assert.match(r.json.error.message, /not found/);
+      assert.match(r.json.error.message, /'alpha'/, "a few models: all of them are listed");
     }
     const typed = await postJson(`${server.url}/v1/completions`, { model: 42, prompt: "x" });
     assert.equal(typed.status, 400);

@@ -237,6 +237,32 @@ describe("scheduler", () => {
     assert.match(t2.failures.get("rb")!.message, /pinned/);
   });
 
+  test("a pin set at run time protects a model from eviction; unpinning lets a waiting request evict it", () => {
+    const t = setup(["a", "b", "c"], { modelsMax: 2 });
+    warm(t, "a");
+    t.advance(10);
+    warm(t, "b");
+    assert.equal(t.s.onPinRequest("a", true), "ok");
+    assert.equal(t.s.view("a")!.pinned, true);
+    assert.equal(t.s.onPinRequest("nope", true), "unknown-model");
+    t.s.onRequest("r1", "c");
+    assert.deepEqual(t.take(), ["stop b"], "a is the least recently used, but pinned: b goes");
+    t.s.onExit("b", 0, "");
+    t.s.onReady("c");
+    t.take();
+    t.s.onPinRequest("c", true);
+    t.s.onRequest("r2", "b");
+    assert.deepEqual(t.take(), ["fail r2 pinned-full"], "every slot pinned: refused at once");
+    t.s.onServeDone("r1");
+    t.s.onPinRequest("c", false);
+    t.s.onRequest("r3", "b");
+    assert.deepEqual(t.take(), ["stop c"], "unpinned, c is evicted for b");
+    // a run-time pin outlasts a reload that keeps the model, and overrides the config's pin
+    t.s.onCatalogChange([{ id: "a" }, { id: "b" }, { id: "c", pinned: true }], new Set());
+    assert.equal(t.s.view("a")!.pinned, true);
+    assert.equal(t.s.view("c")!.pinned, false);
+  });
+
   test("queue cap: beyond --models-queue-max, 503 with Retry-After", () => {
     const t = setup(["a", "b"], { modelsMax: 1, queueMax: 2 });
     t.s.onRequest("ra", "a");
@@ -260,7 +286,7 @@ describe("scheduler", () => {
     const t = setup(["a"]);
     t.s.onRequest("r1", "a", false);
     assert.deepEqual(t.take(), ["fail r1 not-loaded"]);
-    assert.equal(t.failures.get("r1")!.message, "model is not loaded");
+    assert.match(t.failures.get("r1")!.message, /^model 'a' is not loaded.*POST \/models\/load \{"model":"a"\}$/);
   });
 
   test("unload during a load: waiters go back to the queue and load it again after the exit", () => {

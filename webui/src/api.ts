@@ -10,14 +10,22 @@ export function getApiKey(): string {
 export function setApiKey(key: string): void {
   if (key) localStorage.setItem(KEY_STORAGE, key);
   else localStorage.removeItem(KEY_STORAGE);
+  for (const fn of changeListeners) fn();
 }
 
 type KeyListener = () => void;
 const keyListeners = new Set<KeyListener>();
+const changeListeners = new Set<KeyListener>();
 /** Called whenever the server answers 401: the app shows its key prompt. */
 export function onKeyNeeded(fn: KeyListener): () => void {
   keyListeners.add(fn);
   return () => keyListeners.delete(fn);
+}
+
+/** Called when the key is entered, changed or forgotten: whatever failed with 401 (a live stream) tries again. */
+export function onKeyChanged(fn: KeyListener): () => void {
+  changeListeners.add(fn);
+  return () => changeListeners.delete(fn);
 }
 
 export class HttpError extends Error {
@@ -26,13 +34,21 @@ export class HttpError extends Error {
   }
 }
 
+/** The folder the page is served from: "" at /, "/llm" under `--api-prefix /llm`, where the API is too. */
+const BASE = location.pathname.replace(/\/[^/]*$/, "");
+
+/** An API path ("/v1/models") as this page must ask for it. */
+export function apiUrl(path: string): string {
+  return path.startsWith("/") ? BASE + path : path;
+}
+
 /** fetch with the key; throws HttpError (with the server's own message) on a non-2xx answer. */
 export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   const key = getApiKey();
   if (key) headers.set("authorization", `Bearer ${key}`);
   if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
-  const res = await fetch(path, { ...init, headers });
+  const res = await fetch(apiUrl(path), { ...init, headers });
   if (res.ok) return res;
   const text = await res.text().catch(() => "");
   let message = text || res.statusText;
@@ -51,7 +67,20 @@ export async function apiJson<T>(path: string, body?: unknown, method = body ===
   return (await res.json()) as T;
 }
 
-/** One entry of GET /models (the router's shape; `corral -m` answers a single loaded entry). */
+/** A download's progress (src/router/model-events.ts): bytes of the whole pull so far, of all, and the rate. */
+export interface DownloadProgress {
+  file: string;
+  done: number;
+  total: number;
+  rate: number;
+  eta_s?: number;
+}
+
+/**
+ * One entry of GET /models (the router's shape; `corral -m` answers a single entry with `meta`). The models feed
+ * (models/store.ts) keeps `status.progress` a number (the load's fraction, or the download's) and moves a
+ * download's details to `status.download`.
+ */
 export interface ModelInfo {
   id: string;
   aliases?: string[];
@@ -60,11 +89,11 @@ export interface ModelInfo {
     value: "unloaded" | "loading" | "loaded" | "unloading" | "downloading" | string;
     progress?: number;
     failed?: boolean;
-    exit_code?: number;
+    exit_code?: number | null;
     error?: string;
     args?: string[];
     preset?: string;
-    download?: { done_bytes?: number; total_bytes?: number; [k: string]: unknown };
+    download?: DownloadProgress;
   };
   path?: string | null;
   size_bytes?: number | null;
@@ -77,4 +106,8 @@ export interface ModelInfo {
   ttl?: number;
   memory?: { estimate: { ram: number; vram: number } | null; measured: { ram: number; vram: number } | null };
   n_ctx?: number;
+  n_params?: number;
+  pid?: number;
+  /** `corral -m`: llama-server's facts of the one model. */
+  meta?: { n_ctx?: number; n_params?: number; size?: number; n_ctx_train?: number };
 }

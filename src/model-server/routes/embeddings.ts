@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Token } from "node-llama-cpp";
-import { ApiError } from "../../http/errors.js";
+import { ApiError, embeddingsDisabled } from "../../http/errors.js";
 import { type Json, type JsonObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
 import type { Engine } from "../engine.js";
 import type { ServerState } from "../state.js";
@@ -20,7 +20,7 @@ export function registerEmbeddingRoutes(app: FastifyInstance, state: ServerState
 export async function runEmbeddings(state: ServerState, body: JsonObject, o: { openAiOnly: boolean }): Promise<Record<string, unknown>> {
   const { engine } = requireReady(state);
   if (!engine.embedding) {
-    throw new ApiError(501, "This server does not support embeddings. Start it with `--embeddings`");
+    throw embeddingsDisabled();
   }
   if (o.openAiOnly && state.opts.pooling === "none") {
     throw new ApiError(400, "Pooling type 'none' is not OAI compatible. Please use a different pooling type");

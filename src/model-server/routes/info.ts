@@ -1,5 +1,5 @@
-import { escapeHtml } from "../../util/html.js";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { webUiFile } from "../../util/webui.js";
 import { ApiError } from "../../http/errors.js";
 import { VERSION } from "../../cli/version.js";
 import type { ServerState } from "../state.js";
@@ -64,12 +64,15 @@ export function registerInfoRoutes(app: FastifyInstance, state: ServerState): vo
     }));
   });
 
-  app.get("/", async (_req, reply) => {
-    if (!state.opts.webui) throw new ApiError(404, "File Not Found");
-    reply.type("text/html; charset=utf-8");
-    return `<!doctype html><meta charset="utf-8"><title>corral</title><h1>corral</h1><p>Serving <b>${escapeHtml(state.modelId)}</b>` +
-      ` (${state.ready ? "ready" : "loading"}). OpenAI-compatible API at <code>/v1</code>.</p>`;
-  });
+  // the web UI (src/util/webui.ts); --path's files, served from an earlier hook, win where they match
+  const ui = (req: FastifyRequest, reply: FastifyReply) => {
+    const file = state.opts.webui ? webUiFile(req.url.split("?", 1)[0]!) : undefined;
+    if (!file) throw new ApiError(404, `File Not Found: ${req.method} ${req.url.split("?", 1)[0]}`);
+    return reply.type(file.type).header("cache-control", file.cacheControl).send(file.body);
+  };
+  app.get("/", ui);
+  app.get("/index.html", ui);
+  app.get("/assets/*", ui);
 }
 
 /** The server's sampling defaults, under llama-server's names for them. */

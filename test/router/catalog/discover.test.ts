@@ -1,12 +1,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DiscoveryError, hubCacheDir, scanHubCache, scanModelsDir } from "../../../src/router/catalog/discover.js";
+import { tempDirUntilExit } from "../../../src/util/temp-dir.js";
 
 function tree(files: string[]): string {
-  const root = mkdtempSync(path.join(tmpdir(), "corral-catalog-"));
+  const root = tempDirUntilExit("corral-catalog-");
   for (const f of files) {
     mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
     writeFileSync(path.join(root, f), "GGUF");

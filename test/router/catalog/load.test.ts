@@ -1,12 +1,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DEMO_MODEL_ID, loadCatalog } from "../../../src/router/catalog/load.js";
+import { tempDirUntilExit } from "../../../src/util/temp-dir.js";
 
 function hubWith(files: string[]): string {
-  const hub = mkdtempSync(path.join(tmpdir(), "corral-hub-"));
+  const hub = tempDirUntilExit("corral-hub-");
   const repo = path.join(hub, "models--acme--tiny-GGUF");
   mkdirSync(path.join(repo, "refs"), { recursive: true });
   writeFileSync(path.join(repo, "refs", "main"), "c0ffee");
@@ -20,7 +20,7 @@ function hubWith(files: string[]): string {
 describe("loadCatalog", () => {
   test("a preset's hf-repo is served from the cache (tag case-insensitive); an uncached one keeps no path", () => {
     const hub = hubWith(["tiny-Q8_0.gguf"]);
-    const ini = path.join(mkdtempSync(path.join(tmpdir(), "corral-ini-")), "p.ini");
+    const ini = path.join(tempDirUntilExit("corral-ini-"), "p.ini");
     writeFileSync(ini, "[mine]\nhf-repo = acme/tiny-GGUF:q8_0\n\n[absent]\nhf-repo = acme/other-GGUF:Q4_K_M\n");
     const c = loadCatalog({ presetFile: ini, env: { LLAMA_CACHE: hub }, cliOptions: {} });
     const mine = c.models.find((m) => m.id === "mine")!;
@@ -33,7 +33,7 @@ describe("loadCatalog", () => {
   });
 
   test("hf-repo without a tag takes Q4_K_M when cached, else Q8_0, else the first model file (llama-server's order)", () => {
-    const ini = path.join(mkdtempSync(path.join(tmpdir(), "corral-ini-")), "p.ini");
+    const ini = path.join(tempDirUntilExit("corral-ini-"), "p.ini");
     writeFileSync(ini, "[plain]\nhf-repo = acme/tiny-GGUF\n\n[exact]\nhf-repo = acme/tiny-GGUF\nhf-file = tiny-F16.gguf\n");
     const withQ4 = loadCatalog({ presetFile: ini, env: { LLAMA_CACHE: hubWith(["tiny-Q8_0.gguf", "tiny-Q4_K_M.gguf"]) }, cliOptions: {} });
     assert.match(withQ4.models.find((m) => m.id === "plain")!.path!, /tiny-Q4_K_M\.gguf$/);

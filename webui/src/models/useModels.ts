@@ -1,25 +1,13 @@
-import { useEffect, useState } from "react";
-import { apiJson, type ModelInfo } from "../api";
+import { useSyncExternalStore } from "react";
+import type { ModelInfo } from "../api";
+import { getModelsState, subscribeModels, type ModelsState } from "./store";
 
-/** The server's models, kept current. (Placeholder: polls; the models view replaces this with /models/sse.) */
+/** The server's models, kept current (models/store.ts). */
 export function useModels(): ModelInfo[] {
-  const [models, setModels] = useState<ModelInfo[]>([]);
-  useEffect(() => {
-    let stop = false;
-    const tick = async () => {
-      try {
-        const r = await apiJson<{ data: ModelInfo[] }>("/models");
-        if (!stop) setModels(r.data);
-      } catch {
-        // shown by the models view
-      }
-    };
-    void tick();
-    const t = setInterval(tick, 2000);
-    return () => {
-      stop = true;
-      clearInterval(t);
-    };
-  }, []);
-  return models;
+  return useSyncExternalStore(subscribeModels, () => getModelsState().models);
+}
+
+/** The whole feed: the models, the server's mode, whether the live stream is up, failed downloads. */
+export function useModelsState(): ModelsState {
+  return useSyncExternalStore(subscribeModels, getModelsState);
 }
