@@ -4,7 +4,7 @@ import { helpText } from "./help.js";
 import { checkCombinations } from "./combinations.js";
 import { CliError, parseArgs } from "./parse.js";
 import { VERSION } from "./version.js";
-import { ensureDemoModel } from "../demo-model.js";
+import { ensureDemoModels, type DemoModel } from "../demo-model.js";
 import { createLogger, logOptionsFrom } from "../util/log.js";
 import { SPARE_ENV } from "../engines/node/protocol.js";
 
@@ -51,14 +51,14 @@ async function main(): Promise<void> {
     return runModelServer(options, options.model, log);
   }
   // no -m: a router, as llama-server. With no folder and no presets, the demo model is served beside the cache.
-  let demoModelPath: string | undefined;
+  let demoModels: DemoModel[] | undefined;
   if (!options.modelsDir && !options.modelsPreset) {
-    demoModelPath = await ensureDemoModel(log);
-    log.info("no -m, --models-dir or --models-preset: serving the Hugging Face cache and the generated demo model 'corral-demo' (random weights: its output is random text)");
+    demoModels = await ensureDemoModels(log);
+    log.info(`no -m, --models-dir or --models-preset: serving the Hugging Face cache and the generated demo models ${demoModels.map((m) => `'${m.id}'`).join(" and ")} (random weights: their output is random text)`);
   }
   // imported here so that model processes never load the router's code
   const { runRouter } = await import("../router/main.js");
-  await runRouter({ options, fromArgv, passthrough, ...(demoModelPath ? { demoModelPath } : {}) }, log);
+  await runRouter({ options, fromArgv, passthrough, ...(demoModels ? { demoModels } : {}) }, log);
 }
 
 main().catch((err: unknown) => {

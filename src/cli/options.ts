@@ -246,7 +246,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "help", names: ["-h", "--help", "--usage"], routerOnly: true, type: "bool", group: "server", help: "print this help and exit" },
   { key: "version", names: ["--version"], routerOnly: true, type: "bool", group: "server", help: "print the version and exit" },
   { key: "model", names: ["-m", "--model"], routerOnly: true, type: "string", valueName: "FILE", env: "LLAMA_ARG_MODEL", group: "model",
-    help: "GGUF model to serve (without it corral runs as a router over --models-dir, the Hugging Face cache and its demo model)" },
+    help: "GGUF model to serve (without it corral runs as a router over --models-dir, the Hugging Face cache and its demo models)" },
   { key: "hfRepo", names: ["-hf", "-hfr", "--hf-repo"], routerOnly: true, type: "string", valueName: "OWNER/REPO[:QUANT]", env: "LLAMA_ARG_HF_REPO", group: "model",
     help: "serve a model from the Hugging Face cache, picked as llama-server picks it (QUANT, else Q4_K_M, else Q8_0, else the first GGUF; every shard; the repo's mmproj)" },
   { key: "hfFile", names: ["-hff", "--hf-file"], routerOnly: true, type: "string", valueName: "FILE", env: "LLAMA_ARG_HF_FILE", group: "model",

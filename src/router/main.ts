@@ -12,7 +12,7 @@ import { StartupError } from "../util/startup-error.js";
 import { readTlsFiles } from "../util/tls.js";
 import { tempDirUntilExit } from "../util/temp-dir.js";
 import { exampleCurl, reachableUrl } from "../util/startup-hint.js";
-import { DEMO_MODEL_ID } from "../demo-model.js";
+import { DEMO_MODEL_ID, type DemoModel } from "../demo-model.js";
 import { checkStaticDir } from "../util/static-files.js";
 import { WEBUI_DIR } from "../util/webui.js";
 import { routerRoutes } from "./api.js";
@@ -33,7 +33,7 @@ export interface RouterStart {
   /** llama-server flags corral does not know, from the command line: every child gets them. */
   passthrough: string[];
   /** The generated demo model, served when no folder or presets file is given. */
-  demoModelPath?: string;
+  demoModels?: readonly DemoModel[];
 }
 
 export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
@@ -42,7 +42,7 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
   const readCatalog = () => loadCatalog({
     ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}),
     ...(opts.modelsPreset ? { presetFile: opts.modelsPreset } : {}),
-    ...(s.demoModelPath ? { demoModelPath: s.demoModelPath } : {}),
+    ...(s.demoModels ? { demoModels: s.demoModels } : {}),
     env: process.env,
     cliOptions,
     ...(opts.modelsTtl !== undefined ? { defaultTtlS: opts.modelsTtl } : {}),
@@ -114,7 +114,7 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
   log.info(`server is listening on ${tls ? "https" : "http"}://${opts.host}:${port}`);
   if (!opts.host.endsWith(".sock")) {
     logFirstSteps(log, reachableUrl(tls ? "https" : "http", opts.host, port) + (opts.apiPrefix ?? ""), models.map((m) => m.id), {
-      ...(s.demoModelPath ? { demo: DEMO_MODEL_ID } : {}), webui: opts.webui, needsKey: apiKeys.length > 0,
+      ...(s.demoModels ? { demo: DEMO_MODEL_ID } : {}), webui: opts.webui, needsKey: apiKeys.length > 0,
     });
   }
 

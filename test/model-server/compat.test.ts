@@ -44,7 +44,7 @@ describe("npm start with no model", () => {
     try {
       assert.match(server.output(), /demo model/);
       const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ id: string; source: string }> };
-      assert.deepEqual(models.data.map((m) => [m.id, m.source]), [["corral-demo", "builtin"]]);
+      assert.deepEqual(models.data.map((m) => [m.id, m.source]), [["corral-demo", "builtin"], ["corral-demo-b", "builtin"]]);
       const r = await postJson(`${server.url}/v1/chat/completions`, { model: "corral-demo", messages: [{ role: "user", content: "hi" }], max_tokens: 4 });
       assert.equal(r.status, 200);
     } finally {

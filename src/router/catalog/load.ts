@@ -8,13 +8,14 @@ import { buildCatalog, type Catalog } from "./catalog.js";
 import { hubCacheDir, scanHubCache, scanModelsDir, type DiscoveredModel } from "./discover.js";
 import { HfResolveError, parseHfRef, resolveCachedModel } from "../../hf/cache.js";
 import { readPresetFile } from "./presets.js";
-import { DEMO_MODEL_ID } from "../../demo-model.js";
+import { DEMO_MODEL_ID, type DemoModel } from "../../demo-model.js";
 
 export interface CatalogSources {
   modelsDir?: string;
   presetFile?: string;
   /** The generated demo model, served when the user named no folder and no presets file. */
-  demoModelPath?: string;
+  /** The generated demo models (`npm start` with no folder or presets). */
+  demoModels?: readonly DemoModel[];
   env: NodeJS.ProcessEnv;
   /** Model options from the router's command line (they win over presets). */
   cliOptions: Partial<ServerOptions>;
@@ -31,8 +32,8 @@ export function loadCatalog(src: CatalogSources): Catalog {
   const hub = hubCacheDir(src.env);
   if (existsSync(hub)) discovered.push(...scanHubCache(hub));
   if (src.modelsDir) discovered.push(...scanModelsDir(path.resolve(src.modelsDir)));
-  if (src.demoModelPath && !discovered.some((d) => d.id === DEMO_MODEL_ID)) {
-    discovered.push({ id: DEMO_MODEL_ID, path: src.demoModelPath, source: "builtin" });
+  for (const demo of src.demoModels ?? []) {
+    if (!discovered.some((d) => d.id === demo.id)) discovered.push({ id: demo.id, path: demo.path, source: "builtin" });
   }
   const presets = src.presetFile ? readPresetFile(path.resolve(src.presetFile)) : undefined;
   const catalog = buildCatalog({

@@ -47,7 +47,7 @@ describe("loadCatalog", () => {
 
   test("the demo model is listed beside the cache models, with the command line's model options", () => {
     const hub = hubWith(["tiny-F16.gguf"]);
-    const c = loadCatalog({ demoModelPath: "/x/demo.gguf", env: { LLAMA_CACHE: hub }, cliOptions: { ctxSize: 1024 } });
+    const c = loadCatalog({ demoModels: [{ id: DEMO_MODEL_ID, path: "/x/demo.gguf" }], env: { LLAMA_CACHE: hub }, cliOptions: { ctxSize: 1024 } });
     assert.deepEqual(c.models.map((m) => [m.id, m.source]), [["acme/tiny-GGUF:F16", "cache"], [DEMO_MODEL_ID, "builtin"]]);
     assert.equal(c.models[1]!.options.ctxSize, 1024, "command-line model options reach every model");
   });
