@@ -75,6 +75,13 @@ export async function ensureBlob(o: FetchFileOptions): Promise<boolean> {
   throwIfCancelled(o.conn.signal, what);
   const blob = blobPathOf(o.cacheDir, o.repo, o.file.blob);
   let t = inflight.get(blob);
+  // a transfer every waiter cancelled may still be letting go of its .incomplete and its lock: a new pull starts
+  // after it has (resuming what it wrote), rather than joining it and sharing its cancellation
+  while (t?.abort.signal.aborted) {
+    await t.done.catch(() => {});
+    throwIfCancelled(o.conn.signal, what);
+    t = inflight.get(blob);
+  }
   if (!t) {
     const listeners = new Set<(p: TransferProgress) => void>();
     const abort = new AbortController();
