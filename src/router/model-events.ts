@@ -30,8 +30,12 @@ export interface ModelEvent {
     crashed?: boolean;
     /** With "unloaded" after a failure: requests are refused for this long (the back-off). */
     cooldown_s?: number;
-    /** With "downloading". */
+    /** With download_progress (status "downloading", or "loading" for an hf-repo preset's first load). */
     download?: DownloadProgress;
+    /** With download_finished: the id the downloaded model is listed under. */
+    id?: string;
+    /** With download_failed: the download was cancelled (an unload), not broken. */
+    cancelled?: boolean;
   };
 }
 

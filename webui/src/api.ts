@@ -1,6 +1,10 @@
 // The page's one way to talk to the server: every request carries the API key the user entered (kept in the
 // browser's storage), and a 401 asks for one instead of failing silently.
 
+// The wire format's types come from the server's own definitions (types only: nothing of the server is bundled)
+import type { DownloadProgress, ModelEvent } from "../../src/router/model-events";
+export type { DownloadProgress, ModelEvent };
+
 const KEY_STORAGE = "corral.apiKey";
 
 export function getApiKey(): string {
@@ -65,15 +69,6 @@ export async function apiFetch(path: string, init: RequestInit = {}): Promise<Re
 export async function apiJson<T>(path: string, body?: unknown, method = body === undefined ? "GET" : "POST"): Promise<T> {
   const res = await apiFetch(path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
   return (await res.json()) as T;
-}
-
-/** A download's progress (src/router/model-events.ts): bytes of the whole pull so far, of all, and the rate. */
-export interface DownloadProgress {
-  file: string;
-  done: number;
-  total: number;
-  rate: number;
-  eta_s?: number;
 }
 
 /**

@@ -3,7 +3,7 @@
 // with fetch rather than EventSource, because EventSource cannot send the API key. Counters that change with every
 // request (in flight, last used, measured memory) have no events, so the list is also read again every few seconds.
 import { createParser } from "eventsource-parser";
-import { apiFetch, apiJson, HttpError, onKeyChanged, type DownloadProgress, type ModelInfo } from "../api";
+import { apiFetch, apiJson, HttpError, onKeyChanged, type DownloadProgress, type ModelEvent, type ModelInfo } from "../api";
 
 /** "router": corral without -m (load, unload, logs, downloads); "single": `corral -m`, one model. */
 export type ServerMode = "router" | "single";
@@ -18,13 +18,6 @@ export interface ModelsState {
   error: string | undefined;
   /** Downloads that failed since the page opened, by the name they were asked for. */
   failedDownloads: Record<string, string>;
-}
-
-/** One event of /models/sse (src/router/model-events.ts). */
-interface ModelEvent {
-  model: string;
-  event: "status_change" | "download_progress" | "download_finished" | "download_failed" | "model_remove";
-  data: { status: string; progress?: number; error?: string; exit_code?: number | null; download?: DownloadProgress; id?: string };
 }
 
 const REFRESH_MS = 4000;
@@ -206,7 +199,8 @@ function apply(ev: ModelEvent): void {
     case "download_progress": {
       const download = d.download;
       const progress = download && download.total > 0 ? download.done / download.total : undefined;
-      const status: ModelInfo["status"] = { value: "downloading", ...(download ? { download } : {}), ...(progress !== undefined ? { progress } : {}) };
+      // "downloading" for POST /models; "loading" when the download is the first part of an hf-repo preset's load
+      const status: ModelInfo["status"] = { value: d.status, ...(download ? { download } : {}), ...(progress !== undefined ? { progress } : {}) };
       const { [ev.model]: _gone, ...failedDownloads } = state.failedDownloads;
       if (i < 0) {
         set({
