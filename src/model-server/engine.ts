@@ -90,7 +90,13 @@ export async function loadEngine(opts: ServerOptions, modelPath: string, onProgr
   } catch (err) {
     // the first native complaint is the root cause; the later ones only repeat that loading failed
     const cause = nativeLog.find((l) => /error|failed/i.test(l));
-    const detail = cause ? cause.replace(/^.*error loading model:\s*/, "") : (err as Error).message;
+    // node-llama-cpp reads the header itself before llama.cpp sees the file: a file cut short after its magic
+    // fails there with a bare TypeError, which says nothing about the file
+    const detail = cause
+      ? cause.replace(/^.*error loading model:\s*/, "")
+      : err instanceof TypeError
+        ? `its GGUF header could not be read (the file looks truncated or corrupt: ${err.message})`
+        : (err as Error).message;
     throw new ModelLoadError(`failed to load model '${modelPath}': ${detail}`);
   }
   const nCtxTrain = model.trainContextSize;

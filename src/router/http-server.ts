@@ -16,7 +16,7 @@ import type { Logger } from "../util/log.js";
 import { stripApiPrefix } from "../util/api-prefix.js";
 import type { TlsFiles } from "../util/tls.js";
 import { staticFile } from "../util/static-files.js";
-import { webUiFile } from "../util/webui.js";
+import { prefixSlashRedirect, webUiFile } from "../util/webui.js";
 import { RouterResponse, type RequestLog } from "./request-log.js";
 
 export interface RequestContext {
@@ -103,6 +103,12 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
       }
       // GET only: HEAD / stays the plain probe Ollama's clients send
       const ui = o.webuiDir !== undefined && req.method === "GET" ? webUiFile(path, o.webuiDir) : undefined;
+      const slash = ui ? prefixSlashRedirect(o.apiPrefix, raw) : undefined;
+      if (slash) {
+        res.writeHead(308, { location: slash, "content-length": 0 });
+        res.end();
+        return;
+      }
       if (ui) {
         res.writeHead(200, { "content-type": ui.type, "content-length": ui.body.length, "cache-control": ui.cacheControl });
         res.end(ui.body);

@@ -40,3 +40,14 @@ const NOT_BUILT =
   "<!doctype html><meta charset=\"utf-8\"><title>corral</title>" +
   "<p>corral's web UI is not built: run <code>npm run build</code> in corral's folder (or <code>npm install</code>, " +
   "which builds it), then reload this page. The API is served at <code>/v1</code> either way.</p>\n";
+
+/**
+ * Where to send the page asked for at the bare prefix (`/p` under `--api-prefix /p`): to `/p/`, since its asset
+ * links are relative and would otherwise resolve outside the prefix. Undefined for every other URL.
+ */
+export function prefixSlashRedirect(prefix: string | undefined, rawUrl: string): string | undefined {
+  if (!prefix) return undefined;
+  const q = rawUrl.indexOf("?");
+  const pathPart = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  return pathPart === prefix ? `${prefix}/${q < 0 ? "" : rawUrl.slice(q)}` : undefined;
+}

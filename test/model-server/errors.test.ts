@@ -137,6 +137,16 @@ describe("start-up errors", () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   });
 
+  test("a GGUF cut short after its header says so, not a bare TypeError", async () => {
+    const dir = tempDirUntilExit("corral-bad-");
+    const bad = path.join(dir, "header-only.gguf");
+    const { readFileSync } = await import("node:fs");
+    writeFileSync(bad, readFileSync(await getTestModel("tiny")).subarray(0, 24));
+    const r = await runCorral(["-m", bad, "--port", "0"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /corral: error: failed to load model .*header-only\.gguf.*GGUF header could not be read \(the file looks truncated or corrupt/);
+  });
+
   test("a truncated GGUF exits non-zero with a clear line", async () => {
     const dir = tempDirUntilExit("corral-bad-");
     const bad = path.join(dir, "truncated.gguf");

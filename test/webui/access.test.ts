@@ -126,6 +126,9 @@ describe("web UI: corral -m", { skip: browserSkip() }, () => {
     assert.equal(await page.getByRole("tab", { name: "Logs" }).count(), 0);
     assert.ok(await page.getByRole("tab", { name: "Chat" }).isVisible());
     assert.equal(await page.getByRole("textbox", { name: "Model to download" }).count(), 0);
+    const bare = await fetch(`${server.url}/llm`, { redirect: "manual" });
+    assert.equal(bare.status, 308, "the bare prefix is sent to its folder, where the relative asset links work");
+    assert.equal(bare.headers.get("location"), "/llm/");
     const asset = /src="\.\/(assets\/[^"]+\.js)"/.exec(await (await fetch(`${server.url}/llm/`)).text())![1]!;
     const r = await fetch(`${server.url}/llm/${asset}`);
     assert.equal(r.status, 200);
@@ -139,6 +142,7 @@ describe("web UI: --no-webui and --path", () => {
   let staticDir: string;
   let off: RunningServer;
   let custom: RunningServer;
+  let prefixed: RunningServer;
 
   before(async () => {
     dir = await makeModelsDir({ "alpha.gguf": 1 }, QUIET_BYTES);
@@ -147,10 +151,12 @@ describe("web UI: --no-webui and --path", () => {
     writeFileSync(path.join(staticDir, "index.html"), "<!doctype html><title>mine</title>my own page");
     off = await startRouter(["--models-dir", dir, "--no-webui"]);
     custom = await startRouter(["--models-dir", dir, "--path", staticDir]);
+    prefixed = await startServer(["-t", "1", "--models-dir", dir, "--api-prefix", "/p"], { apiPrefix: "/p", env: { LLAMA_CACHE: emptyDir("corral-hub-") } });
   });
   after(async () => {
     await off?.stop();
     await custom?.stop();
+    await prefixed?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (staticDir) rmSync(staticDir, { recursive: true, force: true });
   });
@@ -161,6 +167,17 @@ describe("web UI: --no-webui and --path", () => {
     assert.equal((await fetch(`${off.url}/`)).status, 404);
     assert.equal((await fetch(`${off.url}/assets/${asset}`)).status, 404);
     assert.equal((await fetch(`${off.url}/v1/models`)).status, 200);
+  });
+
+  test("--api-prefix: the router serves the page at /p/ with its assets, and sends the bare /p there", async () => {
+    const bare = await fetch(`${prefixed.url}/p?x=1`, { redirect: "manual" });
+    assert.equal(bare.status, 308);
+    assert.equal(bare.headers.get("location"), "/p/?x=1");
+    const page = await fetch(`${prefixed.url}/p/`);
+    assert.equal(page.status, 200);
+    const asset = /src="\.\/(assets\/[^"]+\.js)"/.exec(await page.text())![1]!;
+    assert.equal((await fetch(`${prefixed.url}/p/${asset}`)).status, 200);
+    assert.equal((await fetch(`${prefixed.url}/${asset}`)).status, 404, "nothing outside the prefix");
   });
 
   test("--path: its index.html wins over the web UI at /", async () => {

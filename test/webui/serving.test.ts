@@ -5,7 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { keyRequired } from "../../src/http/auth.js";
-import { webUiFile } from "../../src/util/webui.js";
+import { prefixSlashRedirect, webUiFile } from "../../src/util/webui.js";
 import { emptyDir } from "../helpers/router.js";
 
 describe("web UI files", () => {
@@ -37,6 +37,14 @@ describe("web UI files", () => {
     assert.equal(webUiFile("/v1/models", built), undefined);
     assert.equal(webUiFile("/assets/../../../etc/passwd", built), undefined);
     assert.equal(webUiFile("/assets/%2e%2e/%2e%2e/etc/passwd", built), undefined);
+  });
+
+  test("the bare --api-prefix is sent to its folder (the page's asset links are relative); nothing else is", () => {
+    assert.equal(prefixSlashRedirect("/llm", "/llm"), "/llm/");
+    assert.equal(prefixSlashRedirect("/llm", "/llm?x=1"), "/llm/?x=1");
+    assert.equal(prefixSlashRedirect("/llm", "/llm/"), undefined);
+    assert.equal(prefixSlashRedirect("/llm", "/llmx"), undefined);
+    assert.equal(prefixSlashRedirect(undefined, "/"), undefined);
   });
 
   test("without a build, / says how to make one", () => {

@@ -4,7 +4,7 @@
 // test/llamacpp/expected-failures.txt, and on a listed test that passes (the list only shrinks).
 // `--server llama-server --record` runs the same files against llama-server and records what it passes.
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -176,8 +176,25 @@ function serverBinary(server: Args["server"]): string {
   return found!.path;
 }
 
+const WORK_PREFIX = "corral-llamacpp-";
+
+/**
+ * Removes the work folders earlier runs left (each holds a copy of the suite, about 1 MB), once they are an hour
+ * old: a run takes minutes, so a folder that young may belong to a run still going on beside this one.
+ */
+function pruneEarlierRuns(): void {
+  const cutoff = Date.now() - 3600_000;
+  for (const name of readdirSync(os.tmpdir())) {
+    if (!name.startsWith(WORK_PREFIX)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    if ((statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < cutoff) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function runPytest(a: Args, python: string, source: string, files: string[]): Promise<{ results: TestResult[]; log: string }> {
-  const work = mkdtempSync(path.join(os.tmpdir(), "corral-llamacpp-"));
+  // the work folder stays after the run, so its pytest.log can be read; the ones earlier runs kept go now
+  pruneEarlierRuns();
+  const work = mkdtempSync(path.join(os.tmpdir(), WORK_PREFIX));
   // the suite's own layout: tests read chat templates from ../../../models/templates
   const suite = path.join(work, SUITE);
   cpSync(path.join(source, SUITE), suite, { recursive: true });

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { webUiFile } from "../../util/webui.js";
+import { prefixSlashRedirect, webUiFile } from "../../util/webui.js";
 import { ApiError } from "../../http/errors.js";
 import { VERSION } from "../../cli/version.js";
 import type { ServerState } from "../state.js";
@@ -68,6 +68,8 @@ export function registerInfoRoutes(app: FastifyInstance, state: ServerState): vo
   const ui = (req: FastifyRequest, reply: FastifyReply) => {
     const file = state.opts.webui ? webUiFile(req.url.split("?", 1)[0]!) : undefined;
     if (!file) throw new ApiError(404, `File Not Found: ${req.method} ${req.url.split("?", 1)[0]}`);
+    const slash = prefixSlashRedirect(state.opts.apiPrefix, req.originalUrl);
+    if (slash) return reply.code(308).header("location", slash).send();
     return reply.type(file.type).header("cache-control", file.cacheControl).send(file.body);
   };
   app.get("/", ui);
