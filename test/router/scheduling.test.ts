@@ -289,6 +289,12 @@ describe("router: presets", () => {
     assert.match(r.stderr, new RegExp(`bad\\.ini:3: unknown key 'bogus-key'`));
     assert.equal(r.stderr.trim().split("\n").length, 1);
 
+    // a typo gets the key it was meant to be
+    writeFileSync(ini, "[x]\nmodel = /nowhere.gguf\nctx-sise = 512\n");
+    const typo = await runCorral(["--engine", "node", "--models-preset", ini]);
+    assert.equal(typo.code, 1);
+    assert.match(typo.stderr, /bad\.ini:3: unknown key 'ctx-sise'.*did you mean 'ctx-size'\?/);
+
     writeFileSync(ini, "[x]\nmodel = /nowhere.gguf\nctx-size = lots\n");
     const v = await runCorral(["--models-preset", ini]);
     assert.equal(v.code, 1);

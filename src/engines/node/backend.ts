@@ -2,6 +2,8 @@
 // `npm install`, with no compiler, and is the only engine with a warm spare (Node's start-up is what it hides).
 import { renderChildArgs } from "../../cli/child-args.js";
 import type { ModelSpec } from "../../router/catalog/catalog.js";
+import { presetKeyNames } from "../../router/catalog/presets.js";
+import { closeMatches } from "../../util/suggest.js";
 import { modelEnv, type EngineModule, type LaunchInput } from "../launch.js";
 import type { LaunchPlan } from "../types.js";
 
@@ -56,5 +58,8 @@ export function nodeEngine(cfg: NodeEngineConfig): EngineModule & { sparePlan(ba
  */
 export function unknownNodeKey(spec: ModelSpec): string | undefined {
   const p = spec.passthrough.find((x) => !x.known);
-  return p && `${p.where}: unknown key '${p.key}' in [${spec.id}]: not a corral option nor a llama-server flag it knows (keys corral does not know are passed to llama-server models only)`;
+  if (!p) return undefined;
+  const close = closeMatches(p.key, presetKeyNames(), 3);
+  const hint = close.length > 0 ? `; did you mean ${close.map((k) => `'${k}'`).join(" or ")}?` : "";
+  return `${p.where}: unknown key '${p.key}' in [${spec.id}]: not a corral option nor a llama-server flag it knows (keys corral does not know are passed to llama-server models only)${hint}`;
 }

@@ -109,6 +109,11 @@ for (const spec of OPTIONS) {
   if (spec.env) OPTION_KEYS.set(spec.env.toLowerCase().replace(/_/g, "-"), spec);
 }
 
+/** Every key a preset section takes by name (option spellings without dashes, and the router's own keys). */
+export function presetKeyNames(): string[] {
+  return [...OPTION_KEYS.keys(), ...Object.keys(EXTRA_KEYS)].filter((k) => !k.startsWith("llama-arg-"));
+}
+
 const normalizeKey = (k: string) => k.trim().toLowerCase().replace(/_/g, "-");
 
 export function readPresetFile(file: string): PresetFile {
