@@ -154,8 +154,9 @@ export function didYouMean(flag: string): string {
   const close = closeMatches(bare(flag), names.map(bare), 5);
   if (close.length === 0) return "";
   // only the closest: `--model-dir` is one edit from --models-dir, and merely contains --model
-  const best = Math.min(...close.map((n) => editDistance(bare(flag), n)));
-  const pick = close.filter((n) => editDistance(bare(flag), n) === best).slice(0, 2);
+  const dist = close.map((n) => editDistance(bare(flag), n));
+  const best = Math.min(...dist);
+  const pick = close.filter((_, i) => dist[i] === best).slice(0, 2);
   return `; did you mean ${pick.map((n) => `--${n}`).join(" or ")}?`;
 }
 

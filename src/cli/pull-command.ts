@@ -5,9 +5,9 @@ import { HfResolveError, hubCacheDir } from "../hf/cache.js";
 import { HubError, type HubErrorKind } from "../hf/download/hub-api.js";
 import { listCached, pull, removeCached, type PullProgress } from "../hf/download/pull.js";
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, auth: 4 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, auth: 4 } as const;
 
-export function pullUsage(): string {
+function pullUsage(): string {
   return `usage: corral pull owner/repo[:QUANT] [--hf-file PATH] [--hf-token TOKEN] [--revision REV] [--no-mmproj] [--quiet]
        corral ls [--json]
        corral rm owner/repo[:QUANT] [--hf-file PATH]
@@ -37,7 +37,15 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-function parse(argv: string[], valued: string[], bool: string[]): Args {
+/** The flags each subcommand takes besides --help / -h: those with a value, then the switches. */
+const FLAGS: Record<"pull" | "ls" | "rm", [valued: string[], bool: string[]]> = {
+  pull: [["--hf-token", "--hf-file", "--revision"], ["--no-mmproj", "--quiet", "-q"]],
+  ls: [[], ["--json"]],
+  rm: [["--hf-file"], []],
+};
+
+function parse(argv: string[], [valued, switches]: [string[], string[]]): Args {
+  const bool = [...switches, "--help", "-h"];
   const out: Args = { positional: [], flags: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -62,7 +70,7 @@ function parse(argv: string[], valued: string[], bool: string[]): Args {
 
 const str = (a: Args, k: string) => (typeof a.flags.get(k) === "string" ? (a.flags.get(k) as string) : undefined);
 
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
@@ -119,12 +127,7 @@ function exitFor(kind: HubErrorKind): number {
   return kind === "not-found" ? EXIT.notFound : kind === "auth" ? EXIT.auth : EXIT.failed;
 }
 
-async function runPull(argv: string[]): Promise<number> {
-  const a = parse(argv, ["--hf-token", "--hf-file", "--revision"], ["--no-mmproj", "--quiet", "-q", "--help", "-h"]);
-  if (a.flags.has("--help") || a.flags.has("-h")) {
-    process.stdout.write(pullUsage());
-    return EXIT.ok;
-  }
+async function runPull(a: Args): Promise<number> {
   if (a.positional.length !== 1) throw new UsageError(a.positional.length === 0 ? "pull needs owner/repo[:QUANT]" : `one model at a time, got ${a.positional.join(" ")}`);
   const quiet = a.flags.has("--quiet") || a.flags.has("-q");
   const printer = progressPrinter(process.stderr, process.stderr.isTTY === true);
@@ -157,12 +160,7 @@ async function runPull(argv: string[]): Promise<number> {
   }
 }
 
-function runLs(argv: string[]): number {
-  const a = parse(argv, [], ["--json", "--help", "-h"]);
-  if (a.flags.has("--help") || a.flags.has("-h")) {
-    process.stdout.write(pullUsage());
-    return EXIT.ok;
-  }
+function runLs(a: Args): number {
   if (a.positional.length > 0) throw new UsageError(`unknown argument '${a.positional[0]}'`);
   const models = listCached();
   if (a.flags.has("--json")) {
@@ -183,12 +181,7 @@ function runLs(argv: string[]): number {
   return EXIT.ok;
 }
 
-function runRm(argv: string[]): number {
-  const a = parse(argv, ["--hf-file"], ["--help", "-h"]);
-  if (a.flags.has("--help") || a.flags.has("-h")) {
-    process.stdout.write(pullUsage());
-    return EXIT.ok;
-  }
+function runRm(a: Args): number {
   if (a.positional.length !== 1) throw new UsageError("rm needs owner/repo[:QUANT]");
   const file = str(a, "--hf-file");
   try {
@@ -209,7 +202,12 @@ function runRm(argv: string[]): number {
 /** Runs `corral pull|ls|rm ARGS` and returns the exit code (see EXIT). */
 export async function runHubCommand(cmd: "pull" | "ls" | "rm", argv: string[]): Promise<number> {
   try {
-    return cmd === "pull" ? await runPull(argv) : cmd === "ls" ? runLs(argv) : runRm(argv);
+    const a = parse(argv, FLAGS[cmd]);
+    if (a.flags.has("--help") || a.flags.has("-h")) {
+      process.stdout.write(pullUsage());
+      return EXIT.ok;
+    }
+    return cmd === "pull" ? await runPull(a) : cmd === "ls" ? runLs(a) : runRm(a);
   } catch (err) {
     // a malformed owner/repo is a command-line mistake, not a missing repo
     if (!(err instanceof UsageError) && !(err instanceof HfResolveError)) throw err;

@@ -92,12 +92,31 @@ export interface CachedFile {
   localPath: string;
 }
 
+/** The snapshot a repo's ref names: its commit, its folder, and every file in it, sorted by path. */
+export interface CachedSnapshot {
+  commit: string;
+  root: string;
+  files: CachedFile[];
+}
+
+export const repoDirOf = (cacheDir: string, repo: string) => path.join(cacheDir, repoFolderName(repo));
+
+/** The repo's cached snapshot, read once (ref and walk) for callers that need its commit as well as its files. */
+export function cachedSnapshot(cacheDir: string, repo: string): CachedSnapshot | undefined {
+  const repoDir = repoDirOf(cacheDir, repo);
+  const commit = snapshotCommit(repoDir);
+  if (!commit) return undefined;
+  const root = path.join(repoDir, "snapshots", commit);
+  return { commit, root, files: snapshotFiles(root) };
+}
+
 /** Every file of a repo's cached snapshot, sorted by path; empty when the repo is not cached. */
 export function cachedRepoFiles(cacheDir: string, repo: string): CachedFile[] {
-  const repoDir = path.join(cacheDir, repoFolderName(repo));
-  const commit = snapshotCommit(repoDir);
-  if (!commit) return [];
-  const root = path.join(repoDir, "snapshots", commit);
+  return cachedSnapshot(cacheDir, repo)?.files ?? [];
+}
+
+/** Every file under a snapshot folder (links followed, as a reader of the file sees it), sorted by path. */
+export function snapshotFiles(root: string): CachedFile[] {
   const out: CachedFile[] = [];
   const walk = (dir: string, rel: string) => {
     let names: string[];
@@ -150,6 +169,12 @@ export function isModelFile(repoPath: string): boolean {
   return !["mmproj", "imatrix", "mtp-", "eagle3-", "dflash-", "dspark-"].some((k) => name.includes(k));
 }
 
+/** A model file that starts a model: unsplit, or the first of its shards (what a quant tag can name). */
+export function isModelFirstShard(repoPath: string): boolean {
+  const info = ggufNameInfo(repoPath);
+  return info !== undefined && isModelFile(repoPath) && (info.count <= 1 || info.index === 1);
+}
+
 const quantBits = (tag: string) => {
   const m = /\d+/.exec(tag);
   return m ? Number(m[0]) : 0;
@@ -158,16 +183,12 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The model file a tag names: Q4_K_M, then Q8_0, then the first model when no tag is given. First shards only. */
 export function pickModelFile<T extends { repoPath: string }>(files: readonly T[], tag: string): T | undefined {
-  const firstShard = (f: T) => {
-    const info = ggufNameInfo(f.repoPath);
-    return info !== undefined && isModelFile(f.repoPath) && (info.count <= 1 || info.index === 1);
-  };
   for (const t of tag ? [tag] : ["Q4_K_M", "Q8_0"]) {
     const re = new RegExp(`${escapeRe(t)}[.-]`, "i");
-    const hit = files.find((f) => firstShard(f) && re.test(f.repoPath));
+    const hit = files.find((f) => isModelFirstShard(f.repoPath) && re.test(f.repoPath));
     if (hit) return hit;
   }
-  return tag ? undefined : files.find(firstShard);
+  return tag ? undefined : files.find((f) => isModelFirstShard(f.repoPath));
 }
 
 /** Every shard of the model `primary` starts, in order. */
@@ -206,9 +227,17 @@ function downloadHint(ref: HfRef): string {
   return `download it first (e.g. \`corral pull ${spec}\`${ref.file ? `, or \`hf download ${ref.repo} ${ref.file}\`` : ""}, or POST /models to a running router)`;
 }
 
-/** Resolves a reference against the cache, exactly as llama-server picks files; throws HfResolveError. */
-export function resolveCachedModel(ref: HfRef, cacheDir: string, opts: { mmproj?: boolean } = {}): HfResolved {
-  const files = cachedRepoFiles(cacheDir, ref.repo);
+/**
+ * Resolves a reference against the cache, exactly as llama-server picks files; throws HfResolveError. `snapshot`:
+ * the repo's cachedSnapshot when the caller has already read it (and needs its commit or other files too).
+ */
+export function resolveCachedModel(
+  ref: HfRef,
+  cacheDir: string,
+  opts: { mmproj?: boolean } = {},
+  snapshot: CachedSnapshot | undefined = cachedSnapshot(cacheDir, ref.repo),
+): HfResolved {
+  const files = snapshot?.files ?? [];
   if (files.length === 0) {
     throw new HfResolveError(`Hugging Face repo '${ref.repo}' is not in the cache (${cacheDir}): ${downloadHint(ref)}`);
   }

@@ -11,14 +11,15 @@ export async function resolveHfOption(options: ServerOptions, log: Logger, env: 
   const spec = options.hfRepo!;
   try {
     const ref = parseHfRef(spec, options.hfFile);
+    const cacheDir = hubCacheDir(env);
     let hit;
     try {
-      hit = resolveCachedModel(ref, hubCacheDir(env));
+      hit = resolveCachedModel(ref, cacheDir);
     } catch (err) {
       // not cached: downloaded now, as llama-server does, unless --offline
       if (!(err instanceof HfResolveError) || options.offline) throw err;
       await download(spec, options, log, env);
-      hit = resolveCachedModel(ref, hubCacheDir(env));
+      hit = resolveCachedModel(ref, cacheDir);
     }
     log.info(`--hf-repo ${spec}${options.hfFile ? ` --hf-file ${options.hfFile}` : ""}: serving ${hit.path}${hit.shards.length > 1 ? ` (${hit.shards.length} shards)` : ""}`);
     // the built-in engine has no vision support yet; saying so beats silently dropping the projector

@@ -8,7 +8,7 @@ import { readApiKeys } from "../http/api-keys.js";
 import { corsOriginsFor } from "../http/cors.js";
 import { createLogger, logOptionsFrom, type Logger } from "../util/log.js";
 import { readTlsFiles } from "../util/tls.js";
-import { exampleCurl, reachableUrl } from "../util/startup-hint.js";
+import { logFirstSteps, reachableUrl } from "../util/startup-hint.js";
 import { StartupError } from "../util/startup-error.js";
 import { DEFAULT_CHAT_TEMPLATE } from "../gguf/chat-template.js";
 import { ChatTemplate } from "./chat-template.js";
@@ -150,8 +150,7 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
     // a router's model process keeps quiet: the router prints its own first steps
     if (!parent.attached && !socketPath) {
       const url = reachableUrl(tls ? "https" : "http", opts.host, port) + (opts.apiPrefix ?? "");
-      if (opts.webui) log.info(`web UI: ${url}/`);
-      log.info(`try: ${exampleCurl(url, state.modelId, state.apiKeys.length > 0)}`);
+      logFirstSteps(log, url, [state.modelId], { webui: opts.webui, needsKey: state.apiKeys.length > 0 });
     }
     sleeper?.start();
     parent.notify({ type: "ready", info: { id: state.modelId, port, n_ctx: f.nCtxSlot, n_params: f.nParams, n_vocab: f.nVocab, size: f.sizeBytes, slots: f.slots, pid: process.pid } });

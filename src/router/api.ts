@@ -7,7 +7,7 @@ import { requireModelBody } from "../http/validate.js";
 import { VERSION } from "../cli/version.js";
 import { sendError, sendText } from "../http/respond.js";
 import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
-import { notFound, type Router } from "./router.js";
+import type { Router } from "./router.js";
 import { noteModel } from "./request-log.js";
 import { serve } from "./serve.js";
 import { dialectRoutes } from "./dialect-routes.js";
@@ -166,7 +166,7 @@ function modelName(name: unknown): string {
 function resolveOrThrow(router: Router, name: unknown, res?: ServerResponse): string {
   const model = modelName(name);
   const id = router.resolve(model);
-  if (id === undefined) throw notFound(model, router.catalog.models);
+  if (id === undefined) throw router.notFound(model);
   // the request log and metrics name the model (a resolved id, never a name a client made up)
   if (res) noteModel(res, id);
   return id;

@@ -5,9 +5,10 @@ import { hfModelId, HfResolveError, parseHfRef } from "../hf/cache.js";
 import { HubError } from "../hf/download/hub-api.js";
 import { removeCached } from "../hf/download/pull.js";
 import { ApiError } from "../http/errors.js";
+import { sendJson } from "../http/respond.js";
 import { requireModelBody } from "../http/validate.js";
 import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
-import { notFound, type Router } from "./router.js";
+import type { Router } from "./router.js";
 
 export function downloadRoutes(router: Router): Map<string, Handler> {
   const routes = new Map<string, Handler>();
@@ -22,7 +23,8 @@ export function downloadRoutes(router: Router): Map<string, Handler> {
     await d.planned.catch((err: Error) => {
       throw pullError(err);
     });
-    return sendAccepted(ctx, { success: true, model: d.name, status: "downloading" });
+    sendJson(ctx.res, 202, { success: true, model: d.name, status: "downloading" });
+    return HANDLED;
   });
 
   routes.set("DELETE /models", async (ctx) => {
@@ -60,7 +62,7 @@ export function downloadRoutes(router: Router): Map<string, Handler> {
     res.on("close", off);
     try {
       await d.done;
-      res.end([{ status: "verifying sha256 digest" }, { status: "writing manifest" }, { status: "success" }].map((l) => JSON.stringify(l) + "\n").join(""));
+      res.end(ndjsonText([{ status: "verifying sha256 digest" }, { status: "writing manifest" }, { status: "success" }]));
     } catch (err) {
       res.end(JSON.stringify({ error: pullError(err as Error).message }) + "\n");
     } finally {
@@ -86,7 +88,7 @@ async function remove(router: Router, name: unknown): Promise<void> {
   const id = router.resolve(name) ?? router.resolve(safeNormal(name));
   // a download under way is deleted by cancelling it: nothing of it was placed where discovery looks
   if (id === undefined && (router.cancelDownload(name) || router.cancelDownload(safeNormal(name)))) return;
-  if (id === undefined) throw notFound(name);
+  if (id === undefined) throw router.notFound(name);
   const m = router.inspect(id)!;
   if (m.spec.source !== "cache") {
     throw new ApiError(400, `model '${id}' is not removable: only models in the Hugging Face cache can be deleted (it comes from ${m.spec.source})`);
@@ -140,15 +142,11 @@ function bodyField(ctx: RequestContext, field: string): string {
   return v;
 }
 
-function sendAccepted(ctx: RequestContext, body: unknown): typeof HANDLED {
-  const text = JSON.stringify(body);
-  ctx.res.writeHead(202, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
-  ctx.res.end(text);
-  return HANDLED;
-}
+/** Ollama's stream format: one JSON object a line. */
+const ndjsonText = (lines: unknown[]): string => lines.map((l) => JSON.stringify(l) + "\n").join("");
 
 function ndjson(ctx: RequestContext, lines: unknown[]): typeof HANDLED {
   ctx.res.writeHead(200, { "content-type": "application/x-ndjson" });
-  ctx.res.end(lines.map((l) => JSON.stringify(l) + "\n").join(""));
+  ctx.res.end(ndjsonText(lines));
   return HANDLED;
 }

@@ -11,7 +11,7 @@ import type { Logger } from "../util/log.js";
 import { StartupError } from "../util/startup-error.js";
 import { readTlsFiles } from "../util/tls.js";
 import { tempDirUntilExit } from "../util/temp-dir.js";
-import { exampleCurl, reachableUrl } from "../util/startup-hint.js";
+import { logFirstSteps, reachableUrl } from "../util/startup-hint.js";
 import { DEMO_MODEL_ID, type DemoModel } from "../demo-model.js";
 import { checkStaticDir } from "../util/static-files.js";
 import { WEBUI_DIR } from "../util/webui.js";
@@ -114,7 +114,7 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
   log.info(`server is listening on ${tls ? "https" : "http"}://${opts.host}:${port}`);
   if (!opts.host.endsWith(".sock")) {
     logFirstSteps(log, reachableUrl(tls ? "https" : "http", opts.host, port) + (opts.apiPrefix ?? ""), models.map((m) => m.id), {
-      ...(s.demoModels ? { demo: DEMO_MODEL_ID } : {}), webui: opts.webui, needsKey: apiKeys.length > 0,
+      ...(s.demoModels ? { preferred: DEMO_MODEL_ID } : {}), webui: opts.webui, needsKey: apiKeys.length > 0,
     });
   }
 
@@ -135,18 +135,6 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   // whatever happens to the router, its children must not outlive it
   process.on("exit", () => router.killAll());
-}
-
-
-/** The web UI's address and one request that works as printed, naming the demo model where it is served. */
-function logFirstSteps(log: Logger, url: string, ids: readonly string[], o: { demo?: string; webui: boolean; needsKey: boolean }): void {
-  if (o.webui) log.info(`web UI: ${url}/`);
-  const model = o.demo !== undefined && ids.includes(o.demo) ? o.demo : ids[0];
-  if (model === undefined) {
-    log.info("no models yet: start with --models-dir DIR, or download one with `corral pull owner/repo:QUANT`");
-    return;
-  }
-  log.info(`try: ${exampleCurl(url, model, o.needsKey)}`);
 }
 
 /** 127.0.0.0/8, ::1, localhost, or a Unix socket: nobody else can connect. */

@@ -18,7 +18,7 @@ import { checkImages } from "./dialect-routes.js";
 import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import { refusalError } from "./refusal-http.js";
 import { refuseDisabledEmbeddings } from "./embeddings-check.js";
-import { notFound, type Router } from "./router.js";
+import type { Router } from "./router.js";
 import { serveTranslated, type FrameTranslator, type Timing } from "./translated-serve.js";
 
 export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => boolean): Map<string, Handler> {
@@ -142,7 +142,7 @@ async function loadOnly(
 function resolveOllama(router: Router, name: unknown): string {
   if (typeof name !== "string" || name === "") throw new ApiError(400, "model is required");
   const id = router.resolve(name) ?? (name.endsWith(":latest") ? router.resolve(name.slice(0, -":latest".length)) : undefined);
-  if (id === undefined) throw notFound(name, router.catalog.models);
+  if (id === undefined) throw router.notFound(name);
   return id;
 }
 

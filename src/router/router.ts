@@ -20,6 +20,7 @@ import type { Catalog, ModelSpec } from "./catalog/catalog.js";
 import { PresetError } from "./catalog/presets.js";
 import { diffCatalogs } from "./catalog/diff.js";
 import { Downloads, type Download } from "./downloads.js";
+import { servesEmbeddings } from "./embeddings-check.js";
 import { ModelEvents, type ModelEvent, type ModelStatus, type StopCause } from "./model-events.js";
 import { modelEntry, presetText } from "./model-list.js";
 import { unknownModelMessage, type Refusal } from "./refusal.js";
@@ -210,7 +211,7 @@ export class Router implements LeaseSource {
   async load(model: string, wait: boolean): Promise<void> {
     if (this.specs.has(model)) await this.ensureEstimate(model);
     const answer = this.scheduler.onLoadRequest(model);
-    if (answer === "unknown-model") throw notFound(model, this.catalog.models);
+    if (answer === "unknown-model") throw this.notFound(model);
     if (answer === "already-running") throw new ApiError(400, `model '${model}' is already running`);
     if (typeof answer === "object") throw refusalError(answer);
     if (!wait) return;
@@ -230,13 +231,18 @@ export class Router implements LeaseSource {
   /** POST /models/unload */
   unload(model: string): void {
     const answer = this.scheduler.onUnloadRequest(model);
-    if (answer === "unknown-model") throw notFound(model, this.catalog.models);
+    if (answer === "unknown-model") throw this.notFound(model);
     if (answer === "not-running") throw new ApiError(400, `model '${model}' is not running`);
+  }
+
+  /** 404 for a model name nothing in the catalog answers to, naming the close matches (or them all, when few). */
+  notFound(model: string): ApiError {
+    return new ApiError(404, unknownModelMessage(model, this.catalog.models));
   }
 
   /** POST /models/pin: pinned models are never evicted to make room (until the router stops, or it is unpinned). */
   pin(model: string, pinned: boolean): void {
-    if (this.scheduler.onPinRequest(model, pinned) === "unknown-model") throw notFound(model, this.catalog.models);
+    if (this.scheduler.onPinRequest(model, pinned) === "unknown-model") throw this.notFound(model);
   }
 
   /** GET /models?reload=1: re-reads every source; running models that changed or vanished are unloaded. */
@@ -305,6 +311,11 @@ export class Router implements LeaseSource {
   /** The engine that serves a model (what it speaks, which paths it lacks). */
   engineOf(model: string): EngineModule {
     return this.engines[this.facts.get(model)!.engine];
+  }
+
+  /** Whether a model's process serves embeddings (undefined: a command or remote server, which corral cannot see). */
+  servesEmbeddings(model: string): boolean | undefined {
+    return this.facts.get(model)?.embeddings;
   }
 
   /**
@@ -386,22 +397,24 @@ export class Router implements LeaseSource {
 
   /**
    * The first part of loading an `hf-repo` preset that is not cached: its download, shown as the model's loading
-   * progress. When it finishes the router rescans (Downloads.onFinished); the rescan finds the model's file, which
-   * changes the model, so the scheduler restarts this load with the file, its waiters kept. An unload cancels it.
+   * progress. When it finishes the router rescans (Downloads.onFinished), and reload() goes on with this same load
+   * now that the file is there, its waiters kept. An unload cancels it (stopProcess).
    */
   private fetchThenLoad(id: string, repo: string, file: string | undefined): void {
     this.o.log.info(`model '${id}': downloading ${repo}${file ? ` (${file})` : ""} into the Hugging Face cache`);
     const d = this.downloads.start(repo, { forModel: id, ...(file ? { file } : {}) });
     this.fetching.set(id, d);
+    const fail = (why: string) => {
+      // still ours: neither an unload nor the rescan took this load over
+      if (this.fetching.get(id) !== d) return;
+      this.fetching.delete(id);
+      if (this.scheduler.view(id)?.state === "loading") this.onChildExit(id, null, why);
+    };
     d.done.then(
-      () => {
-        if (this.fetching.get(id) === d) this.fetching.delete(id);
-      },
-      (err: Error) => {
-        if (this.fetching.get(id) !== d) return;
-        this.fetching.delete(id);
-        if (this.scheduler.view(id)?.state === "loading") this.onChildExit(id, null, `download of ${repo} failed: ${err.message}`);
-      },
+      // the rescan did not find the file (it does not answer the preset's hf-repo / hf-file): a load that never ends
+      // otherwise
+      () => fail(`${repo} was downloaded, but ${this.specs.get(id)?.hfError ?? "the preset's file is still not found"}`),
+      (err: Error) => fail(`download of ${repo} failed: ${err.message}`),
     );
   }
 
@@ -566,6 +579,7 @@ export class Router implements LeaseSource {
       shownArgs: program !== undefined ? [program, ...args] : args,
       preset: presetText(m),
       ...(file ? { sizeBytes: file.size } : {}),
+      embeddings: servesEmbeddings(engine, args, m.env),
       launchKey: JSON.stringify([engine, binary, args, m.env, m.proxy, m.health, m.upstreamApiKey, file ? `${file.size}:${file.mtimeMs}` : "missing"]),
     };
   }
@@ -597,11 +611,8 @@ interface ModelFacts {
   /** The merged preset as INI text (GET /models status.preset). */
   preset: string;
   sizeBytes?: number;
+  /** Whether its process serves embeddings (embeddings-check.ts); undefined where corral cannot tell. */
+  embeddings: boolean | undefined;
   /** What a running process depends on, file stamp included: when it changes, a reload restarts the model. */
   launchKey: string;
-}
-
-/** 404 for a model name nothing in `known` answers to, naming the close matches (or them all, when few). */
-export function notFound(model: string, known: ReadonlyArray<{ id: string; aliases: readonly string[] }> = []): ApiError {
-  return new ApiError(404, known.length > 0 ? unknownModelMessage(model, known) : `model '${model}' not found`);
 }

@@ -2,7 +2,6 @@
 // Found beside the compiled code (dist/src/util → dist/webui), so a build made into another folder serves its own.
 // Vite names every asset after a hash of its content, so assets are cached for good; index.html, which names
 // them, is checked on every visit so that a rebuilt UI shows at once.
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { staticFile, type StaticFile } from "./static-files.js";
@@ -31,7 +30,7 @@ export function webUiFile(urlPath: string, root = WEBUI_DIR): WebUiFile | undefi
     const file = staticFile(root, urlPath);
     return file && { ...file, cacheControl: IMMUTABLE };
   }
-  const index = existsSync(path.join(root, "index.html")) ? staticFile(root, "/index.html") : undefined;
+  const index = staticFile(root, "/index.html");
   if (index) return { ...index, cacheControl: REVALIDATE };
   return { body: Buffer.from(NOT_BUILT), type: "text/html; charset=utf-8", cacheControl: REVALIDATE };
 }

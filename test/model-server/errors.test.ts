@@ -1,7 +1,7 @@
 // Bad input gets an OpenAI-shaped 4xx naming the problem, and the server keeps serving.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { getTestModel } from "../helpers/models.js";
 import { postJson, runCorral, startServer, type RunningServer } from "../helpers/server.js";
@@ -125,11 +125,17 @@ describe("API key", () => {
 });
 
 describe("start-up errors", () => {
+  /** `corral -m` on a file named `name` holding `content`, run to its exit. */
+  const serveFile = async (name: string, content: string | Buffer) => {
+    const bad = path.join(tempDirUntilExit("corral-bad-"), name);
+    writeFileSync(bad, content);
+    return runCorral(["-m", bad, "--port", "0"]);
+  };
+  /** The first `n` bytes of a real model. */
+  const modelPrefix = async (n: number) => readFileSync(await getTestModel("tiny")).subarray(0, n);
+
   test("a file that is not a GGUF exits non-zero with one clear line", async () => {
-    const dir = tempDirUntilExit("corral-bad-");
-    const bad = path.join(dir, "broken.gguf");
-    writeFileSync(bad, "this is not a model at all, just text");
-    const r = await runCorral(["-m", bad, "--port", "0"]);
+    const r = await serveFile("broken.gguf", "this is not a model at all, just text");
     assert.notEqual(r.code, 0);
     const errLines = r.stderr.split("\n").filter((l) => l.startsWith("corral: error"));
     assert.equal(errLines.length, 1, r.stderr);
@@ -138,21 +144,13 @@ describe("start-up errors", () => {
   });
 
   test("a GGUF cut short after its header says so, not a bare TypeError", async () => {
-    const dir = tempDirUntilExit("corral-bad-");
-    const bad = path.join(dir, "header-only.gguf");
-    const { readFileSync } = await import("node:fs");
-    writeFileSync(bad, readFileSync(await getTestModel("tiny")).subarray(0, 24));
-    const r = await runCorral(["-m", bad, "--port", "0"]);
+    const r = await serveFile("header-only.gguf", await modelPrefix(24));
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /corral: error: failed to load model .*header-only\.gguf.*GGUF header could not be read \(the file looks truncated or corrupt/);
   });
 
   test("a truncated GGUF exits non-zero with a clear line", async () => {
-    const dir = tempDirUntilExit("corral-bad-");
-    const bad = path.join(dir, "truncated.gguf");
-    const { readFileSync } = await import("node:fs");
-    writeFileSync(bad, readFileSync(await getTestModel("tiny")).subarray(0, 5000));
-    const r = await runCorral(["-m", bad, "--port", "0"]);
+    const r = await serveFile("truncated.gguf", await modelPrefix(5000));
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /corral: error: .*(failed to load|truncated|load)/i);
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");

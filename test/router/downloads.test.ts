@@ -13,6 +13,7 @@ import { chat, emptyDir, listModels, NO_PARTIAL_UTF8, startRouter } from "../hel
 import { postJson, type RunningServer } from "../helpers/server.js";
 
 const KEY = "downloads-key";
+const auth = { authorization: `Bearer ${KEY}` };
 
 /** A short chat request carrying `headers` (the key). */
 const ask = (url: string, model: string, headers: Record<string, string>) =>
@@ -50,7 +51,6 @@ async function watchEvents(url: string, headers: Record<string, string>, until: 
 describe("router: downloads", () => {
   let hub: FakeHub;
   let router: RunningServer;
-  const auth = { authorization: `Bearer ${KEY}` };
 
   before(async () => {
     const model = readFileSync(await getTestModel("tiny", { ...QUIET_BYTES, seed: 5 }));
@@ -137,7 +137,6 @@ describe("router: hf-repo presets download what is not cached", () => {
   let hub: FakeHub;
   let router: RunningServer;
   let offline: RunningServer;
-  const auth = { authorization: `Bearer ${KEY}` };
 
   before(async () => {
     const model = readFileSync(await getTestModel("tiny", { ...QUIET_BYTES, seed: 6 }));

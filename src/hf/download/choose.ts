@@ -1,6 +1,6 @@
 // Which files of a hub listing `owner/repo[:QUANT]` names: the same rules src/hf/cache.ts applies to the cache, so
 // that what is downloaded is exactly what -hf and the router later resolve from it.
-import { ggufNameInfo, isModelFile, pickModelFile, pickProjector, shardsOf } from "../cache.js";
+import { ggufNameInfo, isModelFirstShard, pickModelFile, pickProjector, shardsOf } from "../cache.js";
 import { HubError, type HubFile } from "./hub-api.js";
 
 export interface ChosenFiles {
@@ -14,11 +14,11 @@ export interface ChosenFiles {
 }
 
 /** The quant tags the repo's model files carry, sorted: what an unknown-quant error offers instead. */
-export function availableQuants(files: readonly HubFile[]): string[] {
+function availableQuants(files: readonly HubFile[]): string[] {
   const tags = new Set<string>();
   for (const f of files) {
-    const info = ggufNameInfo(f.path);
-    if (info && info.tag && isModelFile(f.path) && (info.count <= 1 || info.index === 1)) tags.add(info.tag);
+    const tag = isModelFirstShard(f.path) ? ggufNameInfo(f.path)!.tag : "";
+    if (tag) tags.add(tag);
   }
   return [...tags].sort();
 }

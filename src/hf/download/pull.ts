@@ -5,7 +5,7 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, 
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
-  cachedRepoFiles,
+  cachedSnapshot,
   ggufNameInfo,
   HfResolveError,
   hubCacheDir,
@@ -13,15 +13,17 @@ import {
   isModelFile,
   parseHfRef,
   pickProjector,
+  repoDirOf,
   repoFromFolderName,
   resolveCachedModel,
   shardsOf,
   snapshotCommit,
+  snapshotFiles,
 } from "../cache.js";
 import { isDir } from "../../util/fs-kind.js";
 import { chooseFiles } from "./choose.js";
 import { HubError, hubConn, listFiles, resolveCommit, type HubFile, type HubOptions } from "./hub-api.js";
-import { fetchFile, linkSnapshot, repoDirOf, snapshotPathOf, type TransferProgress } from "./transfer.js";
+import { fetchFile, linkSnapshot, snapshotPathOf, type TransferProgress } from "./transfer.js";
 
 export interface PullProgress extends TransferProgress {
   /** 0-based position of this file among the pull's files, and how many there are. */
@@ -69,7 +71,6 @@ export interface PullResult {
   downloadedFiles: number;
   totalBytes: number;
 }
-
 
 /** Downloads what `ref` names (as llama-server chooses) into the hub cache; throws HubError or HfResolveError. */
 export async function pull(ref: string, o: PullOptions = {}): Promise<PullResult> {
@@ -154,7 +155,7 @@ export async function pull(ref: string, o: PullOptions = {}): Promise<PullResult
     ...(chosen.mmproj ? { mmproj: files[files.length - 1]! } : {}),
     alreadyCached: downloadedFiles === 0,
     downloadedFiles,
-    totalBytes: wanted.reduce((n, f) => n + f.size, 0),
+    totalBytes: total,
   };
 }
 
@@ -166,12 +167,11 @@ export async function pull(ref: string, o: PullOptions = {}): Promise<PullResult
  */
 async function carryOver(cacheDir: string, repo: string, from: string, to: string, tree: readonly HubFile[]): Promise<void> {
   const blobOf = new Map(tree.map((f) => [f.path, f.blob]));
-  const oldRoot = path.join(repoDirOf(cacheDir, repo), "snapshots", from);
-  for (const file of walkFiles(oldRoot)) {
-    const repoPath = path.relative(oldRoot, file).split(path.sep).join("/");
+  // snapshotFiles lists only links that reach a file, so a link whose blob is gone is not carried
+  for (const { repoPath, localPath } of snapshotFiles(path.join(repoDirOf(cacheDir, repo), "snapshots", from))) {
     const blob = blobOf.get(repoPath);
-    const target = linkTarget(file);
-    if (!blob || !target || path.basename(target) !== blob || !lstatSync(target, { throwIfNoEntry: false })?.isFile()) continue;
+    const target = linkTarget(localPath);
+    if (!blob || !target || path.basename(target) !== blob) continue;
     const snap = snapshotPathOf(cacheDir, repo, to, repoPath);
     if (!lstatSync(snap, { throwIfNoEntry: false })) await linkSnapshot(snap, target);
   }
@@ -188,14 +188,15 @@ async function writeRef(repoDir: string, revision: string, commit: string): Prom
 
 function cachedPull(hf: ReturnType<typeof parseHfRef>, cacheDir: string): PullResult | undefined {
   try {
-    const r = resolveCachedModel(hf, cacheDir);
+    const snapshot = cachedSnapshot(cacheDir, hf.repo);
+    const r = resolveCachedModel(hf, cacheDir, {}, snapshot);
     const tag = ggufNameInfo(r.repoPath)?.tag ?? "";
     const files = [...r.shards, ...(r.mmproj ? [r.mmproj] : [])];
     return {
       repo: hf.repo,
       tag,
       id: hfModelId(hf.repo, tag),
-      commit: snapshotCommit(repoDirOf(cacheDir, hf.repo)) ?? "",
+      commit: snapshot!.commit,
       files,
       model: r.path,
       ...(r.mmproj ? { mmproj: r.mmproj } : {}),
@@ -253,18 +254,19 @@ export function removeCached(ref: string, o: { cacheDir?: string; env?: NodeJS.P
   const hf = parseHfRef(ref, o.file);
   const cacheDir = o.cacheDir ?? hubCacheDir(o.env);
   const repoDir = repoDirOf(cacheDir, hf.repo);
+  // read once: what the ref resolves to, its commit, and the other models that may still use the projector
+  const snapshot = cachedSnapshot(cacheDir, hf.repo);
   let resolved;
   try {
-    resolved = resolveCachedModel(hf, cacheDir);
+    resolved = resolveCachedModel(hf, cacheDir, {}, snapshot);
   } catch (err) {
     if (err instanceof HfResolveError) throw new HubError(`${ref} is not in the cache (${cacheDir})`, "not-found", 404);
     throw err;
   }
-  const commit = snapshotCommit(repoDir)!;
-  const snapRoot = path.join(repoDir, "snapshots", commit);
+  const { commit, root: snapRoot, files } = snapshot!;
   const targets = [...resolved.shards];
   if (resolved.mmproj) {
-    const others = cachedRepoFiles(cacheDir, hf.repo).filter((f) => isModelFile(f.repoPath) && !targets.includes(f.localPath));
+    const others = files.filter((f) => isModelFile(f.repoPath) && !targets.includes(f.localPath));
     if (others.length === 0) targets.push(resolved.mmproj);
   }
   const blobs = new Set<string>();
@@ -281,7 +283,9 @@ export function removeCached(ref: string, o: { cacheDir?: string; env?: NodeJS.P
       }
     }
   }
-  const stillLinked = new Set(walkFiles(path.join(repoDir, "snapshots")).map(linkTarget));
+  // deleting blobs below leaves snapshots/ as it is: one walk serves both what is still linked and what is left
+  const left = walkFiles(path.join(repoDir, "snapshots"));
+  const stillLinked = new Set(left.map(linkTarget));
   let freedBytes = 0;
   for (const b of blobs) {
     if (stillLinked.has(b)) continue;
@@ -292,7 +296,6 @@ export function removeCached(ref: string, o: { cacheDir?: string; env?: NodeJS.P
     }
   }
   const removed = targets.map((t) => path.relative(snapRoot, t).split(path.sep).join("/"));
-  const left = walkFiles(path.join(repoDir, "snapshots"));
   if (left.length === 0) {
     rmSync(repoDir, { recursive: true, force: true });
     return { repo: hf.repo, removed, freedBytes, repoRemoved: true };
@@ -336,8 +339,9 @@ export function listCached(o: { cacheDir?: string; env?: NodeJS.ProcessEnv } = {
   for (const entry of entries) {
     const repo = repoFromFolderName(entry);
     if (!repo) continue;
-    const files = cachedRepoFiles(cacheDir, repo);
-    const commit = snapshotCommit(path.join(cacheDir, entry)) ?? "";
+    const snapshot = cachedSnapshot(cacheDir, repo);
+    if (!snapshot) continue;
+    const { files, commit } = snapshot;
     for (const f of files) {
       const info = ggufNameInfo(f.repoPath);
       const name = f.repoPath.slice(f.repoPath.lastIndexOf("/") + 1);

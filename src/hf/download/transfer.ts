@@ -6,7 +6,8 @@ import { createHash, randomBytes, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { copyFile, mkdir, open, rename, rm, stat, symlink, unlink } from "node:fs/promises";
 import path from "node:path";
-import { repoFolderName } from "../cache.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { repoDirOf, repoFolderName } from "../cache.js";
 import lockfile from "proper-lockfile";
 import { failFor, HubError, hubGet, resolveUrl, throwIfCancelled, type HubConn, type HubFile } from "./hub-api.js";
 
@@ -33,8 +34,7 @@ export interface FetchFileOptions {
   retryDelayMs?: number;
 }
 
-export const repoDirOf = (cacheDir: string, repo: string) => path.join(cacheDir, repoFolderName(repo));
-export const blobPathOf = (cacheDir: string, repo: string, blob: string) => path.join(repoDirOf(cacheDir, repo), "blobs", blob);
+const blobPathOf = (cacheDir: string, repo: string, blob: string) => path.join(repoDirOf(cacheDir, repo), "blobs", blob);
 
 /** The snapshot path of a repo file; throws on a path that would leave the snapshot (a hostile listing). */
 export function snapshotPathOf(cacheDir: string, repo: string, commit: string, repoPath: string): string {
@@ -67,7 +67,7 @@ interface Inflight {
 const inflight = new Map<string, Inflight>();
 
 /** Makes sure blobs/<blob> holds the verified file; true when bytes were downloaded, false when it was already there. */
-export async function ensureBlob(o: FetchFileOptions): Promise<boolean> {
+async function ensureBlob(o: FetchFileOptions): Promise<boolean> {
   if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$/i.test(o.file.blob)) {
     throw new HubError(`${o.repo}: the hub gave '${o.file.path}' an unusable object id '${o.file.blob}'`, "failed");
   }
@@ -187,10 +187,15 @@ export async function linkSnapshot(snap: string, blob: string): Promise<void> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** An interruption worth resuming from (the connection, not the bytes). */
 class Interrupted extends Error {}
+
+/** A hash of the file's bytes from the start: sha256 for LFS files, else the git blob oid (which hashes a header too). */
+function newHash(file: HubFile): Hash {
+  const h = createHash(file.sha256 ? "sha256" : "sha1");
+  if (!file.sha256) h.update(`blob ${file.size}\0`);
+  return h;
+}
 
 async function download(o: FetchFileOptions, blob: string, emit: (p: TransferProgress) => void): Promise<void> {
   const { file } = o;
@@ -210,11 +215,6 @@ async function download(o: FetchFileOptions, blob: string, emit: (p: TransferPro
   // The running hash survives a failed attempt (it only ever covers bytes already written), so a resume in this
   // process does not re-read the prefix; a resume of an earlier run's .incomplete hashes its prefix from disk once.
   let hashed: { hash: Hash; upTo: number } | undefined;
-  const newHash = () => {
-    const h = createHash(file.sha256 ? "sha256" : "sha1");
-    if (!file.sha256) h.update(`blob ${file.size}\0`); // a git blob oid hashes its header too
-    return h;
-  };
   const retries = o.retries ?? 4;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -224,7 +224,7 @@ async function download(o: FetchFileOptions, blob: string, emit: (p: TransferPro
         start = 0;
       }
       if (!hashed || hashed.upTo !== start) {
-        const hash = newHash();
+        const hash = newHash(file);
         if (start > 0) for await (const chunk of createReadStream(incomplete, { start: 0, end: start - 1 })) hash.update(chunk as Buffer);
         hashed = { hash, upTo: start };
       }
@@ -282,8 +282,7 @@ async function fetchRange(
     // the server ignored Range: start over
     pos = 0;
     if (start > 0) {
-      hashed.hash = createHash(file.sha256 ? "sha256" : "sha1");
-      if (!file.sha256) hashed.hash.update(`blob ${file.size}\0`);
+      hashed.hash = newHash(file);
       hashed.upTo = 0;
     }
   } else if (res.statusCode >= 500 || res.statusCode === 429) {
