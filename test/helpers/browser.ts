@@ -1,7 +1,8 @@
 // A headless browser for the web UI's tests: playwright-core driving Debian's Chromium (CHROMIUM_PATH, else
 // /usr/bin/chromium). Where there is none, `browserSkip` says so in one line and the suites skip.
-import { existsSync } from "node:fs";
-import { chromium, type Browser } from "playwright-core";
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -25,11 +26,9 @@ export function launchBrowser(): Promise<Browser> {
  * Saves a screenshot for the README when CORRAL_SCREENSHOTS names a folder (`npm run screenshots` sets it), so the
  * pictures come from the same runs that test the UI; otherwise does nothing.
  */
-export async function snap(page: import("playwright-core").Page, name: string): Promise<void> {
+export async function snap(page: Page, name: string): Promise<void> {
   const dir = process.env.CORRAL_SCREENSHOTS;
   if (!dir) return;
-  const { mkdirSync } = await import("node:fs");
-  const path = await import("node:path");
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: path.join(dir, `${name}.png`) });
 }

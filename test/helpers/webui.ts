@@ -24,9 +24,9 @@ export async function openPage(browser: Browser, url: string, options: BrowserCo
   return { page, errors, close: () => context.close() };
 }
 
-/** The card of one model in the Models view. */
-export function card(page: Page, id: string) {
-  return page.locator(`li.model[data-model="${id}"]`);
+/** The card of one model in the Models view; with `status`, only while it shows that status. */
+export function card(page: Page, id: string, status?: string) {
+  return page.locator(`li.model[data-model="${id}"]${status === undefined ? "" : `[data-status="${status}"]`}`);
 }
 
 /**

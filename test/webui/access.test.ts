@@ -62,7 +62,7 @@ describe("web UI: API key", { skip: browserSkip() }, () => {
     // the live stream connects with the key, and an action that needs the key works
     await page.locator(".conn.live").waitFor();
     await card(page, "alpha").getByRole("button", { name: "Load" }).click();
-    await page.locator('li.model[data-model="alpha"][data-status="loaded"]').waitFor();
+    await card(page, "alpha", "loaded").waitFor();
     assert.equal((await listModels(router.url)).find((m) => m.id === "alpha")!.status.value, "loaded");
     // the logs need the key too
     await page.getByRole("tab", { name: "Logs" }).click();
@@ -118,7 +118,7 @@ describe("web UI: corral -m", { skip: browserSkip() }, () => {
 
   test("the page (under --api-prefix) shows the one model, loaded, without router actions or a Logs tab", async () => {
     const { page } = ui;
-    await page.locator('li.model[data-model="solo"][data-status="loaded"]').waitFor();
+    await card(page, "solo", "loaded").waitFor();
     assert.equal(await page.locator("li.model").count(), 1);
     assert.match(await card(page, "solo").innerText(), /context\s+256/);
     assert.equal(await card(page, "solo").getByRole("button").count(), 0, "no load, unload, pin or logs");

@@ -81,7 +81,7 @@ describe("web UI: models view", { skip: browserSkip() }, () => {
     const { page } = ui;
     await recordStatuses(page, "alpha");
     await card(page, "alpha").getByRole("button", { name: "Load" }).click();
-    await page.locator('li.model[data-model="alpha"][data-status="loaded"]').waitFor();
+    await card(page, "alpha", "loaded").waitFor();
     const trail = await statusTrail(page, "alpha");
     assert.deepEqual(trail, ["unloaded", "loading", "loaded"], `statuses shown: ${trail.join(" → ")}`);
     const listed = (await listModels(router.url)).find((m) => m.id === "alpha")!;
@@ -112,17 +112,17 @@ describe("web UI: models view", { skip: browserSkip() }, () => {
       const r = await fetch(`${router.url}/models/load`, { method: "POST", body: JSON.stringify({ model, wait: true }) });
       assert.equal(r.status, 200, await r.text());
     }
-    await page.locator('li.model[data-model="alpha"][data-status="unloaded"]').waitFor();
-    await page.locator('li.model[data-model="gamma"][data-status="loaded"]').waitFor();
+    await card(page, "alpha", "unloaded").waitFor();
+    await card(page, "gamma", "loaded").waitFor();
   });
 
   test("Unload stops the model", async () => {
     const { page } = ui;
     await card(page, "beta").getByRole("button", { name: "Unload" }).click();
-    await page.locator('li.model[data-model="beta"][data-status="unloaded"]').waitFor();
+    await card(page, "beta", "unloaded").waitFor();
     assert.equal((await listModels(router.url)).find((m) => m.id === "beta")!.status.value, "unloaded");
     await card(page, "gamma").getByRole("button", { name: "Unload" }).click();
-    await page.locator('li.model[data-model="gamma"][data-status="unloaded"]').waitFor();
+    await card(page, "gamma", "unloaded").waitFor();
   });
 
   test("a load that fails shows as failed, with the reason and the exit code", async () => {
@@ -172,7 +172,7 @@ describe("web UI: models view", { skip: browserSkip() }, () => {
     await waitFor("progress past 30 %", async () => Number(await bar.getAttribute("aria-valuenow")) >= 30, 10_000);
     assert.match(await card(page, "org/tiny-GGUF:Q8_0").innerText(), /KB of 771 KB/);
     await snap(page, "download");
-    await page.locator('li.model[data-model="org/tiny-GGUF:Q8_0"][data-status="unloaded"]').waitFor({ timeout: 30_000 });
+    await card(page, "org/tiny-GGUF:Q8_0", "unloaded").waitFor({ timeout: 30_000 });
     const trail = await statusTrail(page, "org/tiny-GGUF:Q8_0");
     assert.equal(trail[0], "downloading", trail.join(" → "));
     assert.match(await card(page, "org/tiny-GGUF:Q8_0").innerText(), /source\s+cache/);

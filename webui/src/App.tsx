@@ -4,7 +4,7 @@ import { ChatView } from "./chat/ChatView";
 import { KeyDialog } from "./KeyDialog";
 import { LogsView } from "./logs/LogsView";
 import { ModelsView } from "./models/ModelsView";
-import { useModels, useModelsState } from "./models/useModels";
+import { useModelsState } from "./models/useModels";
 
 type Tab = "models" | "chat" | "logs";
 
@@ -13,8 +13,7 @@ export function App() {
   const [logsModel, setLogsModel] = useState<string>();
   // undefined: no prompt; otherwise whether a 401 brought it up (rather than the key button)
   const [keyPrompt, setKeyPrompt] = useState<{ rejected: boolean }>();
-  const models = useModels();
-  const { mode, live } = useModelsState();
+  const { models, mode, live } = useModelsState();
 
   // once dismissed, a 401 (a view polling every second) marks the key button instead of bringing the prompt back
   const dismissed = useRef(false);

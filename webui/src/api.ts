@@ -1,6 +1,7 @@
 // The page's one way to talk to the server: every request carries the API key the user entered (kept in the
 // browser's storage), and a 401 asks for one instead of failing silently.
 
+import { createParser } from "eventsource-parser";
 // The wire format's types come from the server's own definitions (types only: nothing of the server is bundled)
 import type { DownloadProgress, ModelEvent } from "../../src/router/model-events";
 export type { DownloadProgress, ModelEvent };
@@ -42,7 +43,7 @@ export class HttpError extends Error {
 const BASE = location.pathname.replace(/\/[^/]*$/, "");
 
 /** An API path ("/v1/models") as this page must ask for it. */
-export function apiUrl(path: string): string {
+function apiUrl(path: string): string {
   return path.startsWith("/") ? BASE + path : path;
 }
 
@@ -69,6 +70,24 @@ export async function apiFetch(path: string, init: RequestInit = {}): Promise<Re
 export async function apiJson<T>(path: string, body?: unknown, method = body === undefined ? "GET" : "POST"): Promise<T> {
   const res = await apiFetch(path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
   return (await res.json()) as T;
+}
+
+/**
+ * Reads an SSE answer (from apiFetch: the key went with it) to its end, handing each event's data to `onData`. An
+ * abort of the request rejects, after `onData` got everything that had arrived.
+ */
+export async function readSse(res: Response, onData: (data: string) => void): Promise<void> {
+  const parser = createParser({ onEvent: (e) => onData(e.data) });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      parser.feed(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 /**
@@ -105,4 +124,10 @@ export interface ModelInfo {
   pid?: number;
   /** `corral -m`: llama-server's facts of the one model. */
   meta?: { n_ctx?: number; n_params?: number; size?: number; n_ctx_train?: number };
+}
+
+/** A model's status as every view names it: a failed load or crash shows as "failed" rather than "unloaded". */
+export function statusWord(m: ModelInfo): string {
+  if (m.status.value === "unloaded" && m.status.failed) return "failed";
+  return m.status.value;
 }

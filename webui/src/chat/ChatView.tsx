@@ -2,7 +2,7 @@
 // Picking a model needs no separate load step: the request loads it, and its status (live from the shell's
 // /models/sse) shows the load's progress meanwhile.
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
-import type { ModelInfo } from "../api";
+import { statusWord, type ModelInfo } from "../api";
 import { Markdown } from "./Markdown";
 import { chatState, isBusy, useChat } from "./state";
 import type { Answer, Conversation, Settings } from "./store";
@@ -160,13 +160,14 @@ function ModelPicker(props: { label: string; lane: number; models: ModelInfo[]; 
 function ModelState({ info, lane, compare }: { info: ModelInfo | undefined; lane: number; compare: boolean }) {
   if (!info) return null;
   const s = info.status;
-  const failed = s.failed && s.value !== "loaded" && s.value !== "loading";
+  const word = statusWord(info);
+  const failed = word === "failed";
   return (
     <div className={`chat-model-state ${s.value}${failed ? " failed" : ""}`} data-lane={lane}>
       {compare && <b>{lane === 0 ? "A" : "B"}</b>}
       <span className="dot" />
       <span className="chat-model-id">{info.id}</span>
-      <span className="chat-model-value">{failed ? "failed" : s.value}</span>
+      <span className="chat-model-value">{word}</span>
       {s.value === "loading" && <Progress value={s.progress} />}
       {s.value === "unloaded" && !failed && <span className="muted">loads on the first message</span>}
       {failed && s.error && <span className="chat-error-inline">{s.error}</span>}

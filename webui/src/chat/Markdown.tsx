@@ -25,7 +25,7 @@ const md = new MarkdownIt({
   html: false,
   linkify: true,
   breaks: true,
-  highlight(code, lang) {
+  highlight(code, lang): string {
     const name = lang.trim().split(/\s+/)[0] ?? "";
     if (name && hljs.getLanguage(name)) {
       try {
@@ -34,7 +34,7 @@ const md = new MarkdownIt({
         // fall through to plain, escaped code
       }
     }
-    return `<pre class="hljs"><code>${escapeHtml(code)}</code></pre>`;
+    return `<pre class="hljs"><code>${md.utils.escapeHtml(code)}</code></pre>`;
   },
 });
 
@@ -46,15 +46,7 @@ md.renderer.rules.link_open = ((tokens, idx, options, env, self) => {
   return defaultLinkOpen(tokens, idx, options, env, self);
 }) satisfies RendererRule;
 
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-
-export function renderMarkdown(text: string): string {
-  return md.render(text);
-}
-
 /** Memoized on the text, so a streaming answer re-renders alone and finished ones are left as they are. */
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
-  return <div className="md" dangerouslySetInnerHTML={{ __html: renderMarkdown(text) }} />;
+  return <div className="md" dangerouslySetInnerHTML={{ __html: md.render(text) }} />;
 });

@@ -18,7 +18,7 @@ type Listener = () => void;
 const answerKey = (convId: string, turn: number, lane: number) => `${convId}/${turn}/${lane}`;
 
 /** The messages one lane (one model's column) sends: its own earlier answers, never the other model's. */
-export function historyFor(conv: Conversation, lane: number, upTo: number): ChatMessage[] {
+function historyFor(conv: Conversation, lane: number, upTo: number): ChatMessage[] {
   const out: ChatMessage[] = [];
   if (conv.settings.system.trim()) out.push({ role: "system", content: conv.settings.system });
   for (const turn of conv.turns.slice(0, upTo)) {
@@ -61,7 +61,11 @@ class ChatState {
   getSnapshot = (): ChatSnapshot => this.snapshot;
 
   current(): Conversation {
-    return this.snapshot.conversations.find((c) => c.id === this.snapshot.currentId)!;
+    return this.find(this.snapshot.currentId)!;
+  }
+
+  private find(id: string): Conversation | undefined {
+    return this.snapshot.conversations.find((c) => c.id === id);
   }
 
   private set(next: ChatSnapshot): void {
@@ -100,9 +104,9 @@ class ChatState {
   }
 
   remove(id: string): void {
-    for (const [key, ctl] of this.controllers) if (key.startsWith(`${id}/`)) ctl.abort();
+    this.stopAll(id);
     let conversations = this.snapshot.conversations.filter((c) => c.id !== id);
-    const gone = this.snapshot.conversations.find((c) => c.id === id);
+    const gone = this.find(id);
     if (conversations.length === 0) conversations = [newConversation(gone)];
     const currentId = this.snapshot.currentId === id ? conversations[0]!.id : this.snapshot.currentId;
     this.set({ conversations, currentId });
@@ -110,7 +114,7 @@ class ChatState {
 
   /** Sends `text` to the conversation's model, or to both of its models in compare mode, all streaming at once. */
   send(id: string, text: string, models: string[]): void {
-    const conv = this.snapshot.conversations.find((c) => c.id === id);
+    const conv = this.find(id);
     if (!conv || !text.trim() || isBusy(conv)) return;
     const turn: Turn = { user: text, answers: models.map((model) => ({ model, content: "", pending: true })) };
     const next: Conversation = {
@@ -125,7 +129,7 @@ class ChatState {
 
   /** Asks the last turn's models again. */
   regenerate(id: string): void {
-    const conv = this.snapshot.conversations.find((c) => c.id === id);
+    const conv = this.find(id);
     const last = conv?.turns.at(-1);
     if (!conv || !last || isBusy(conv)) return;
     const turns = [...conv.turns.slice(0, -1), { ...last, answers: last.answers.map((a) => ({ model: a.model, content: "", pending: true })) }];
@@ -136,7 +140,7 @@ class ChatState {
 
   /** Takes the last turn back, returning its prompt for the composer to edit. */
   takeBackLast(id: string): string | undefined {
-    const conv = this.snapshot.conversations.find((c) => c.id === id);
+    const conv = this.find(id);
     const last = conv?.turns.at(-1);
     if (!conv || !last || isBusy(conv)) return undefined;
     this.mapConv(id, (c) => ({ ...c, turns: c.turns.slice(0, -1), title: c.turns.length > 1 ? c.title : "" }));

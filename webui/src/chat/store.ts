@@ -43,7 +43,7 @@ const KEY = "corral.chat.conversations";
 const CURRENT_KEY = "corral.chat.current";
 const VERSION = 1;
 
-export const DEFAULT_SETTINGS: Settings = { system: "", temperature: null, maxTokens: 512 };
+const DEFAULT_SETTINGS: Settings = { system: "", temperature: null, maxTokens: 512 };
 
 export function newConversation(from?: Conversation): Conversation {
   const now = Date.now();

@@ -1,7 +1,6 @@
 // One streamed chat completion: POST /v1/chat/completions with stream: true, read through apiFetch (so the API key
 // goes with it and the server's own error message comes back), its SSE parsed as it arrives.
-import { createParser } from "eventsource-parser";
-import { apiFetch } from "../api";
+import { apiFetch, readSse } from "../api";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -38,8 +37,6 @@ interface Chunk {
   timings?: { predicted_n?: number; predicted_per_second?: number; prompt_n?: number };
   error?: { message?: string } | string;
 }
-
-export class StreamError extends Error {}
 
 /**
  * Streams one answer, calling the handlers with each delta; resolves with the stats once the server ends the stream.
@@ -92,18 +89,8 @@ export async function streamChat(req: StreamRequest, handlers: StreamHandlers, s
     if (chunk.timings?.predicted_per_second) serverRate = chunk.timings.predicted_per_second;
   };
 
-  const parser = createParser({ onEvent: (e) => onData(e.data) });
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parser.feed(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  if (failure !== undefined) throw new StreamError(failure);
+  await readSse(res, onData);
+  if (failure !== undefined) throw new Error(failure);
 
   const tEnd = performance.now();
   stats.totalMs = tEnd - t0;

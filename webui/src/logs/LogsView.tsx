@@ -1,5 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
-import { apiFetch, type ModelInfo } from "../api";
+import { apiFetch, statusWord, type ModelInfo } from "../api";
 
 const POLL_MS = 1000;
 
@@ -71,7 +71,7 @@ export function LogsView({ models, model, onSelect }: Props) {
           <select value={current ?? ""} onChange={(e) => onSelect(e.target.value)} aria-label="Model whose logs are shown">
             {choices.map((m) => (
               <option key={m.id} value={m.id}>
-                {m.id} ({m.status.value === "unloaded" && m.status.failed ? "failed" : m.status.value})
+                {m.id} ({statusWord(m)})
               </option>
             ))}
           </select>

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
-import { apiFetch, apiJson, type ModelInfo } from "../api";
+import { apiJson, statusWord, type DownloadProgress, type ModelInfo } from "../api";
 import { formatAgo, formatBytes, formatCount, formatDuration } from "../format";
 import { refreshModels, type ServerMode } from "./store";
 import { useModelsState } from "./useModels";
@@ -59,12 +59,6 @@ function filterModels(models: ModelInfo[], query: string): ModelInfo[] {
     const hay = [m.id, ...(m.aliases ?? []), ...(m.tags ?? []), m.engine ?? "", m.source ?? "", statusWord(m)].join(" ").toLowerCase();
     return words.every((w) => hay.includes(w));
   });
-}
-
-/** What the badge says: a failed load or crash shows as "failed" rather than "unloaded". */
-function statusWord(m: ModelInfo): string {
-  if (m.status.value === "unloaded" && m.status.failed) return "failed";
-  return m.status.value;
 }
 
 function ModelCard({ model: m, router, now, onShowLogs }: { model: ModelInfo; router: boolean; now: number; onShowLogs(id: string): void }) {
@@ -177,7 +171,7 @@ function ProgressBar({ fraction, label }: { fraction: number | undefined; label:
   );
 }
 
-function DownloadLine({ d }: { d: NonNullable<ModelInfo["status"]["download"]> }) {
+function DownloadLine({ d }: { d: DownloadProgress }) {
   return (
     <p className="muted download-line">
       {formatBytes(d.done)} of {formatBytes(d.total)}
@@ -202,8 +196,7 @@ function DownloadBox() {
     setBusy(true);
     setMessage(undefined);
     try {
-      const res = await apiFetch("/models", { method: "POST", body: JSON.stringify({ model }) });
-      const body = (await res.json()) as { model?: string; status?: string };
+      const body = await apiJson<{ model?: string; status?: string }>("/models", { model });
       setMessage(
         body.status === "cached"
           ? { ok: true, text: `${body.model ?? model} is already downloaded.`, model }

@@ -2,8 +2,7 @@
 // /models/sse for what changes between two reads (status changes, load and download progress). The stream is read
 // with fetch rather than EventSource, because EventSource cannot send the API key. Counters that change with every
 // request (in flight, last used, measured memory) have no events, so the list is also read again every few seconds.
-import { createParser } from "eventsource-parser";
-import { apiFetch, apiJson, HttpError, onKeyChanged, type DownloadProgress, type ModelEvent, type ModelInfo } from "../api";
+import { apiFetch, apiJson, HttpError, onKeyChanged, readSse, type DownloadProgress, type ModelEvent, type ModelInfo } from "../api";
 
 /** "router": corral without -m (load, unload, logs, downloads); "single": `corral -m`, one model. */
 export type ServerMode = "router" | "single";
@@ -51,7 +50,13 @@ function normalise(m: ModelInfo): ModelInfo {
   if (p === null || typeof p !== "object") return m;
   const download = p as DownloadProgress;
   const { progress: _raw, ...status } = m.status;
-  return { ...m, status: { ...status, download, ...(download.total > 0 ? { progress: download.done / download.total } : {}) } };
+  const progress = downloadFraction(download);
+  return { ...m, status: { ...status, download, ...(progress !== undefined ? { progress } : {}) } };
+}
+
+/** How far a download got, where its size is known. */
+function downloadFraction(d: DownloadProgress | undefined): number | undefined {
+  return d && d.total > 0 ? d.done / d.total : undefined;
 }
 
 let running = false;
@@ -120,7 +125,8 @@ async function readProps(): Promise<void> {
     if (!(err instanceof HttpError && err.status === 401) && running) setTimeout(() => void readProps(), 2000);
     return;
   }
-  if (state.mode === "router") restartStream();
+  // the first answer starts the stream; later ones (a new key) find it restarted by onKeyChanged already
+  if (state.mode === "router" && !streamAbort) restartStream();
 }
 
 function restartStream(): void {
@@ -140,21 +146,13 @@ async function follow(signal: AbortSignal, failures: number): Promise<void> {
     set({ live: true });
     // events may have been missed while the stream was down
     void refreshModels();
-    const parser = createParser({
-      onEvent: (e) => {
-        try {
-          apply(JSON.parse(e.data) as ModelEvent);
-        } catch {
-          // not an event of ours: ignored
-        }
-      },
+    await readSse(res, (data) => {
+      try {
+        apply(JSON.parse(data) as ModelEvent);
+      } catch {
+        // not an event of ours: ignored
+      }
     });
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parser.feed(value);
-    }
   } catch (err) {
     if (signal.aborted) return;
     // a wrong or missing key: the prompt is up, and a new key restarts the stream
@@ -198,7 +196,7 @@ function apply(ev: ModelEvent): void {
     }
     case "download_progress": {
       const download = d.download;
-      const progress = download && download.total > 0 ? download.done / download.total : undefined;
+      const progress = downloadFraction(download);
       // "downloading" for POST /models; "loading" when the download is the first part of an hf-repo preset's load
       const status: ModelInfo["status"] = { value: d.status, ...(download ? { download } : {}), ...(progress !== undefined ? { progress } : {}) };
       const { [ev.model]: _gone, ...failedDownloads } = state.failedDownloads;
