@@ -1,4 +1,4 @@
-import { DEFAULTS, OPTIONS, type OptionSpec } from "./options.js";
+import { DEFAULTS, OPTIONS, type OptionSpec } from "../options/options.js";
 
 const GROUP_TITLES: Record<OptionSpec["group"], string> = {
   server: "Server",

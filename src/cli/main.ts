@@ -1,9 +1,9 @@
 // Entry point of bin/corral: parse the command line, then serve one model (-m) or run the router.
 import { StartupError } from "../util/startup-error.js";
 import { helpText } from "./help.js";
-import { checkCombinations } from "./combinations.js";
-import { CliError, parseArgs } from "./parse.js";
-import { VERSION } from "./version.js";
+import { checkCombinations } from "../options/combinations.js";
+import { CliError, parseArgs } from "../options/parse.js";
+import { VERSION } from "../util/version.js";
 import { ensureDemoModels, type DemoModel } from "../demo-model.js";
 import { createLogger, logOptionsFrom } from "../util/log.js";
 import { SPARE_ENV } from "../engines/node/protocol.js";

@@ -1,5 +1,5 @@
 // What every engine module is given to plan a model's process, and what it returns.
-import type { ModelSpec } from "../router/catalog/catalog.js";
+import type { ModelSpec } from "../catalog/catalog.js";
 import type { Dialect, EngineName, LaunchPlan } from "./types.js";
 
 export interface LaunchInput {

@@ -1,6 +1,6 @@
 // Which engine serves a model: `cmd` and `proxy` in its preset decide for themselves; otherwise its `engine`
 // (preset key, else --engine): node, llama-server, or auto = llama-server when a binary is found, else node.
-import type { ModelSpec } from "../router/catalog/catalog.js";
+import type { ModelSpec } from "../catalog/catalog.js";
 import { StartupError } from "../util/startup-error.js";
 import { findLlamaServer, type FoundBinary } from "./llama-server/find.js";
 import type { EngineName } from "./types.js";

@@ -1,6 +1,6 @@
 // `-hf owner/repo[:QUANT]` (and `--hf-file`) on the command line: the cached file it names becomes `-m`, and the
 // repo name becomes the model's name, as llama-server does when no --alias is given.
-import type { ServerOptions } from "../cli/options.js";
+import type { ServerOptions } from "../options/options.js";
 import type { Logger } from "../util/log.js";
 import { StartupError } from "../util/startup-error.js";
 import { HfResolveError, hubCacheDir, parseHfRef, resolveCachedModel } from "./cache.js";

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { ServerOptions } from "../cli/options.js";
+import type { ServerOptions } from "../options/options.js";
 import { StartupError } from "../util/startup-error.js";
 
 /** Keys from --api-key and --api-key-file (one per line; blank lines and # comments skipped). */

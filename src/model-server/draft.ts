@@ -4,8 +4,8 @@
 // checking (DraftSequenceTokenPredictor); this loads the draft model, gives each slot a draft sequence, and
 // reports llama-server's draft_n / draft_n_accepted timings.
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, SequenceEvaluateOptions, Token, TokenBias as TokenBiasType, TokenPredictor } from "node-llama-cpp";
-import type { ServerOptions } from "../cli/options.js";
-import { parseGpuLayers } from "../cli/value-formats.js";
+import type { ServerOptions } from "../options/options.js";
+import { parseGpuLayers } from "../options/value-formats.js";
 import { StartupError } from "../util/startup-error.js";
 import { importNllc, nllcInternals } from "./llama-loader.js";
 

@@ -2,8 +2,8 @@
 // --check-tensors and --override-kv (model), -ctk/-ctv, --swa-full, --lora and --lora-scaled (context).
 import path from "node:path";
 import type { GgmlType, LlamaContextOptions, LlamaModelOptions } from "node-llama-cpp";
-import type { ServerOptions } from "../cli/options.js";
-import { type KvOverrideValue, parseKvOverride, parseLoraScaled } from "../cli/value-formats.js";
+import type { ServerOptions } from "../options/options.js";
+import { type KvOverrideValue, parseKvOverride, parseLoraScaled } from "../options/value-formats.js";
 
 type Overrides = NonNullable<LlamaModelOptions["metadataOverrides"]>;
 

@@ -9,7 +9,7 @@ import type {
 } from "node-llama-cpp";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import type { ServerOptions } from "../cli/options.js";
+import type { ServerOptions } from "../options/options.js";
 import { loadLlama } from "./llama-loader.js";
 import { speedUpGgufArrays } from "./gguf-fast-arrays.js";
 import { loadThreadpoolShim, type ShimState } from "./threadpool-shim.js";

@@ -2,7 +2,7 @@
 // 503 while loading, as llama-server does), then the model loads.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import type { ServerOptions } from "../cli/options.js";
+import type { ServerOptions } from "../options/options.js";
 import { createApp } from "../http/app.js";
 import { readApiKeys } from "../http/api-keys.js";
 import { corsOriginsFor } from "../http/cors.js";

@@ -2,7 +2,7 @@
 // command-line values as defaults.
 import { randomInt } from "node:crypto";
 import type { Token } from "node-llama-cpp";
-import type { ServerOptions } from "../cli/options.js";
+import type { ServerOptions } from "../options/options.js";
 import { ApiError } from "../http/errors.js";
 import { type JsonObject, optBool, optNumber, optStopList, typeName } from "../http/validate.js";
 import type { Engine } from "./engine.js";

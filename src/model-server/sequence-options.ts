@@ -2,7 +2,7 @@
 // shift (--context-shift, --keep): when a generation fills the slot's context, the tokens after the first n_keep
 // are halved, as llama-server's server_context does (n_discard = (n_past - n_keep) / 2), and generation goes on.
 import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
-import type { ServerOptions } from "../cli/options.js";
+import type { ServerOptions } from "../options/options.js";
 import type { DraftModel } from "./draft.js";
 import type { Engine } from "./engine.js";
 import { SlotPool } from "./slots.js";

@@ -4,8 +4,8 @@
 // grammar needs the backend, a logit bias the vocabulary), so a mistake is a start-up error, as in llama-server.
 import { readFileSync } from "node:fs";
 import type { LlamaContextSequenceDryRepeatPenalty, Token } from "node-llama-cpp";
-import type { ServerOptions } from "../cli/options.js";
-import { parseJsonObject, parseLogitBias, processEscapes } from "../cli/value-formats.js";
+import type { ServerOptions } from "../options/options.js";
+import { parseJsonObject, parseLogitBias, processEscapes } from "../options/value-formats.js";
 import { ApiError } from "../http/errors.js";
 import { type Json, type JsonObject, optArray, optNumber, typeName } from "../http/validate.js";
 import { StartupError } from "../util/startup-error.js";

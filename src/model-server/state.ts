@@ -1,4 +1,4 @@
-import type { ServerOptions } from "../cli/options.js";
+import type { ServerOptions } from "../options/options.js";
 import type { Logger } from "../util/log.js";
 import type { ChatTemplate } from "./chat-template.js";
 import type { Engine } from "./engine.js";

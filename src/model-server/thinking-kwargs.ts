@@ -1,7 +1,7 @@
 // Whether a thinking model thinks is up to its chat template, which reads `enable_thinking` (Qwen3, DeepSeek R1,
 // Command R7B) or `reasoning_effort` (gpt-oss): these are the variables that switch it, from the server's flags and
 // from a request's reasoning_effort, as llama-server sets them.
-import { parseReasoningSwitch } from "../cli/value-formats.js";
+import { parseReasoningSwitch } from "../options/value-formats.js";
 import { ApiError } from "../http/errors.js";
 import { type JsonObject, typeName } from "../http/validate.js";
 

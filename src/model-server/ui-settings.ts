@@ -1,8 +1,8 @@
 // --ui-config / --ui-config-file: web UI settings that llama-server hands to its web page through /props
 // (ui_settings). Read once; a file that cannot be read or does not hold a JSON object is a start-up error.
 import { readFileSync } from "node:fs";
-import type { ServerOptions } from "../cli/options.js";
-import { parseJsonObject } from "../cli/value-formats.js";
+import type { ServerOptions } from "../options/options.js";
+import { parseJsonObject } from "../options/value-formats.js";
 import type { JsonObject } from "../http/validate.js";
 import { StartupError } from "../util/startup-error.js";
 

@@ -4,7 +4,7 @@
 import type { ServerResponse } from "node:http";
 import { ApiError } from "../http/errors.js";
 import { requireModelBody } from "../http/validate.js";
-import { VERSION } from "../cli/version.js";
+import { VERSION } from "../util/version.js";
 import { sendError, sendText } from "../http/respond.js";
 import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import type { Router } from "./router.js";

@@ -3,8 +3,8 @@
 import { resolveBudget } from "./memory/budget.js";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { modelOptionsFrom } from "../cli/child-args.js";
-import type { ServerOptions } from "../cli/options.js";
+import { modelOptionsFrom } from "../options/child-args.js";
+import type { ServerOptions } from "../options/options.js";
 import { readApiKeys } from "../http/api-keys.js";
 import { corsOriginsFor } from "../http/cors.js";
 import type { Logger } from "../util/log.js";
@@ -17,9 +17,9 @@ import { checkStaticDir } from "../util/static-files.js";
 import { WEBUI_DIR } from "../util/webui.js";
 import { routerRoutes } from "./api.js";
 import { createRouterServer } from "./http-server.js";
-import { DiscoveryError } from "./catalog/discover.js";
-import { loadCatalog } from "./catalog/load.js";
-import { PresetError } from "./catalog/presets.js";
+import { DiscoveryError } from "../catalog/discover.js";
+import { loadCatalog } from "../catalog/load.js";
+import { PresetError } from "../catalog/presets.js";
 import { Router } from "./router.js";
 import { RequestLog } from "./request-log.js";
 

@@ -1,9 +1,9 @@
 // The entries of GET /models and /v1/models: llama.cpp's fields (id, aliases, tags, object, owned_by, created,
 // status{value,args,preset,exit_code,failed}) plus what its users asked for: where the model comes from, its size,
 // what it is doing now, why it failed, and the facts of its running process.
-import { longName } from "../cli/child-args.js";
-import { OPTIONS } from "../cli/options.js";
-import type { ModelSpec } from "./catalog/catalog.js";
+import { longName } from "../options/child-args.js";
+import { OPTIONS } from "../options/options.js";
+import type { ModelSpec } from "../catalog/catalog.js";
 import { formatSize } from "./memory/budget.js";
 import type { EngineName, ReadyInfo } from "../engines/types.js";
 import type { ModelView } from "./scheduler.js";

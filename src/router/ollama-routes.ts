@@ -11,7 +11,7 @@ import {
 import { ollamaCapabilities } from "../dialects/ollama-models.js";
 import type { ChatCompletion } from "../dialects/openai-chat.js";
 import { readGgufSummary, type GgufSummary } from "../gguf/metadata.js";
-import type { ModelSpec } from "./catalog/catalog.js";
+import type { ModelSpec } from "../catalog/catalog.js";
 import { ApiError } from "../http/errors.js";
 import { requireObjectBody } from "../http/validate.js";
 import { checkImages } from "./dialect-routes.js";

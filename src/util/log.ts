@@ -3,7 +3,7 @@
 // --log-timestamps and -lv/--verbosity. Hand-written because pino's text output needs pino-pretty and a worker
 // thread, and a model process must start fast.
 import { openSync, writeSync } from "node:fs";
-import { parseLogColors } from "../cli/value-formats.js";
+import { parseLogColors } from "../options/value-formats.js";
 import { StartupError } from "./startup-error.js";
 
 export type Level = "debug" | "info" | "warn" | "error";

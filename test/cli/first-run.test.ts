@@ -6,7 +6,7 @@ import { execFile, spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
-import { didYouMean } from "../../src/cli/parse.js";
+import { didYouMean } from "../../src/options/parse.js";
 import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 import { getTestModel } from "../helpers/models.js";
 import { childPids, emptyDir, isAlive, makeModelsDir, waitFor } from "../helpers/router.js";

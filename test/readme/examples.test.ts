@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { parsePresets } from "../../src/router/catalog/presets.js";
+import { parsePresets } from "../../src/catalog/presets.js";
 import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 import { REPO_ROOT, startServer, type RunningServer } from "../helpers/server.js";
 

@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ApiError } from "../../src/http/errors.js";
-import { parsePresets } from "../../src/router/catalog/presets.js";
+import { parsePresets } from "../../src/catalog/presets.js";
 import { unknownModelMessage } from "../../src/router/refusal.js";
 import { createLogger, relayLine } from "../../src/util/log.js";
 import { PassThrough } from "node:stream";

@@ -2,8 +2,8 @@
 // router drives its children (src/engines/llama-server/state-lines.ts): LLAMA_SERVER_ROUTER_PORT in the
 // environment, stdin held open, readiness and load progress from its state lines, `cmd_router_to_child:exit` to
 // stop. Every llama-server flag reaches it: corral's known options rendered from the table, the rest verbatim.
-import { renderChildArgs } from "../../cli/child-args.js";
-import type { ModelSpec } from "../../router/catalog/catalog.js";
+import { renderChildArgs } from "../../options/child-args.js";
+import type { ModelSpec } from "../../catalog/catalog.js";
 import { modelEnv, type EngineModule } from "../launch.js";
 import { EXIT_COMMAND } from "./state-lines.js";
 

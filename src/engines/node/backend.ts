@@ -1,8 +1,8 @@
 // The built-in engine: corral's own model server (node-llama-cpp) in a forked Node process. It works right after
 // `npm install`, with no compiler, and is the only engine with a warm spare (Node's start-up is what it hides).
-import { renderChildArgs } from "../../cli/child-args.js";
-import type { ModelSpec } from "../../router/catalog/catalog.js";
-import { presetKeyNames } from "../../router/catalog/presets.js";
+import { renderChildArgs } from "../../options/child-args.js";
+import type { ModelSpec } from "../../catalog/catalog.js";
+import { presetKeyNames } from "../../catalog/presets.js";
 import { closeMatches } from "../../util/suggest.js";
 import { modelEnv, type EngineModule, type LaunchInput } from "../launch.js";
 import type { LaunchPlan } from "../types.js";

@@ -7,7 +7,7 @@ import type { Token } from "node-llama-cpp";
 import { ApiError, toApiError } from "../../http/errors.js";
 import { disconnectSignal, openSse } from "../../http/sse.js";
 import { type Json, type JsonObject, optString, requireObjectBody } from "../../http/validate.js";
-import { VERSION } from "../../cli/version.js";
+import { VERSION } from "../../util/version.js";
 import { renderChatPrompt } from "../chat-template.js";
 import { ChatAnswer, chatPreservedTokens } from "../chat-answer.js";
 import { ReasoningPlan, readReasoningFormat, type ReasoningFormat } from "../reasoning.js";

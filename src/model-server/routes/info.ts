@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { prefixSlashRedirect, webUiFile } from "../../util/webui.js";
 import { ApiError } from "../../http/errors.js";
-import { VERSION } from "../../cli/version.js";
+import { VERSION } from "../../util/version.js";
 import type { ServerState } from "../state.js";
 import { requireReady } from "./ready.js";
 import { uiSettings } from "../ui-settings.js";

@@ -1,7 +1,7 @@
 // The memory the router's models may take together: --models-memory (RAM) and --models-vram (per GPU), as bytes.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { parseBudget } from "../../cli/value-formats.js";
+import { parseBudget } from "../../options/value-formats.js";
 
 const GiB = 1024 ** 3;
 

@@ -12,7 +12,7 @@
 // = n_batch: 250 MB for a 32k vocabulary at n_batch 2048) but asks for one row, and untouched pages cost no RAM.
 // The constants come from measurements on a 2-vCPU x86-64 VM; test/router/memory/calibration.test.ts checks them
 // against real processes of both engines and prints the comparison.
-import { ACCEPTED_UNIMPLEMENTED, OPTIONS } from "../../cli/options.js";
+import { ACCEPTED_UNIMPLEMENTED, OPTIONS } from "../../options/options.js";
 import type { GgufSummary } from "../../gguf/metadata.js";
 
 export interface MemoryEstimate {
@@ -59,7 +59,7 @@ const CACHE_TYPE_BYTES: Record<string, number> = {
   f32: 4, f16: 2, bf16: 2, q8_0: 34 / 32, q4_0: 18 / 32, q4_1: 20 / 32, iq4_nl: 18 / 32, q5_0: 22 / 32, q5_1: 24 / 32,
 };
 
-/** llama.cpp's defaults where corral's node engine has its own (src/cli/options.ts DEFAULTS). */
+/** llama.cpp's defaults where corral's node engine has its own (the options table's DEFAULTS). */
 const ENGINE_DEFAULTS: Record<EstimateEngine, { ctx: number | "train"; batch: number; ubatch: number }> = {
   // llama-server: -c 0 is the training context; -b 2048, -ub 512
   "llama-server": { ctx: "train", batch: 2048, ubatch: 512 },

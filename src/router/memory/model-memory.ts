@@ -4,7 +4,7 @@
 import { stat } from "node:fs/promises";
 import type { EngineName } from "../../engines/types.js";
 import { readGgufSummary, type GgufSummary } from "../../gguf/metadata.js";
-import type { ModelSpec } from "../catalog/catalog.js";
+import type { ModelSpec } from "../../catalog/catalog.js";
 import { estimateMemory, parseArgs, type MemoryEstimate } from "./estimate.js";
 
 export type { MemoryEstimate } from "./estimate.js";

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { ModelSpec } from "../../../src/router/catalog/catalog.js";
+import type { ModelSpec } from "../../../src/catalog/catalog.js";
 import { llamaServerEngine, placementDefaults } from "../../../src/engines/llama-server/backend.js";
 
 function spec(over: Partial<ModelSpec> = {}): ModelSpec {

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { findLlamaServer } from "../../../src/engines/llama-server/find.js";
 import { llamaServerEngine } from "../../../src/engines/llama-server/backend.js";
 import { nodeEngine } from "../../../src/engines/node/backend.js";
-import type { ModelSpec } from "../../../src/router/catalog/catalog.js";
+import type { ModelSpec } from "../../../src/catalog/catalog.js";
 import { measureMemory } from "../../../src/router/memory/measure.js";
 import { modelMemoryEstimate } from "../../../src/router/memory/model-memory.js";
 import { getTestModel, QUIET_BYTES, type TestModelKind } from "../../helpers/models.js";

@@ -6,7 +6,7 @@ import { TEST_MODEL_PRESETS, getTestModel } from "../../helpers/models.js";
 import { emptyDir } from "../../helpers/router.js";
 import { estimateRandomLlamaModel } from "../../../src/gguf/random-llama.js";
 import { readGgufSummary } from "../../../src/gguf/metadata.js";
-import type { ModelSpec } from "../../../src/router/catalog/catalog.js";
+import type { ModelSpec } from "../../../src/catalog/catalog.js";
 import { envArgs, modelMemoryEstimate } from "../../../src/router/memory/model-memory.js";
 
 function spec(over: Partial<ModelSpec> = {}): ModelSpec {

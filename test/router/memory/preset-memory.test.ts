@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { buildCatalog } from "../../../src/router/catalog/catalog.js";
-import { parsePresets, PresetError } from "../../../src/router/catalog/presets.js";
+import { buildCatalog } from "../../../src/catalog/catalog.js";
+import { parsePresets, PresetError } from "../../../src/catalog/presets.js";
 import { presetText } from "../../../src/router/model-list.js";
 
 const FILE = "/etc/corral/presets.ini";

@@ -4,9 +4,9 @@
 import { readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import path from "node:path";
-import { ACCEPTED_UNIMPLEMENTED, OPTIONS, type OptionSpec, type ServerOptions } from "../../cli/options.js";
-import { convertValue, parseBool, CliError } from "../../cli/parse.js";
-import { parseBudget, type Budget } from "../../cli/value-formats.js";
+import { ACCEPTED_UNIMPLEMENTED, OPTIONS, type OptionSpec, type ServerOptions } from "../options/options.js";
+import { convertValue, parseBool, CliError } from "../options/parse.js";
+import { parseBudget, type Budget } from "../options/value-formats.js";
 
 export class PresetError extends Error {}
 

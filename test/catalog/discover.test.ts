@@ -2,8 +2,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { DiscoveryError, hubCacheDir, scanHubCache, scanModelsDir } from "../../../src/router/catalog/discover.js";
-import { tempDirUntilExit } from "../../../src/util/temp-dir.js";
+import { DiscoveryError, hubCacheDir, scanHubCache, scanModelsDir } from "../../src/catalog/discover.js";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 
 function tree(files: string[]): string {
   const root = tempDirUntilExit("corral-catalog-");

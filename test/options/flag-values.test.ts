@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
-import { parseKvOverride, parseLogitBias, parseLoraScaled, processEscapes } from "../../src/cli/value-formats.js";
+import { parseKvOverride, parseLogitBias, parseLoraScaled, processEscapes } from "../../src/options/value-formats.js";
 import { metadataOverrides } from "../../src/model-server/engine-options.js";
 import { contextShiftDiscard, contextShiftKeep } from "../../src/model-server/sequence-options.js";
 import { drySequenceBreakers, dryPenalty, xtcSampler } from "../../src/model-server/server-defaults.js";

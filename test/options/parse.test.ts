@@ -2,9 +2,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs, CliError } from "../../src/cli/parse.js";
+import { parseArgs, CliError } from "../../src/options/parse.js";
 import { helpText, markdownFlagTable } from "../../src/cli/help.js";
-import { OPTIONS, ACCEPTED_UNIMPLEMENTED } from "../../src/cli/options.js";
+import { OPTIONS, ACCEPTED_UNIMPLEMENTED } from "../../src/options/options.js";
 import { REPO_ROOT, runCorral } from "../helpers/server.js";
 
 describe("command line", () => {

@@ -1,8 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { buildCatalog } from "../../../src/router/catalog/catalog.js";
-import { parsePresets, PresetError } from "../../../src/router/catalog/presets.js";
-import type { DiscoveredModel } from "../../../src/router/catalog/discover.js";
+import { buildCatalog } from "../../src/catalog/catalog.js";
+import { parsePresets, PresetError } from "../../src/catalog/presets.js";
+import type { DiscoveredModel } from "../../src/catalog/discover.js";
 
 const discovered: DiscoveredModel[] = [
   { id: "alpha", path: "/models/alpha.gguf", source: "models_dir" },

@@ -1,7 +1,7 @@
 // What a reload changes, from the launch keys before and after.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { diffCatalogs } from "../../../src/router/catalog/diff.js";
+import { diffCatalogs } from "../../src/catalog/diff.js";
 
 const keys = (o: Record<string, string>) => new Map(Object.entries(o));
 

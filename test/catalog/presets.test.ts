@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { parsePresets, PresetError } from "../../../src/router/catalog/presets.js";
+import { parsePresets, PresetError } from "../../src/catalog/presets.js";
 
 const FILE = "/etc/corral/presets.ini";
 

@@ -4,8 +4,8 @@
 // never taken for models.
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { cachedRepoFiles, ggufNameInfo, hfModelId, hubCacheDir, repoFromFolderName } from "../../hf/cache.js";
-import { isDir, isFile } from "../../util/fs-kind.js";
+import { cachedRepoFiles, ggufNameInfo, hfModelId, hubCacheDir, repoFromFolderName } from "../hf/cache.js";
+import { isDir, isFile } from "../util/fs-kind.js";
 
 export { hubCacheDir };
 

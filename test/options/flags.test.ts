@@ -2,11 +2,11 @@
 // router hands them to its model processes.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { parseArgs, CliError } from "../../src/cli/parse.js";
-import { checkCombinations } from "../../src/cli/combinations.js";
-import { modelOptionsFrom, renderChildArgs } from "../../src/cli/child-args.js";
-import { ACCEPTED_UNIMPLEMENTED, OPTIONS } from "../../src/cli/options.js";
-import { parsePresets } from "../../src/router/catalog/presets.js";
+import { parseArgs, CliError } from "../../src/options/parse.js";
+import { checkCombinations } from "../../src/options/combinations.js";
+import { modelOptionsFrom, renderChildArgs } from "../../src/options/child-args.js";
+import { ACCEPTED_UNIMPLEMENTED, OPTIONS } from "../../src/options/options.js";
+import { parsePresets } from "../../src/catalog/presets.js";
 
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseArgs(argv, env).options;
 const rejects = (argv: string[], message: RegExp) =>

@@ -2,8 +2,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { DEMO_MODEL_ID, loadCatalog } from "../../../src/router/catalog/load.js";
-import { tempDirUntilExit } from "../../../src/util/temp-dir.js";
+import { DEMO_MODEL_ID, loadCatalog } from "../../src/catalog/load.js";
+import { tempDirUntilExit } from "../../src/util/temp-dir.js";
 
 function hubWith(files: string[]): string {
   const hub = tempDirUntilExit("corral-hub-");
