@@ -25,11 +25,30 @@ export interface UpstreamTarget {
   apiKey?: string;
 }
 
+/** What a process reports while it loads; an engine's readiness strategy calls these. */
+export interface LoadReporter {
+  /** Load progress, 0..1. */
+  progress(fraction: number): void;
+  /** Requests may go to `target` now; `facts` are the engine's own (n_ctx, n_params, …). */
+  ready(target: UpstreamTarget, facts: Record<string, unknown>): void;
+  /** The process's own account of a failed load (it exits next); it becomes the exit's reason. */
+  failed(why: string): void;
+}
+
+/**
+ * How one process tells its state, supplied by its engine so that the supervisor knows no engine's protocol. Made
+ * afresh for each process: it may keep state (the node engine's `listening` comes before `ready`).
+ */
+export interface ProcessProtocol {
+  /** A line of the process's output; true when it was a protocol line (kept out of the log). */
+  line?(line: string, report: LoadReporter): boolean;
+  /** A message over the fork IPC channel. */
+  message?(raw: unknown, report: LoadReporter): void;
+}
+
 export type Readiness =
-  /** The node engine: `listening`, `progress`, `ready`, `failed` messages over the fork IPC channel. */
-  | { kind: "ipc" }
-  /** llama-server's router protocol: `cmd_child_to_router:state:{json}` lines on stdout. */
-  | { kind: "state-lines" }
+  /** The process reports its own progress and readiness (IPC messages, state lines). */
+  | { kind: "reported"; protocol(): ProcessProtocol }
   /** Poll `url` until it answers 200 (cmd and remote engines). */
   | { kind: "health"; url: string; headers?: Record<string, string> };
 
@@ -66,8 +85,16 @@ export interface LaunchPlan {
   stopTimeoutS: number;
   /** How long it may take to become ready, where the engine knows better than --models-load-timeout. */
   loadTimeoutMs?: number;
-  /** The warm spare (node engine) may serve this plan: same environment, CPU only. */
-  spareOk?: boolean;
+  /**
+   * The warm spare (node engine) may serve this plan (same environment, CPU only): this message, sent over its IPC
+   * channel, hands it the model.
+   */
+  spareRun?: unknown;
+  /**
+   * A loading process may be stopped gracefully (a command line may be a server that cleans up). Otherwise a
+   * loading process is killed at once: llama.cpp and the built-in engine read no stop command until the load is over.
+   */
+  gracefulWhileLoading?: boolean;
 }
 
 /** What the router shows of a running model and how it reaches it. */

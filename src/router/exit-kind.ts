@@ -3,8 +3,8 @@
 // tells them apart (it counts every OOM kill on the machine since boot). An engine that fails to allocate exits
 // with an error line instead, which its output names.
 import { readFileSync } from "node:fs";
-import type { ExitKind } from "./scheduler.js";
-import type { ExitHow } from "./supervisor.js";
+import type { ExitKind, ExitReport } from "./scheduler.js";
+import type { ProcessEnd } from "./supervisor.js";
 
 /** The kernel's count of OOM kills, or undefined where /proc/vmstat does not say (not Linux, or an old kernel). */
 export function oomKillCount(): number | undefined {
@@ -21,12 +21,18 @@ const EXTERNAL_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(["SIGKILL", "SIGTE
 /** llama.cpp's and node-llama-cpp's words for a failed allocation, and the C library's. */
 const ALLOCATION_FAILURE = /failed to allocate|out of memory|cannot allocate memory|ENOMEM|bad_alloc|InsufficientMemoryError/i;
 
+/** The report of a process's end: what it was, in the scheduler's terms (see exitKind). */
+export function exitReport(end: ProcessEnd, oomBefore: number | undefined): ExitReport {
+  return { kind: exitKind(end, oomBefore), code: end.code, signal: end.signal, reason: end.reason };
+}
+
 /**
  * `oomBefore` is oomKillCount() when the process started. A process the supervisor killed for not becoming ready is
  * an error (it would time out again); one killed for being wedged is a crash.
  */
-export function exitKind(reason: string, how: ExitHow, oomBefore: number | undefined): ExitKind {
-  if (reason === "") return "stopped";
+export function exitKind(how: ProcessEnd, oomBefore: number | undefined): ExitKind {
+  if (how.stopped) return "stopped";
+  const reason = how.reason;
   if (how.killedFor === "load-timeout") return "error";
   if (how.killedFor === "wedged") return "signal";
   if (how.signal) {

@@ -10,6 +10,8 @@ import { keyRequired, makeKeyCheck } from "../http/auth.js";
 import { answerClientError } from "../http/client-error.js";
 import { corsFor, PREFLIGHT_STATUS } from "../http/cors.js";
 import { ApiError, parseJsonBody, toApiError } from "../http/errors.js";
+import { Refused } from "./refusal.js";
+import { refusalError } from "./refusal-http.js";
 import { errorBody, errorDialectOf, type ErrorDialect } from "../dialects/errors.js";
 import { sendError, sendJson } from "../http/respond.js";
 import type { Logger } from "../util/log.js";
@@ -125,7 +127,8 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
       const result = await route({ req, res, path, query, body, rawBody, dialect: errorDialectOf(path) });
       if (result !== HANDLED) sendJson(res, 200, result);
     } catch (err) {
-      const e = toApiError(err);
+      // the router's core refuses with values; here they become the status and body of the client's dialect
+      const e = err instanceof Refused ? refusalError(err.why) : toApiError(err);
       // 501 (an endpoint turned off, e.g. /metrics without --metrics) is polled by scrapers: not an error of ours
       if (e.status >= 500 && e.status !== 503 && e.status !== 501) o.log.error(`request failed: ${e.message}`);
       sendError(res, e, errorBody(errorDialectOf(path), e));

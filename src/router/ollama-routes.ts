@@ -16,7 +16,7 @@ import { ApiError } from "../http/errors.js";
 import { requireObjectBody } from "../http/validate.js";
 import { checkImages } from "./dialect-routes.js";
 import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
-import { refusalError } from "./refusal-http.js";
+import { Refused } from "./refusal.js";
 import { refuseDisabledEmbeddings } from "./embeddings-check.js";
 import type { Router } from "./router.js";
 import { serveTranslated, type FrameTranslator, type Timing } from "./translated-serve.js";
@@ -124,13 +124,13 @@ async function loadOnly(
   }
   const state = router.inspect(id)?.view.state;
   // a preload is a request like any other: with autoload off, it does not load
-  if (state !== "loaded" && !autoload) throw refusalError({ kind: "not-loaded", model: id });
+  if (state !== "loaded" && !autoload) throw new Refused({ kind: "not-loaded", model: id });
   if (state !== "loaded") {
     try {
       await router.load(id, true);
     } catch (err) {
       // a load under way (started by another request) is waited for like any other
-      if (!(err instanceof ApiError && /already running/.test(err.message))) throw err;
+      if (!(err instanceof Refused && err.why.kind === "already-running")) throw err;
       await router.events.next(id, (e) => e.data.status === "loaded" || e.data.status === "unloaded");
     }
   }

@@ -3,7 +3,8 @@
 import { closeMatches } from "../util/suggest.js";
 
 export type Refusal =
-  | { kind: "unknown-model"; model: string }
+  /** `known`: the catalog's models, for a message that names the close matches. */
+  | { kind: "unknown-model"; model: string; known?: ReadonlyArray<{ id: string; aliases: readonly string[] }> }
   /** The model left the catalog (reload) while the request waited for it. */
   | { kind: "gone"; model: string }
   /** Autoload is off (flag or ?autoload=false) and the model is not running. */
@@ -23,11 +24,32 @@ export type Refusal =
   | { kind: "pinned-memory"; model: string; need: { ram: number; vram: number }; budget: { ram?: number; vram?: number } }
   | { kind: "shutting-down" };
 
+/** Everything the router's core refuses with: the scheduler's refusals, and the router's own. */
+export type RouterError =
+  | Refusal
+  /** The client went away while its request waited for the model. */
+  | { kind: "client-gone"; model: string }
+  /** Granted, but the model has no connection (its process ended in that instant). */
+  | { kind: "unreachable"; model: string; retryAfterS: number }
+  | { kind: "already-running"; model: string }
+  | { kind: "not-running"; model: string }
+  /** A load waited for (POST /models/load with wait) ended without the model loaded. */
+  | { kind: "load-ended"; model: string; reason: string }
+  /** A rescan of the models failed; the previous catalog is kept. */
+  | { kind: "reload-failed"; reason: string };
+
+/** How the router's core rejects: a value the HTTP edge turns into its dialect's status and shape. */
+export class Refused extends Error {
+  constructor(readonly why: RouterError) {
+    super(describeRefusal(why));
+  }
+}
+
 /** One sentence for a person, the same in every dialect. */
-export function describeRefusal(r: Refusal): string {
+export function describeRefusal(r: RouterError): string {
   switch (r.kind) {
     case "unknown-model":
-      return `model '${r.model}' not found`;
+      return r.known ? unknownModelMessage(r.model, r.known) : `model '${r.model}' not found`;
     case "gone":
       return `model '${r.model}' is no longer available`;
     case "not-loaded":
@@ -48,6 +70,18 @@ export function describeRefusal(r: Refusal): string {
       return `cannot load '${r.model}': it needs ${memoryText(r.need)} and pinned models hold too much of the budget (${budgetText(r.budget)})`;
     case "shutting-down":
       return "the router is shutting down";
+    case "client-gone":
+      return "the client went away while waiting for the model";
+    case "unreachable":
+      return `model '${r.model}' is not reachable`;
+    case "already-running":
+      return `model '${r.model}' is already running`;
+    case "not-running":
+      return `model '${r.model}' is not running`;
+    case "load-ended":
+      return `model '${r.model}' failed to load: ${r.reason || "the process was stopped"}`;
+    case "reload-failed":
+      return `reload failed, the previous models are kept: ${r.reason}`;
   }
 }
 
@@ -73,7 +107,7 @@ export function unknownModelMessage(model: string, known: ReadonlyArray<{ id: st
 }
 
 /** Seconds after which trying again makes sense, where the refusal says so. */
-export function retryAfterOf(r: Refusal): number | undefined {
+export function retryAfterOf(r: RouterError): number | undefined {
   return "retryAfterS" in r ? r.retryAfterS : undefined;
 }
 

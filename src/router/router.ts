@@ -1,9 +1,8 @@
-// The router's core: it wires the pure scheduler to the real world. Scheduler effects become process starts and
-// stops (supervisor, running the plan of each model's engine) and granted or refused requests (promises the HTTP
-// layer awaits); supervisor events become scheduler events and /models/sse events. It also owns the catalog, so
-// that a reload is one diff here.
+// The router's core, a thin layer: it keeps the catalog and one ModelInstance per model, hands the pure scheduler's
+// effects to the instances (start, stop) and to waiting requests (grant, fail), and the instances' and the
+// supervisor's news back to the scheduler. A reload is one diff here. It speaks no HTTP: what it refuses, it
+// rejects with a Refused value that the HTTP edge words in the client's dialect.
 import { createHash } from "node:crypto";
-import { rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { ROUTER_ONLY_ENV } from "../options/child-args.js";
 import { cmdEngine } from "../engines/cmd/backend.js";
@@ -14,26 +13,18 @@ import { nodeEngine, unknownNodeKey } from "../engines/node/backend.js";
 import { remoteEngine } from "../engines/remote/backend.js";
 import { EngineSelector } from "../engines/select.js";
 import type { EngineName, ReadyInfo } from "../engines/types.js";
-import { ApiError } from "../http/errors.js";
-import { relayLine, type Logger } from "../util/log.js";
+import type { Logger } from "../util/log.js";
+import { relayLine } from "../util/log.js";
 import type { Catalog, ModelSpec } from "../catalog/catalog.js";
 import { PresetError } from "../catalog/presets.js";
 import { diffCatalogs } from "../catalog/diff.js";
-import { Downloads, type Download } from "./downloads.js";
-import { servesEmbeddings } from "./embeddings-check.js";
-import { ModelEvents, type ModelEvent, type ModelStatus, type StopCause } from "./model-events.js";
-import { modelEntry, presetText } from "./model-list.js";
-import { unknownModelMessage, type Refusal } from "./refusal.js";
-import { refusalError } from "./refusal-http.js";
-import { Scheduler, type Effects, type KeepAlive, type Memory, type ModelConfig, type ModelView } from "./scheduler.js";
-import { exitKind, oomKillCount } from "./exit-kind.js";
-import { HealthWatch } from "./health-watch.js";
-import { measureMemory } from "./memory/measure.js";
-import { modelMemoryEstimate } from "./memory/model-memory.js";
-import type { ExitHow } from "./supervisor.js";
+import { Downloads } from "./downloads.js";
+import { ModelEvents, type ModelStatus } from "./model-events.js";
+import { factsOf, ModelInstance, type InstanceContext, type ModelFacts } from "./model-instance.js";
+import { Refused, type RouterError } from "./refusal.js";
+import { Scheduler, type Effects, type KeepAlive, type ModelConfig, type ModelView } from "./scheduler.js";
 import type { Lease, LeaseSource } from "./serve.js";
-import { Supervisor } from "./supervisor.js";
-import { Upstream } from "./upstream.js";
+import { Supervisor, type ProcessEnd } from "./supervisor.js";
 
 export interface RouterOptions {
   modelsMax: number;
@@ -65,9 +56,18 @@ export interface RouterOptions {
   offline?: boolean;
 }
 
+/** What the router needs of the process side (the Supervisor; a fake in unit tests). */
+export type Processes = Pick<Supervisor, "start" | "stop" | "has" | "info" | "outputTail" | "stopAll" | "killAll" | "enableSpare">;
+
+/** The parts a Router is made of, replaceable in unit tests. */
+export interface RouterParts {
+  processes?(events: ConstructorParameters<typeof Supervisor>[1]): Processes;
+  engines?: Partial<Record<EngineName, EngineModule>>;
+}
+
 interface Pending {
   resolve(lease: Lease): void;
-  reject(err: ApiError): void;
+  reject(err: Refused): void;
 }
 
 export class Router implements LeaseSource {
@@ -84,45 +84,67 @@ export class Router implements LeaseSource {
       }
     },
   });
-  private specs = new Map<string, ModelSpec>();
-  /** What only a reload changes, worked out once per catalog rather than per listing or load. */
-  private facts = new Map<string, ModelFacts>();
+  /** One per model of the catalog, and of a model that left it until its process is gone. */
+  private readonly instances = new Map<string, ModelInstance>();
   private readonly scheduler: Scheduler;
-  private readonly supervisor: Supervisor;
-  private readonly upstreams = new Map<string, Upstream>();
+  private readonly processes: Processes;
   private readonly engines: Record<EngineName, EngineModule>;
   private readonly node: ReturnType<typeof nodeEngine>;
   private readonly selector: EngineSelector;
-  private readonly progress = new Map<string, number>();
-  /** `hf-repo` presets whose load is downloading their files first. */
-  private readonly fetching = new Map<string, Download>();
+  private readonly ctx: InstanceContext;
   private readonly pending = new Map<string, Pending>();
-  /** Each model's memory estimate once known (null: it cannot be estimated), and the estimates under way. */
-  private readonly memory = new Map<string, Memory | null>();
-  private readonly estimating = new Map<string, Promise<void>>();
-  /** The kernel's OOM-kill count when each model's process started (see exit-kind.ts). */
-  private readonly oomAtStart = new Map<string, number | undefined>();
-  private readonly health: HealthWatch;
   private seq = 0;
   private port = 0;
   private tick?: NodeJS.Timeout;
 
-  constructor(private readonly o: RouterOptions) {
+  constructor(private readonly o: RouterOptions, parts: RouterParts = {}) {
     this.node = nodeEngine({ entry: o.childEntry, execArgv: o.childExecArgv, programName: o.programName });
     this.engines = {
       node: this.node,
-      "llama-server": llamaServerEngine((spec) => this.facts.get(spec.id)?.binary ?? "llama-server"),
+      "llama-server": llamaServerEngine((spec) => this.instances.get(spec.id)?.facts.binary ?? "llama-server"),
       cmd: cmdEngine,
       remote: remoteEngine,
+      ...parts.engines,
     };
     this.selector = new EngineSelector(o.llamaServer);
+    const events = {
+      progress: (id: string, value: number) => this.instances.get(id)?.onProgress(value),
+      ready: (id: string, info: ReadyInfo) => this.instances.get(id)?.onReady(info),
+      exit: (id: string, end: ProcessEnd) => this.instances.get(id)?.exited(end),
+      output: (id: string, line: string) => relayLine(o.log, id, line),
+    };
+    this.processes = parts.processes?.(events) ?? new Supervisor({ loadTimeoutMs: o.loadTimeoutMs, healthTimeoutMs: o.healthTimeoutMs }, events);
+    this.ctx = {
+      processes: this.processes,
+      downloads: this.downloads,
+      log: o.log,
+      baseEnv: () => this.baseEnv(),
+      offline: o.offline === true,
+      // layers go to a GPU only where one was found (nvidia-smi gave the VRAM budget)
+      gpu: o.memoryBudget?.vram !== undefined,
+      publish: (ev) => this.events.publish(ev),
+      onReady: (id) => this.scheduler.onReady(id),
+      onExit: (id, report) => {
+        this.scheduler.onExit(id, report);
+        // a model that left the catalog is forgotten once its process is gone
+        if (!this.scheduler.view(id)) this.instances.delete(id);
+        if (report.kind === "stopped") return this.publish(id, "unloaded");
+        const coolingMs = this.scheduler.coolingFor(id);
+        this.publish(id, "unloaded", {
+          error: report.reason, exit_code: report.code,
+          ...(report.kind === "signal" || report.kind === "oom" || report.kind === "killed" ? { crashed: true } : {}),
+          ...(coolingMs > 0 ? { cooldown_s: Math.ceil(coolingMs / 1000) } : {}),
+        });
+      },
+      onEstimate: (id, memory) => this.scheduler.onMemoryEstimate(id, memory),
+    };
     this.catalog = o.readCatalog();
-    this.indexSpecs();
+    this.syncInstances(this.catalog);
     const fx: Effects = {
-      start: (id) => this.startProcess(id),
-      stop: (id, cause) => this.stopProcess(id, cause),
+      start: (id) => this.instances.get(id)!.start(),
+      stop: (id, cause) => this.instances.get(id)!.stop(cause),
       grant: (reqId, id) => this.grant(reqId, id),
-      fail: (reqId, why) => this.failRequest(reqId, why),
+      fail: (reqId, why) => this.settle(reqId, why),
     };
     this.scheduler = new Scheduler(
       {
@@ -131,28 +153,6 @@ export class Router implements LeaseSource {
       },
       fx,
       this.catalog.models.map((m) => this.configOf(m)),
-    );
-    // a probe at most every 5 s, and several within one timeout, so that a wedge is found within about the timeout
-    this.health = new HealthWatch({
-      everyMs: Math.min(5000, Math.max(100, Math.floor(o.healthTimeoutMs / 3))),
-      timeoutMs: o.healthTimeoutMs,
-      probe: (id, timeoutMs) => this.upstreams.get(id)?.probe("/health", timeoutMs) ?? Promise.resolve("gone"),
-      onWedged: (id, why) => {
-        this.o.log.warn(`model '${id}' ${why}`);
-        this.supervisor.killWedged(id, why);
-      },
-    });
-    this.supervisor = new Supervisor(
-      { loadTimeoutMs: o.loadTimeoutMs },
-      {
-        progress: (id, value) => {
-          this.progress.set(id, value);
-          this.publish(id, "loading", { progress: value });
-        },
-        ready: (id, info) => this.onChildReady(id, info),
-        exit: (id, code, reason, how) => this.onChildExit(id, code, reason, how),
-        output: (id, line) => relayLine(o.log, id, line),
-      },
     );
   }
 
@@ -163,12 +163,12 @@ export class Router implements LeaseSource {
     this.tick.unref();
     // every model's estimate is worked out now, so that /models shows it before any load
     for (const m of this.catalog.models) {
-      const known = this.ensureEstimate(m.id);
+      const known = this.instances.get(m.id)!.ensureEstimate();
       if (m.loadOnStartup) void known.then(() => this.scheduler.onLoadRequest(m.id));
     }
     // a spare only helps node-engine models (llama-server starts in a fraction of Node's time)
-    const anyNode = [...this.facts.values()].some((f) => f.engine === "node");
-    if (this.o.spare && anyNode) this.supervisor.enableSpare(this.node.sparePlan(this.baseEnv()));
+    const anyNode = [...this.instances.values()].some((i) => i.facts.engine === "node");
+    if (this.o.spare && anyNode) this.processes.enableSpare(this.node.sparePlan(this.baseEnv()));
   }
 
   /** id or alias → id */
@@ -177,12 +177,13 @@ export class Router implements LeaseSource {
   }
 
   /**
-   * Waits until `model` may serve one more request (loading it, and making room, as needed). Rejects with the
-   * ApiError to answer: 400 not loaded (autoload off), 429/503 with Retry-After, 503 failed load.
+   * Waits until `model` may serve one more request (loading it, and making room, as needed). Rejects with a
+   * Refused: not loaded (autoload off), busy, queue full, a failed load, the client gone.
    */
-  acquire(model: string, autoload: boolean, onGone: (cancel: () => void) => () => void): Promise<Lease> {
+  async acquire(model: string, autoload: boolean, onGone: (cancel: () => void) => () => void): Promise<Lease> {
     // admission needs the model's memory estimate: the first request for it waits for its header to be read
-    if (!this.memory.has(model) && this.specs.has(model)) return this.ensureEstimate(model).then(() => this.acquire(model, autoload, onGone));
+    const instance = this.instances.get(model);
+    if (instance && !instance.estimated) await instance.ensureEstimate();
     const reqId = `r${++this.seq}`;
     return new Promise<Lease>((resolve, reject) => {
       let stopWatching: (() => void) | undefined;
@@ -200,27 +201,23 @@ export class Router implements LeaseSource {
       // granted or failed at once (the common case): nothing to watch
       if (!this.pending.has(reqId)) return;
       stopWatching = onGone(() => {
-        if (!this.pending.delete(reqId)) return;
+        if (!this.pending.has(reqId)) return;
         this.scheduler.onCancel(reqId);
-        reject(new ApiError(499, "the client went away while waiting for the model"));
+        this.settle(reqId, { kind: "client-gone", model });
       });
     });
   }
 
   /** POST /models/load. With `wait`, resolves once the model is ready and rejects with the reason if it fails. */
   async load(model: string, wait: boolean): Promise<void> {
-    if (this.specs.has(model)) await this.ensureEstimate(model);
+    await this.instances.get(model)?.ensureEstimate();
     const answer = this.scheduler.onLoadRequest(model);
     if (answer === "unknown-model") throw this.notFound(model);
-    if (answer === "already-running") throw new ApiError(400, `model '${model}' is already running`);
-    if (typeof answer === "object") throw refusalError(answer);
-    if (!wait) return;
-    const view = this.scheduler.view(model);
-    if (view?.state === "loaded") return;
+    if (answer === "already-running") throw new Refused({ kind: "already-running", model });
+    if (typeof answer === "object") throw new Refused(answer);
+    if (!wait || this.scheduler.view(model)?.state === "loaded") return;
     const ev = await this.events.next(model, (e) => e.data.status === "loaded" || e.data.status === "unloaded");
-    if (ev.data.status !== "loaded") {
-      throw new ApiError(503, `model '${model}' failed to load: ${ev.data.error || "the process was stopped"}`);
-    }
+    if (ev.data.status !== "loaded") throw new Refused({ kind: "load-ended", model, reason: ev.data.error ?? "" });
   }
 
   /** A client's keep-alive for a loaded model (Ollama's keep_alive on a request that generates nothing). */
@@ -232,12 +229,12 @@ export class Router implements LeaseSource {
   unload(model: string): void {
     const answer = this.scheduler.onUnloadRequest(model);
     if (answer === "unknown-model") throw this.notFound(model);
-    if (answer === "not-running") throw new ApiError(400, `model '${model}' is not running`);
+    if (answer === "not-running") throw new Refused({ kind: "not-running", model });
   }
 
-  /** 404 for a model name nothing in the catalog answers to, naming the close matches (or them all, when few). */
-  notFound(model: string): ApiError {
-    return new ApiError(404, unknownModelMessage(model, this.catalog.models));
+  /** A model name nothing in the catalog answers to; its message names the close matches (or them all, when few). */
+  notFound(model: string): Refused {
+    return new Refused({ kind: "unknown-model", model, known: this.catalog.models });
   }
 
   /** POST /models/pin: pinned models are never evicted to make room (until the router stops, or it is unpinned). */
@@ -247,35 +244,26 @@ export class Router implements LeaseSource {
 
   /** GET /models?reload=1: re-reads every source; running models that changed or vanished are unloaded. */
   reload(): void {
-    const before = { catalog: this.catalog, facts: this.facts, specs: this.specs };
+    let next: Catalog;
+    let facts: Map<string, ModelFacts>;
     try {
-      this.catalog = this.o.readCatalog();
-      this.indexSpecs();
+      next = this.o.readCatalog();
+      facts = this.factsFor(next);
     } catch (err) {
-      Object.assign(this, before);
-      throw new ApiError(400, `reload failed, the previous models are kept: ${(err as Error).message}`);
+      throw new Refused({ kind: "reload-failed", reason: (err as Error).message });
     }
-    const keys = (f: Map<string, ModelFacts>) => new Map([...f].map(([id, x]) => [id, x.launchKey]));
-    const diff = diffCatalogs(keys(before.facts), keys(this.facts));
-    // a changed model (file, arguments) needs a new estimate; the next request or the background pass makes it
-    for (const id of [...diff.changed, ...diff.removed]) {
-      this.memory.delete(id);
-      this.estimating.delete(id);
-    }
-    // an `hf-repo` preset whose download just put its file in place is not a changed model to restart: its load
-    // goes on, now with the file (fetchThenLoad)
-    const fetched = diff.changed.filter((id) => this.fetching.has(id) && this.specs.get(id)?.path !== undefined);
-    const restart = new Set(diff.changed.filter((id) => !fetched.includes(id)));
-    this.scheduler.onCatalogChange(this.catalog.models.map((m) => this.configOf(m)), restart);
-    for (const id of fetched) {
-      const d = this.fetching.get(id)!;
-      this.fetching.delete(id);
-      d.cancel(); // already done, unless another process fetched the files first
-      if (this.scheduler.view(id)?.state === "loading") this.startProcess(id);
-    }
-    for (const m of this.catalog.models) void this.ensureEstimate(m.id);
+    const keys = (ids: Iterable<[string, ModelFacts]>) => new Map([...ids].map(([id, f]) => [id, f.launchKey]));
+    const before = keys(this.catalog.models.map((m) => [m.id, this.instances.get(m.id)!.facts] as [string, ModelFacts]));
+    const diff = diffCatalogs(before, keys(facts));
+    this.catalog = next;
+    const fetched = this.syncInstances(next, facts);
+    const restart = new Set(diff.changed.filter((id) => !fetched.has(id)));
+    this.scheduler.onCatalogChange(next.models.map((m) => this.configOf(m)), restart);
+    // models that left the catalog and had nothing running are forgotten now; the others once their process is gone
+    for (const id of this.instances.keys()) if (!this.scheduler.view(id)) this.instances.delete(id);
+    for (const m of next.models) void this.instances.get(m.id)!.ensureEstimate();
     const added = new Set(diff.added);
-    for (const m of this.catalog.models) if (m.loadOnStartup && added.has(m.id)) this.scheduler.onLoadRequest(m.id);
+    for (const m of next.models) if (m.loadOnStartup && added.has(m.id)) this.scheduler.onLoadRequest(m.id);
   }
 
   list(): Record<string, unknown>[] {
@@ -283,50 +271,33 @@ export class Router implements LeaseSource {
     const out: Record<string, unknown>[] = [];
     for (const spec of this.catalog.models) {
       const view = this.scheduler.view(spec.id);
-      if (!view) continue;
-      const child = this.supervisor.info(spec.id);
-      const fixed = this.facts.get(spec.id)!;
-      out.push(modelEntry({
-        spec, view, engine: fixed.engine, args: fixed.shownArgs, preset: fixed.preset,
-        ...(fixed.sizeBytes !== undefined ? { sizeBytes: fixed.sizeBytes } : {}),
-        ...(child ? { child } : {}),
-        ...(this.progress.has(spec.id) ? { progress: this.progress.get(spec.id)! } : {}),
-        ...(this.fetching.has(spec.id) ? { download: { ...this.fetching.get(spec.id)!.progress } } : {}),
-        memory: this.memoryOf(spec.id, view.state === "loaded" ? child?.pid : undefined),
-      }, created));
+      if (view) out.push(this.instances.get(spec.id)!.entry(view, created));
     }
     return out;
   }
 
   /** One model as the router sees it now: its spec, its scheduler state, its engine and process arguments. */
   inspect(model: string): { spec: ModelSpec; view: ModelView; engine: EngineName; args: string[]; child?: ReadyInfo } | undefined {
-    const spec = this.specs.get(model);
+    const instance = this.instances.get(model);
     const view = this.scheduler.view(model);
-    const facts = this.facts.get(model);
-    if (!spec || !view || !facts) return undefined;
-    const child = this.supervisor.info(model);
-    return { spec, view, engine: facts.engine, args: facts.args, ...(child ? { child } : {}) };
+    if (!instance || !view) return undefined;
+    const child = this.processes.info(model);
+    return { spec: instance.spec, view, engine: instance.facts.engine, args: instance.facts.args, ...(child ? { child } : {}) };
   }
 
   /** The engine that serves a model (what it speaks, which paths it lacks). */
   engineOf(model: string): EngineModule {
-    return this.engines[this.facts.get(model)!.engine];
+    return this.instances.get(model)!.engine;
   }
 
   /** Whether a model's process serves embeddings (undefined: a command or remote server, which corral cannot see). */
   servesEmbeddings(model: string): boolean | undefined {
-    return this.facts.get(model)?.embeddings;
+    return this.instances.get(model)?.facts.embeddings;
   }
 
-  /**
-   * Whether a model can see images: llama-server with a projector, or an engine corral cannot look into (a command,
-   * a remote server); never corral's own, which has no projector.
-   */
+  /** Whether a model can see images (see ModelInstance.takesImages). */
   takesImages(model: string): boolean {
-    const f = this.facts.get(model)!;
-    if (f.engine === "node") return false;
-    if (f.engine === "llama-server") return f.args.includes("--mmproj") || f.args.includes("-mm");
-    return true;
+    return this.instances.get(model)!.takesImages;
   }
 
   /** GET /models entries for downloads under way (models not in the catalog yet). */
@@ -339,85 +310,6 @@ export class Router implements LeaseSource {
     }));
   }
 
-  /** GET /models/logs */
-  logs(model: string): string[] {
-    return this.supervisor.outputTail(model);
-  }
-
-  /** Stops every model process (graceful, then killed after each one's stop timeout). */
-  async stopAll(): Promise<void> {
-    if (this.tick) clearInterval(this.tick);
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.reject(refusalError({ kind: "shutting-down" }));
-    }
-    await this.supervisor.stopAll();
-    await Promise.all([...this.upstreams.values()].map((u) => u.destroy()));
-  }
-
-  killAll(): void {
-    this.supervisor.killAll();
-  }
-
-  // ---- effects -------------------------------------------------------------------------------------------------
-
-  private startProcess(id: string): void {
-    const spec = this.specs.get(id)!;
-    const facts = this.facts.get(id)!;
-    this.progress.delete(id);
-    this.publish(id, "loading");
-    if (!spec.path && (facts.engine === "node" || facts.engine === "llama-server")) {
-      if (spec.hfRepo && !this.o.offline) return this.fetchThenLoad(id, spec.hfRepo, spec.hfFile);
-      const why = spec.hfRepo
-        ? `${spec.hfError ?? `'${spec.hfRepo}' is not in the Hugging Face cache`} (--offline: not downloaded)`
-        : "the preset names no model file";
-      queueMicrotask(() => this.onChildExit(id, null, why));
-      return;
-    }
-    this.o.log.info(`loading model '${id}' (engine ${facts.engine})`);
-    this.oomAtStart.set(id, oomKillCount());
-    const sock = this.socketPath(id);
-    if (sock) rmSync(sock, { force: true }); // left behind by a killed process
-    const engine = this.engines[facts.engine];
-    engine.plan({ spec, args: facts.args, baseEnv: this.baseEnv(), ...(sock ? { socketPath: sock } : {}) }).then(
-      (plan) => {
-        // an unload came while the plan was being made (a port being found): stopProcess() already reported the
-        // model gone, since the supervisor had nothing for it
-        if (this.scheduler.view(id)?.state !== "loading") return;
-        try {
-          this.supervisor.start(id, plan);
-        } catch (err) {
-          // never expected (one process per model is the scheduler's invariant), but never fatal to the router
-          this.onChildExit(id, null, `cannot start: ${(err as Error).message}`);
-        }
-      },
-      (err: Error) => this.onChildExit(id, null, `cannot start: ${err.message}`),
-    );
-  }
-
-  /**
-   * The first part of loading an `hf-repo` preset that is not cached: its download, shown as the model's loading
-   * progress. When it finishes the router rescans (Downloads.onFinished), and reload() goes on with this same load
-   * now that the file is there, its waiters kept. An unload cancels it (stopProcess).
-   */
-  private fetchThenLoad(id: string, repo: string, file: string | undefined): void {
-    this.o.log.info(`model '${id}': downloading ${repo}${file ? ` (${file})` : ""} into the Hugging Face cache`);
-    const d = this.downloads.start(repo, { forModel: id, ...(file ? { file } : {}) });
-    this.fetching.set(id, d);
-    const fail = (why: string) => {
-      // still ours: neither an unload nor the rescan took this load over
-      if (this.fetching.get(id) !== d) return;
-      this.fetching.delete(id);
-      if (this.scheduler.view(id)?.state === "loading") this.onChildExit(id, null, why);
-    };
-    d.done.then(
-      // the rescan did not find the file (it does not answer the preset's hf-repo / hf-file): a load that never ends
-      // otherwise
-      () => fail(`${repo} was downloaded, but ${this.specs.get(id)?.hfError ?? "the preset's file is still not found"}`),
-      (err: Error) => fail(`download of ${repo} failed: ${err.message}`),
-    );
-  }
-
   /** Cancels the download of `name` under way (POST /models/unload or DELETE /models of a model not in the catalog yet). */
   cancelDownload(name: string): boolean {
     const d = this.downloads.get(name);
@@ -426,31 +318,33 @@ export class Router implements LeaseSource {
     return true;
   }
 
-  private stopProcess(id: string, cause: StopCause): void {
-    const fetch = this.fetching.get(id);
-    if (fetch) {
-      // the unload of a model still downloading stops its download; what it fetched stays resumable
-      this.fetching.delete(id);
-      fetch.cancel();
-    }
-    this.publish(id, "unloading", { cause });
-    if (!this.supervisor.has(id)) {
-      // nothing runs for it (its start failed, or its plan is still being made): the stop is already done
-      queueMicrotask(() => this.onChildExit(id, null, ""));
-      return;
-    }
-    this.o.log.info(`unloading model '${id}'`);
-    this.supervisor.stop(id);
+  /** GET /models/logs */
+  logs(model: string): string[] {
+    return this.processes.outputTail(model);
   }
+
+  /** Stops every model process (graceful, then killed after each one's stop timeout). */
+  async stopAll(): Promise<void> {
+    if (this.tick) clearInterval(this.tick);
+    for (const id of [...this.pending.keys()]) this.settle(id, { kind: "shutting-down" });
+    await this.processes.stopAll();
+    await Promise.all([...this.instances.values()].map((i) => i.upstream?.destroy()));
+  }
+
+  killAll(): void {
+    this.processes.killAll();
+  }
+
+  // ---- scheduler effects on requests ---------------------------------------------------------------------------
 
   private grant(reqId: string, id: string): void {
     const p = this.pending.get(reqId);
     this.pending.delete(reqId);
-    const upstream = this.upstreams.get(id);
+    const upstream = this.instances.get(id)?.upstream;
     if (!p || !upstream) {
       // the waiter is gone, or (never expected) the model has no connection: give the grant back
       this.scheduler.onServeDone(reqId);
-      p?.reject(new ApiError(503, `model '${id}' is not reachable`, { headers: { "retry-after": "1" } }));
+      p?.reject(new Refused({ kind: "unreachable", model: id, retryAfterS: 1 }));
       return;
     }
     let released = false;
@@ -465,78 +359,56 @@ export class Router implements LeaseSource {
     });
   }
 
-  private failRequest(reqId: string, why: Refusal): void {
+  /** A waiting request ends unserved. */
+  private settle(reqId: string, why: RouterError): void {
     const p = this.pending.get(reqId);
     if (!p) return;
     this.pending.delete(reqId);
-    p.reject(refusalError(why));
+    p.reject(new Refused(why));
   }
 
-  // ---- supervisor events ---------------------------------------------------------------------------------------
-
-  private onChildReady(id: string, info: ReadyInfo): void {
-    this.upstreams.set(id, new Upstream(info.target));
-    this.progress.delete(id);
-    this.o.log.info(`model '${id}' is ready (${info.pid !== undefined ? `pid ${info.pid}, ` : ""}${info.target.socketPath ?? info.target.origin})`);
-    // a remote server's health is the supervisor's to watch; local processes are watched for wedges here
-    if (info.pid !== undefined) this.health.watch(id);
-    this.scheduler.onReady(id);
-    this.publish(id, "loaded");
-  }
-
-  private onChildExit(id: string, code: number | null, reason: string, how: ExitHow = { signal: null }): void {
-    const upstream = this.upstreams.get(id);
-    this.upstreams.delete(id);
-    this.progress.delete(id);
-    this.health.unwatch(id);
-    void upstream?.close();
-    if (reason) this.o.log.warn(`model '${id}' stopped: ${reason}`);
-    const kind = exitKind(reason, how, this.oomAtStart.get(id));
-    this.scheduler.onExit(id, code, reason, kind);
-    if (reason === "") return this.publish(id, "unloaded");
-    const coolingMs = this.scheduler.coolingFor(id);
-    this.publish(id, "unloaded", {
-      error: reason, exit_code: code,
-      ...(kind === "signal" || kind === "oom" || kind === "killed" ? { crashed: true } : {}),
-      ...(coolingMs > 0 ? { cooldown_s: Math.ceil(coolingMs / 1000) } : {}),
-    });
-  }
-
-  private publish(model: string, status: ModelStatus, extra: Omit<ModelEvent["data"], "status"> = {}): void {
+  private publish(model: string, status: ModelStatus, extra: Omit<Parameters<ModelEvents["publish"]>[0]["data"], "status"> = {}): void {
     this.events.publish({ model, event: "status_change", data: { status, ...extra } });
   }
 
-  /** Reads the model's memory estimate once per catalog version, and tells the scheduler. Never rejects. */
-  private ensureEstimate(id: string): Promise<void> {
-    const known = this.estimating.get(id);
-    if (known) return known;
-    const spec = this.specs.get(id);
-    const facts = this.facts.get(id);
-    if (!spec || !facts) return Promise.resolve();
-    // layers go to a GPU only where one was found (nvidia-smi gave the VRAM budget)
-    const gpu = this.o.memoryBudget?.vram !== undefined;
-    const p = modelMemoryEstimate(spec, facts.args, facts.engine, { gpu }).then(
-      (e) => (e ? { ram: e.ram, vram: e.vram } : null),
-      () => null,
-    ).then((m) => {
-      // a reload may have replaced this model meanwhile: only the current version's estimate counts
-      if (this.estimating.get(id) !== p) return;
-      this.memory.set(id, m);
-      this.scheduler.onMemoryEstimate(id, m ?? undefined);
-    });
-    this.estimating.set(id, p);
-    return p;
+  // ---- the catalog ---------------------------------------------------------------------------------------------
+
+  /**
+   * Makes an instance for each new model and gives the others their new spec and facts. Returns the models whose
+   * load was waiting for a download that has now put their file in place (they are not restarted).
+   */
+  private syncInstances(catalog: Catalog, facts = this.factsFor(catalog)): Set<string> {
+    const fetched = new Set<string>();
+    for (const m of catalog.models) {
+      const f = facts.get(m.id)!;
+      const known = this.instances.get(m.id);
+      if (!known) this.instances.set(m.id, new ModelInstance(m, f, this.engines[f.engine], this.socketPath(m.id), this.ctx));
+      else if (known.update(m, f, this.engines[f.engine]) === "fetched") fetched.add(m.id);
+    }
+    return fetched;
   }
 
-  /** GET /models `memory`: the estimate, and what the loaded process takes (RAM; VRAM where it is known). */
-  private memoryOf(id: string, pid: number | undefined): { estimate: Memory | null; measured: Memory | null } {
-    const measured = pid !== undefined ? measureMemory(pid) : undefined;
-    return { estimate: this.memory.get(id) ?? null, measured: measured ? { ram: measured.ram, vram: 0 } : null };
+  /** Throws (a StartupError, a PresetError) when a model asks for llama-server and there is none, or has a bad key. */
+  private factsFor(catalog: Catalog): Map<string, ModelFacts> {
+    const facts = new Map<string, ModelFacts>();
+    for (const m of catalog.models) {
+      const chosen = this.selector.choose(m);
+      const unknown = chosen.engine === "node" ? unknownNodeKey(m) : undefined;
+      if (unknown) throw new PresetError(unknown);
+      facts.set(m.id, factsOf(m, this.engines[chosen.engine], chosen.binary, this.socketPath(m.id), this.o.passthrough));
+    }
+    return facts;
   }
 
   private configOf(s: ModelSpec): ModelConfig {
-    const memory = this.memory?.get(s.id);
-    return { ...toConfig(s), ...(memory ? { memory } : {}) };
+    const memory = this.instances.get(s.id)?.memoryEstimate;
+    return {
+      id: s.id,
+      pinned: s.pin,
+      ...(s.ttlS !== undefined ? { ttlMs: s.ttlS * 1000 } : {}),
+      ...(s.maxConcurrent !== undefined ? { maxConcurrent: s.maxConcurrent } : {}),
+      ...(memory ? { memory } : {}),
+    };
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------------
@@ -549,70 +421,9 @@ export class Router implements LeaseSource {
     return env;
   }
 
-  /** Throws (a StartupError) when a model asks for llama-server and there is none. */
-  private indexSpecs(): void {
-    const facts = new Map<string, ModelFacts>();
-    for (const m of this.catalog.models) {
-      const chosen = this.selector.choose(m);
-      const unknown = chosen.engine === "node" ? unknownNodeKey(m) : undefined;
-      if (unknown) throw new PresetError(unknown);
-      facts.set(m.id, this.factsOf(m, chosen.engine, chosen.binary));
-    }
-    this.specs = new Map(this.catalog.models.map((m) => [m.id, m]));
-    this.facts = facts;
-  }
-
-  private factsOf(m: ModelSpec, engine: EngineName, binary: string | undefined): ModelFacts {
-    let file: { size: number; mtimeMs: number } | undefined;
-    try {
-      if (m.path) file = statSync(m.path);
-    } catch {
-      // missing: listed without a size, and its load reports the error
-    }
-    const mod = this.engines[engine];
-    const args = mod.args(m, this.socketPath(m.id), this.o.passthrough);
-    const program = engine === "llama-server" ? binary : mod.program(m);
-    return {
-      engine,
-      ...(binary ? { binary } : {}),
-      args,
-      shownArgs: program !== undefined ? [program, ...args] : args,
-      preset: presetText(m),
-      ...(file ? { sizeBytes: file.size } : {}),
-      embeddings: servesEmbeddings(engine, args, m.env),
-      launchKey: JSON.stringify([engine, binary, args, m.env, m.proxy, m.health, m.upstreamApiKey, file ? `${file.size}:${file.mtimeMs}` : "missing"]),
-    };
-  }
-
   /** One socket path per model id (short: Unix socket paths are limited to about 100 bytes). */
   private socketPath(id: string): string | undefined {
     if (!this.o.socketDir) return undefined;
     return path.join(this.o.socketDir, `${createHash("sha1").update(id).digest("hex").slice(0, 12)}.sock`);
   }
-}
-
-function toConfig(s: ModelSpec): ModelConfig {
-  return {
-    id: s.id,
-    pinned: s.pin,
-    ...(s.ttlS !== undefined ? { ttlMs: s.ttlS * 1000 } : {}),
-    ...(s.maxConcurrent !== undefined ? { maxConcurrent: s.maxConcurrent } : {}),
-  };
-}
-
-interface ModelFacts {
-  engine: EngineName;
-  /** The llama-server binary, for that engine. */
-  binary?: string;
-  /** The model process's command line (after the program). */
-  args: string[];
-  /** status.args: the program, then its arguments. */
-  shownArgs: string[];
-  /** The merged preset as INI text (GET /models status.preset). */
-  preset: string;
-  sizeBytes?: number;
-  /** Whether its process serves embeddings (embeddings-check.ts); undefined where corral cannot tell. */
-  embeddings: boolean | undefined;
-  /** What a running process depends on, file stamp included: when it changes, a reload restarts the model. */
-  launchKey: string;
 }

@@ -48,6 +48,16 @@ export type ExitKind =
   /** It ran out of memory (the OOM killer, or the engine reported an allocation failure). */
   | "oom";
 
+/** A model process's end, classified (exit-kind.ts): what the scheduler learns of it, and what /models shows. */
+export interface ExitReport {
+  kind: ExitKind;
+  /** Its exit code (128 + the signal's number when a signal ended it), or null where none is known. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Why, for a person: the engine's own error, or the tail of its output; empty after a clean stop. */
+  reason: string;
+}
+
 export interface SchedulerOptions {
   /** Models loading, loaded or stopping at once; 0 = unlimited. */
   modelsMax: number;
@@ -115,6 +125,8 @@ interface ModelRec {
 
 interface ReqRec {
   id: string;
+  /** A client's request, or an admin load waiting its turn in the queue (nobody to grant or fail). */
+  kind: "client" | "admin-load";
   model: string;
   phase: "queued" | "waiting" | "granted";
 }
@@ -157,12 +169,12 @@ export class Scheduler {
       return this.fx.fail(reqId, { kind: "queue-full", max: this.opts.queueMax, retryAfterS: 1 });
     }
     if (m.state === "loading") {
-      this.requests.set(reqId, { id: reqId, model, phase: "waiting" });
+      this.requests.set(reqId, { id: reqId, kind: "client", model, phase: "waiting" });
       m.waiters.push(reqId);
       return;
     }
     // unloaded, or stopping (it must be gone before it can load again)
-    this.requests.set(reqId, { id: reqId, model, phase: "queued" });
+    this.requests.set(reqId, { id: reqId, kind: "client", model, phase: "queued" });
     this.queue.push(reqId);
     this.pump();
   }
@@ -237,7 +249,8 @@ export class Scheduler {
    * one; one that ran out of memory first unloads every idle model (once). Only a load that exits with an error
    * (bad file, bad arguments), or a crash loop, gets the cool-down, which doubles with each failure in a row.
    */
-  onExit(model: string, exitCode: number | null, reason: string, kind: ExitKind = reason ? "error" : "stopped"): void {
+  onExit(model: string, exit: ExitReport): void {
+    const { code: exitCode, reason, kind } = exit;
     const m = this.models.get(model);
     if (!m || m.state === "unloaded") return;
     const was = m.state;
@@ -343,7 +356,7 @@ export class Scheduler {
     }
     // The load waits its turn like a request (for a victim to go idle, or a stop under way): a queued placeholder.
     const id = `admin-load:${model}:${++this.adminSeq}`;
-    this.requests.set(id, { id, model, phase: "queued" });
+    this.requests.set(id, { id, kind: "admin-load", model, phase: "queued" });
     this.queue.push(id);
     this.pump();
     return "ok";
@@ -567,7 +580,7 @@ export class Scheduler {
     if (mine.length === 0) return;
     this.queue = this.queue.filter((id) => this.requests.get(id)!.model !== m.cfg.id);
     for (const id of mine) {
-      if (id.startsWith("admin-load:")) {
+      if (this.requests.get(id)!.kind === "admin-load") {
         this.requests.delete(id);
         continue;
       }
@@ -595,13 +608,14 @@ export class Scheduler {
     const mine = this.queue.filter((id) => this.requests.get(id)!.model === m.cfg.id);
     this.queue = this.queue.filter((id) => this.requests.get(id)!.model !== m.cfg.id);
     for (const id of mine) {
+      const r = this.requests.get(id)!;
       this.requests.delete(id);
-      if (!id.startsWith("admin-load:")) this.fx.fail(id, why);
+      if (r.kind === "client") this.fx.fail(id, why);
     }
   }
 
   private grant(reqId: string, m: ModelRec): void {
-    this.requests.set(reqId, { id: reqId, model: m.cfg.id, phase: "granted" });
+    this.requests.set(reqId, { id: reqId, kind: "client", model: m.cfg.id, phase: "granted" });
     m.inFlight++;
     m.lastUsed = this.opts.now();
     this.fx.grant(reqId, m.cfg.id);

@@ -1,32 +1,37 @@
 // The supervisor owns the model processes: it runs any engine's LaunchPlan (src/engines/types.ts), tells the router
-// when each is loading, ready or gone, keeps the last ~64 KB of each one's output, and stops them gracefully,
-// killing after the model's stop timeout. It decides nothing (the scheduler does) and knows no engine beyond what a
-// plan says: how to start, how readiness and progress are reported, how to stop, where requests go.
+// when each is loading, ready or gone, watches the health of each ready one, keeps the last ~64 KB of each one's
+// output, and stops them gracefully, killing after the model's stop timeout. It decides nothing (the scheduler does)
+// and knows no engine beyond what a plan says: how to start, the engine's own readiness protocol, how to stop,
+// where requests go.
 //
 // No child outlives the router: node children exit when their IPC channel closes and llama-server children when
 // their stdin reaches EOF, both of which also happen when the router is SIGKILLed; children of a `cmd` run in their
 // own process group, which the router kills on any exit it lives to see.
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import { parseChildMessage, SPARE_ENV, type ParentMessage } from "../engines/node/protocol.js";
-import { parseStateLine, progressOf } from "../engines/llama-server/state-lines.js";
-import type { LaunchPlan, ReadyInfo, UpstreamTarget } from "../engines/types.js";
+import type { LaunchPlan, LoadReporter, ProcessProtocol, ReadyInfo, UpstreamTarget } from "../engines/types.js";
+import { HealthWatch, type ProbeResult } from "./health-watch.js";
 import { LineRing } from "./line-ring.js";
+import { Upstream } from "./upstream.js";
 
 export interface SupervisorEvents {
   progress(id: string, fraction: number): void;
   ready(id: string, info: ReadyInfo): void;
-  /**
-   * The process is gone. `reason` is the child's own error, or the tail of its output; empty after a clean stop.
-   * `how` says what ended it: the signal that killed it, if any, and whether the supervisor itself killed it
-   * (not ready in time, or wedged).
-   */
-  exit(id: string, code: number | null, reason: string, how: ExitHow): void;
+  /** The process is gone (see ProcessEnd). */
+  exit(id: string, end: ProcessEnd): void;
   /** A line of a model process's output ("spare" for the spare's). */
   output(id: string, line: string): void;
 }
 
-export interface ExitHow {
+/** How a process ended, as the supervisor saw it; exit-kind.ts classifies it. */
+export interface ProcessEnd {
+  /** Its exit code (128 + the signal's number when a signal ended it), or null where none is known. */
+  code: number | null;
   signal: NodeJS.Signals | null;
+  /** It was asked to stop (its reason is then empty). */
+  stopped: boolean;
+  /** The child's own error, or the tail of its output; empty after a stop asked for. */
+  reason: string;
+  /** The supervisor killed it itself: not ready in time, or wedged. */
   killedFor?: "load-timeout" | "wedged";
 }
 
@@ -36,6 +41,8 @@ export interface SupervisorOptions {
   /** How often a remote server's health is checked while it is in use, and how many misses mean it is gone. */
   remoteHealthEveryMs?: number;
   remoteHealthMisses?: number;
+  /** A ready local process whose health check gets no answer for this long is killed as wedged; unset: not watched. */
+  healthTimeoutMs?: number;
 }
 
 interface Child {
@@ -43,9 +50,11 @@ interface Child {
   plan: LaunchPlan;
   proc?: ChildProcess;
   pid?: number;
-  /** Where the child said it listens (node engine). */
-  listening?: UpstreamTarget;
+  /** The engine's protocol for this process (made when it is spawned; a spare keeps its own). */
+  protocol?: ProcessProtocol;
   info?: ReadyInfo;
+  /** Its own connection for health checks, while it is ready. */
+  prober?: Upstream;
   output: LineRing;
   /** The child's own account of a failed load. */
   failure?: string;
@@ -70,6 +79,7 @@ export class Supervisor {
   private readonly lastOutput = new Map<string, LineRing>();
   private spareFailures = 0;
   private closing = false;
+  private readonly health = new HealthWatch();
 
   constructor(
     private readonly opts: SupervisorOptions,
@@ -79,13 +89,12 @@ export class Supervisor {
   start(id: string, plan: LaunchPlan): void {
     if (this.children.has(id)) throw new Error(`model '${id}' already has a process`);
     let child: Child;
-    if (plan.spareOk && this.spare && plan.spawn) {
+    if (plan.spareRun !== undefined && this.spare) {
       child = this.spare;
       this.spare = undefined;
       child.id = id;
       child.plan = plan;
-      const run: ParentMessage = { type: "run", argv: plan.spawn.args };
-      child.proc!.send(run);
+      child.proc!.send(plan.spareRun as object);
     } else {
       child = newChild(id, plan);
       if (plan.spawn && !this.spawn(child)) return;
@@ -112,7 +121,7 @@ export class Supervisor {
   private ensureSpare(): void {
     const plan = this.sparePlan;
     if (!plan?.spawn || this.spare || this.closing || this.spareFailures >= 3) return;
-    const child = newChild(SPARE, { ...plan, spawn: { ...plan.spawn, env: { ...plan.spawn.env, [SPARE_ENV]: "1" } } });
+    const child = newChild(SPARE, plan);
     if (this.spawn(child)) this.spare = child;
   }
 
@@ -129,21 +138,23 @@ export class Supervisor {
           detached: s.processGroup === true,
         });
     } catch (err) {
-      if (child.id !== SPARE) queueMicrotask(() => this.events.exit(child.id, null, `cannot start a process: ${(err as Error).message}`, { signal: null }));
+      if (child.id !== SPARE) queueMicrotask(() => this.events.exit(child.id, { code: null, signal: null, stopped: false, reason: `cannot start a process: ${(err as Error).message}` }));
       return false;
     }
     child.proc = proc;
     child.pid = proc.pid;
+    if (child.plan.readiness.kind === "reported") child.protocol = child.plan.readiness.protocol();
+    const report = this.reporter(child);
     // a broken stdin pipe (the child exited) must not become an unhandled error in the router
     proc.stdin?.on("error", () => {});
     const onLine = (line: string) => {
-      if (child.plan.readiness.kind === "state-lines" && this.onStateLine(child, line)) return;
+      if (child.protocol?.line?.(line, report)) return;
       child.output.push(line);
       this.events.output(child.id === SPARE ? "spare" : child.id, line);
     };
     splitLines(proc.stdout!, onLine);
     splitLines(proc.stderr!, onLine);
-    if (s.fork) proc.on("message", (raw) => this.onMessage(child, raw));
+    if (s.fork) proc.on("message", (raw) => child.protocol?.message?.(raw, report));
     proc.on("error", (err) => {
       child.failure ??= `cannot start '${s.command}': ${err.message}`;
       // 'exit' never comes when the spawn itself failed
@@ -163,8 +174,7 @@ export class Supervisor {
       queueMicrotask(() => this.finish(child, 0, null));
       return;
     }
-    // a loading llama.cpp or node child reads no stop command until its load is over: waiting would only delay
-    if (!child.info && child.plan.engine !== "cmd") {
+    if (!child.info && !child.plan.gracefulWhileLoading) {
       this.signal(child, "SIGKILL");
       return;
     }
@@ -175,9 +185,8 @@ export class Supervisor {
   }
 
   /** Kills a process that stopped answering; its exit reports `why`. */
-  killWedged(id: string, why: string): void {
-    const child = this.children.get(id);
-    if (!child?.proc || child.stopping || child.done) return;
+  private killWedged(child: Child, why: string): void {
+    if (!child.proc || child.stopping || child.done) return;
     child.wedged = why;
     this.signal(child, "SIGKILL");
   }
@@ -238,48 +247,61 @@ export class Supervisor {
     }
   }
 
+  /** What the engine's protocol reports for one child (a spare's progress is nobody's). */
+  private reporter(child: Child): LoadReporter {
+    return {
+      progress: (fraction) => {
+        if (child.id !== SPARE) this.events.progress(child.id, fraction);
+      },
+      ready: (target, facts) => {
+        if (child.id !== SPARE) this.markReady(child, target, facts);
+      },
+      failed: (why) => {
+        child.failure = why;
+      },
+    };
+  }
+
   private markReady(child: Child, target: UpstreamTarget, facts: Record<string, unknown>): void {
     if (child.info || child.stopping || child.done) return;
     child.info = { target, facts, ...(child.pid !== undefined ? { pid: child.pid } : {}) };
     this.events.ready(child.id, child.info);
-    if (!child.proc) void this.watchRemote(child);
+    this.watchHealth(child);
     // the next spare starts now, not while this model was loading: on a small machine they would compete
     this.ensureSpare();
   }
 
-  private onMessage(child: Child, raw: unknown): void {
-    const msg = parseChildMessage(raw);
-    switch (msg?.type) {
-      case "listening":
-        child.listening = msg.socketPath
-          ? { origin: "http://localhost", socketPath: msg.socketPath }
-          : { origin: `http://127.0.0.1:${msg.port}` };
-        return;
-      case "progress":
-        if (child.id !== SPARE) this.events.progress(child.id, msg.value);
-        return;
-      case "ready":
-        if (child.listening && child.id !== SPARE) this.markReady(child, child.listening, msg.info);
-        return;
-      case "failed":
-        child.failure = msg.error;
-        return;
+  /**
+   * A local process is watched for wedges over a connection of its own; a server elsewhere for being gone (nobody
+   * else would notice: it has no exit).
+   */
+  private watchHealth(child: Child): void {
+    const r = child.plan.readiness;
+    if (!child.proc && r.kind === "health") {
+      this.health.watch(child.id, {
+        probe: (timeoutMs) => probe(r.url, r.headers, timeoutMs),
+        everyMs: this.opts.remoteHealthEveryMs ?? 5000,
+        timeoutMs: 2000,
+        misses: this.opts.remoteHealthMisses ?? 3,
+        describe: (res) => `${r.url} stopped answering (${typeof res === "number" ? `HTTP ${res}` : res})`,
+        onFailed: (why) => {
+          child.failure = why;
+          this.finish(child, null, null);
+        },
+      });
+      return;
     }
-  }
-
-  /** True when the line was a protocol line (kept out of the log). */
-  private onStateLine(child: Child, line: string): boolean {
-    const st = parseStateLine(line);
-    if (!st) return false;
-    if (st.state === "loading") {
-      const p = progressOf(st.payload);
-      if (p !== undefined) this.events.progress(child.id, p);
-    } else if (st.state === "ready" && child.plan.target) {
-      // the payload is the child's /v1/models entry; its facts (n_ctx, n_params, …) are under `meta`
-      const meta = st.payload.meta;
-      this.markReady(child, child.plan.target, meta && typeof meta === "object" ? (meta as Record<string, unknown>) : st.payload);
-    }
-    return true;
+    const timeoutMs = this.opts.healthTimeoutMs;
+    if (!child.proc || timeoutMs === undefined || !child.info) return;
+    const prober = new Upstream(child.info.target);
+    child.prober = prober;
+    this.health.watch(child.id, {
+      probe: (ms) => prober.probe("/health", ms),
+      // a probe at most every 5 s, and several within one timeout, so that a wedge is found within about the timeout
+      everyMs: Math.min(5000, Math.max(100, Math.floor(timeoutMs / 3))),
+      timeoutMs,
+      onFailed: (why) => this.killWedged(child, why),
+    });
   }
 
   /** cmd and remote engines: ready once the health path answers 200. */
@@ -288,7 +310,7 @@ export class Supervisor {
     if (r.kind !== "health" || !child.plan.target) return;
     let lastError = "";
     while (!child.done && !child.stopping && !child.info) {
-      const res = await probe(r.url, r.headers);
+      const res = await probe(r.url, r.headers, 2000);
       if (res === 200) return this.markReady(child, child.plan.target, {});
       const why = typeof res === "number" ? `HTTP ${res}` : res;
       if (why !== lastError) {
@@ -300,32 +322,11 @@ export class Supervisor {
     }
   }
 
-  /** A remote server in use is checked now and then; several misses in a row and it counts as gone. */
-  private async watchRemote(child: Child): Promise<void> {
-    const r = child.plan.readiness;
-    if (r.kind !== "health") return;
-    const every = this.opts.remoteHealthEveryMs ?? 5000;
-    const allowed = this.opts.remoteHealthMisses ?? 3;
-    let misses = 0;
-    while (!child.done && !child.stopping) {
-      await sleep(every);
-      if (child.done || child.stopping) return;
-      const res = await probe(r.url, r.headers);
-      if (res === 200) {
-        misses = 0;
-        continue;
-      }
-      if (++misses >= allowed) {
-        child.failure = `${r.url} stopped answering (${typeof res === "number" ? `HTTP ${res}` : res})`;
-        return this.finish(child, null, null);
-      }
-    }
-  }
-
   private finish(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
     if (child.done) return;
     child.done = true;
     for (const t of child.timers) clearTimeout(t);
+    void child.prober?.destroy();
     if (child === this.spare) {
       // a spare that dies on its own is replaced, a few times at most (it would fail the same way again)
       this.spare = undefined;
@@ -337,6 +338,7 @@ export class Supervisor {
     }
     if (this.children.get(child.id) !== child) return;
     this.children.delete(child.id);
+    this.health.unwatch(child.id);
     this.lastOutput.set(child.id, child.output);
     // whatever a command line left behind in its group goes with it
     if (child.plan.spawn?.processGroup && child.pid) {
@@ -352,8 +354,10 @@ export class Supervisor {
     else if (child.wedged && !child.stopping) reason = child.wedged;
     else if (child.failure && !child.stopping) reason = child.failure;
     else if (!child.stopping) reason = explainExit(child.output.lines(), code, signal);
-    const how: ExitHow = { signal, ...(child.timedOut ? { killedFor: "load-timeout" as const } : child.wedged ? { killedFor: "wedged" as const } : {}) };
-    this.events.exit(child.id, code ?? (signal ? 128 + signalNumber(signal) : null), reason, how);
+    this.events.exit(child.id, {
+      code: code ?? (signal ? 128 + signalNumber(signal) : null), signal, stopped: child.stopping && !child.timedOut, reason,
+      ...(child.timedOut ? { killedFor: "load-timeout" as const } : child.wedged ? { killedFor: "wedged" as const } : {}),
+    });
     this.ensureSpare();
   }
 }
@@ -374,9 +378,9 @@ export function explainExit(lines: readonly string[], code: number | null, signa
   return shown ? `${how}: ${shown}` : how;
 }
 
-async function probe(url: string, headers: Record<string, string> = {}): Promise<number | string> {
+async function probe(url: string, headers: Record<string, string> = {}, timeoutMs: number): Promise<ProbeResult> {
   try {
-    const res = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel().catch(() => {});
     return res.status;
   } catch (err) {

@@ -1,10 +1,15 @@
 // The scheduler as a state machine with recorded effects: no processes, no timers.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Scheduler, type ModelConfig } from "../../src/router/scheduler.js";
+import { Scheduler, type ExitKind, type ExitReport, type ModelConfig } from "../../src/router/scheduler.js";
 import { pickVictim } from "../../src/router/eviction.js";
 import { describeRefusal, retryAfterOf } from "../../src/router/refusal.js";
 import { HealthWatch, verdictOf, type ProbeResult } from "../../src/router/health-watch.js";
+
+/** A process exit as the router reports it; with no kind, an exit with a reason is an error, one without a stop. */
+function exit(code: number | null, reason: string, kind: ExitKind = reason ? "error" : "stopped"): ExitReport {
+  return { kind, code, signal: null, reason };
+}
 
 function setup(
   models: Array<string | ModelConfig>,
@@ -72,7 +77,7 @@ describe("scheduler", () => {
     t.advance(10);
     t.s.onRequest("r1", "c");
     assert.deepEqual(t.take(), ["stop a"]);
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     assert.deepEqual(t.take(), ["start c"]);
     t.s.onReady("c");
     assert.deepEqual(t.take(), ["grant r1 c"]);
@@ -90,7 +95,7 @@ describe("scheduler", () => {
     assert.equal(t.s.queued, 1);
     t.s.onServeDone("ra");
     assert.deepEqual(t.take(), ["stop a"]);
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     t.s.onReady("b");
     assert.deepEqual(t.take(), ["start b", "grant rb b"]);
   });
@@ -104,12 +109,12 @@ describe("scheduler", () => {
     t.s.onRequest("rb2", "b");
     t.take();
     t.s.onServeDone("ra");
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     t.s.onReady("b");
     assert.deepEqual(t.take(), ["stop a", "start b", "grant rb b", "grant rb2 b"], "both b requests ride the same load, before c");
     t.s.onServeDone("rb");
     t.s.onServeDone("rb2");
-    t.s.onExit("b", 0, "");
+    t.s.onExit("b", exit(0, ""));
     t.s.onReady("c");
     assert.deepEqual(t.take(), ["stop b", "start c", "grant rc c"]);
   });
@@ -122,8 +127,8 @@ describe("scheduler", () => {
     t.s.onRequest("rc", "c");
     t.s.onRequest("rd", "d");
     assert.deepEqual(t.take(), ["stop a", "stop b"]);
-    t.s.onExit("b", 0, "");
-    t.s.onExit("a", 0, "");
+    t.s.onExit("b", exit(0, ""));
+    t.s.onExit("a", exit(0, ""));
     assert.deepEqual(t.take(), ["start c", "start d"]);
   });
 
@@ -154,7 +159,7 @@ describe("scheduler", () => {
     const t = setup(["a"], { cooldownMs: 5000 });
     t.s.onRequest("r1", "a");
     t.s.onRequest("r2", "a");
-    t.s.onExit("a", 1, "error loading model: bad magic");
+    t.s.onExit("a", exit(1, "error loading model: bad magic"));
     assert.deepEqual(t.take(), ["start a", "fail r1 load-failed", "fail r2 load-failed"]);
     assert.match(t.failures.get("r1")!.message, /bad magic/);
     t.s.onRequest("r3", "a");
@@ -169,7 +174,7 @@ describe("scheduler", () => {
     const t = setup(["a"]);
     t.s.onRequest("r1", "a");
     t.s.onReady("a");
-    t.s.onExit("a", null, "killed by SIGKILL");
+    t.s.onExit("a", exit(null, "killed by SIGKILL"));
     t.take();
     assert.equal(t.s.view("a")!.state, "unloaded");
     assert.equal(t.s.view("a")!.failure!.reason, "killed by SIGKILL");
@@ -193,7 +198,7 @@ describe("scheduler", () => {
     t.advance(1);
     t.s.onTick();
     assert.deepEqual(t.take(), ["stop a"]);
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     assert.equal(t.s.view("a")!.failure, undefined);
   });
 
@@ -209,7 +214,7 @@ describe("scheduler", () => {
     t.s.onServeDone("r2");
     t.s.onTick();
     assert.deepEqual(t.take(), ["stop a"], "idle with keep-alive 0: unloaded at the next tick");
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     assert.equal(t.s.view("a")!.ttlMs, 1000, "a new process starts with the configured TTL");
     warm(t, "a");
     t.s.onKeepAlive("a", "forever");
@@ -247,7 +252,7 @@ describe("scheduler", () => {
     assert.equal(t.s.onPinRequest("nope", true), "unknown-model");
     t.s.onRequest("r1", "c");
     assert.deepEqual(t.take(), ["stop b"], "a is the least recently used, but pinned: b goes");
-    t.s.onExit("b", 0, "");
+    t.s.onExit("b", exit(0, ""));
     t.s.onReady("c");
     t.take();
     t.s.onPinRequest("c", true);
@@ -294,7 +299,7 @@ describe("scheduler", () => {
     t.s.onRequest("r1", "a");
     assert.equal(t.s.onUnloadRequest("a"), "ok");
     assert.deepEqual(t.take(), ["start a", "stop a"]);
-    t.s.onExit("a", null, "stopped");
+    t.s.onExit("a", exit(null, "stopped"));
     assert.deepEqual(t.take(), ["start a"]);
     t.s.onReady("a");
     assert.deepEqual(t.take(), ["grant r1 a"]);
@@ -309,7 +314,7 @@ describe("scheduler", () => {
     t.s.onReady("a");
     assert.equal(t.s.onLoadRequest("b"), "ok");
     assert.deepEqual(t.take(), ["start a", "stop a"]);
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     assert.deepEqual(t.take(), ["start b"]);
   });
 
@@ -321,7 +326,7 @@ describe("scheduler", () => {
     assert.deepEqual(t.take(), ["grant r1 a"], "a is serving: nothing is stopped");
     t.s.onServeDone("r1");
     assert.deepEqual(t.take(), ["stop a"]);
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     assert.deepEqual(t.take(), ["start b"]);
     t.s.onReady("b");
     assert.equal(t.s.view("b")!.inFlight, 0, "the placeholder is never in flight");
@@ -340,7 +345,7 @@ describe("scheduler", () => {
     assert.equal(t.s.view("new")!.state, "unloaded");
     assert.equal(t.s.view("keep")!.state, "loaded");
     assert.equal(t.s.view("gone")!.state, "stopping");
-    t.s.onExit("gone", 0, "");
+    t.s.onExit("gone", exit(0, ""));
     assert.equal(t.s.view("gone"), undefined, "forgotten once its process is gone");
     t.s.onServeDone("busy"); // its response finished after all: nothing breaks
     t.s.onRequest("r1", "gone");
@@ -348,7 +353,7 @@ describe("scheduler", () => {
     // a request for the restarting model waits for the old process, then starts the new one
     t.s.onRequest("r2", "change");
     assert.deepEqual(t.take(), []);
-    t.s.onExit("change", 0, "");
+    t.s.onExit("change", exit(0, ""));
     assert.deepEqual(t.take(), ["start change"]);
   });
 
@@ -381,9 +386,9 @@ describe("scheduler", () => {
     warm(t, "c");
     t.s.onRequest("r1", "big");
     assert.deepEqual(t.take(), ["stop a (memory)", "stop b (memory)"], "two must go: 9 GB used, 7 GB needed, 10 GB budget");
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     assert.deepEqual(t.take(), [], "one stop is not enough room yet");
-    t.s.onExit("b", 0, "");
+    t.s.onExit("b", exit(0, ""));
     assert.deepEqual(t.take(), ["start big"]);
     t.s.onReady("big");
     assert.deepEqual(t.take(), ["grant r1 big"]);
@@ -412,7 +417,7 @@ describe("scheduler", () => {
     assert.deepEqual(t.take(), [], "busy holds 3 GB until its request ends");
     t.s.onServeDone("b1");
     assert.deepEqual(t.take(), ["stop busy (memory)"]);
-    t.s.onExit("busy", 0, "");
+    t.s.onExit("busy", exit(0, ""));
     assert.deepEqual(t.take(), ["start y"]);
   });
 
@@ -423,7 +428,7 @@ describe("scheduler", () => {
     warm(t, "b");
     t.s.onRequest("r1", "c");
     assert.deepEqual(t.take(), ["stop a (memory)"], "a slot is free, 1 GB is missing: the LRU model goes for memory");
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     assert.deepEqual(t.take(), ["start c"]);
     const u = setup([sized("a", 1), sized("b", 1), sized("c", 1)], { modelsMax: 2, memoryBudget: { ram: 10 * GB } });
     warm(u, "a");
@@ -443,7 +448,7 @@ describe("scheduler", () => {
     t.take();
     t.s.onServeDone("r1");
     t.s.onUnloadRequest("a");
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     t.take();
     t.s.onRequest("r2", "a");
     assert.deepEqual(t.take(), ["stop b (memory)"]);
@@ -454,7 +459,7 @@ describe("scheduler", () => {
     const coolFor: number[] = [];
     for (let i = 0; i < 8; i++) {
       t.s.onRequest(`r${i}`, "a");
-      t.s.onExit("a", 1, "bad file", "error");
+      t.s.onExit("a", exit(1, "bad file", "error"));
       coolFor.push(t.s.coolingFor("a"));
       t.advance(t.s.coolingFor("a"));
     }
@@ -463,9 +468,9 @@ describe("scheduler", () => {
     t.s.onReady("a");
     t.s.onServeDone("ok");
     t.s.onUnloadRequest("a");
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     t.s.onRequest("again", "a");
-    t.s.onExit("a", 1, "bad file", "error");
+    t.s.onExit("a", exit(1, "bad file", "error"));
     assert.equal(t.s.coolingFor("a"), 5000, "a successful load starts the back-off over");
   });
 
@@ -474,12 +479,12 @@ describe("scheduler", () => {
     t.s.onRequest("r1", "a");
     t.s.onRequest("r2", "a");
     assert.deepEqual(t.take(), ["start a"]);
-    t.s.onExit("a", 137, "killed by SIGKILL", "signal");
+    t.s.onExit("a", exit(137, "killed by SIGKILL", "signal"));
     assert.deepEqual(t.take(), ["start a"], "no cool-down, no failed request");
     assert.equal(t.s.coolingFor("a"), 0);
     t.s.onReady("a");
     assert.deepEqual(t.take(), ["grant r1 a", "grant r2 a"]);
-    t.s.onExit("a", 139, "killed by SIGSEGV", "signal");
+    t.s.onExit("a", exit(139, "killed by SIGSEGV", "signal"));
     t.s.onRequest("r3", "a");
     assert.deepEqual(t.take(), ["start a"], "a crash while serving: the next request loads it again");
   });
@@ -488,12 +493,12 @@ describe("scheduler", () => {
     const t = setup(["a"], { cooldownMs: 5000 });
     for (let i = 0; i < 4; i++) {
       warm(t, "a");
-      t.s.onExit("a", 139, "killed by SIGSEGV", "signal");
+      t.s.onExit("a", exit(139, "killed by SIGSEGV", "signal"));
       t.advance(1000);
     }
     assert.equal(t.s.coolingFor("a"), 0, "4 crashes: not yet a loop");
     warm(t, "a");
-    t.s.onExit("a", 139, "killed by SIGSEGV", "signal");
+    t.s.onExit("a", exit(139, "killed by SIGSEGV", "signal"));
     assert.equal(t.s.coolingFor("a"), 5000);
     t.s.onRequest("r1", "a");
     assert.deepEqual(t.take(), ["fail r1 cooling-down"]);
@@ -501,7 +506,7 @@ describe("scheduler", () => {
     const k = setup(["a"], { cooldownMs: 5000 });
     for (let i = 0; i < 10; i++) {
       warm(k, "a");
-      k.s.onExit("a", 137, "killed by SIGKILL", "killed");
+      k.s.onExit("a", exit(137, "killed by SIGKILL", "killed"));
     }
     assert.equal(k.s.coolingFor("a"), 0, "kills from outside are never held against the model");
   });
@@ -512,13 +517,13 @@ describe("scheduler", () => {
     warm(t, "b");
     t.s.onRequest("r1", "c");
     assert.deepEqual(t.take(), ["start c"]);
-    t.s.onExit("c", 137, "killed by SIGKILL", "oom");
+    t.s.onExit("c", exit(137, "killed by SIGKILL", "oom"));
     assert.deepEqual(t.take().sort(), ["stop a (memory)", "stop b (memory)"]);
-    t.s.onExit("a", 0, "");
+    t.s.onExit("a", exit(0, ""));
     assert.deepEqual(t.take(), []);
-    t.s.onExit("b", 0, "");
+    t.s.onExit("b", exit(0, ""));
     assert.deepEqual(t.take(), ["start c"], "retried once the others are gone; r1 still waits");
-    t.s.onExit("c", 137, "killed by SIGKILL", "oom");
+    t.s.onExit("c", exit(137, "killed by SIGKILL", "oom"));
     assert.deepEqual(t.take(), ["fail r1 load-failed"], "out of memory again: no second retry");
     assert.ok(t.s.coolingFor("c") > 0);
   });
@@ -538,17 +543,17 @@ test("health probes: only a probe that got no answer in time is a wedge", async 
   const answers: ProbeResult[] = [200, 503, "ECONNREFUSED", "timeout", 200];
   const wedged: string[] = [];
   let probes = 0;
-  const w = new HealthWatch({
-    everyMs: 1, timeoutMs: 30_000, sleep: () => Promise.resolve(),
+  const w = new HealthWatch({ sleep: () => Promise.resolve() });
+  w.watch("m", {
+    everyMs: 1, timeoutMs: 30_000,
     probe: async () => answers[probes++]!,
-    onWedged: (id, why) => wedged.push(`${id}: ${why}`),
+    onFailed: (why) => wedged.push(`m: ${why}`),
   });
-  w.watch("m");
   for (let i = 0; i < 20 && wedged.length === 0; i++) await new Promise((done) => setImmediate(done));
   assert.deepEqual(wedged, ["m: not answering: its health check got no answer within 30 s; the process was killed"]);
   assert.equal(probes, 4, "the watch ends with the wedge");
-  const quiet = new HealthWatch({ everyMs: 1, timeoutMs: 1000, sleep: () => Promise.resolve(), probe: async () => "timeout", onWedged: () => wedged.push("x") });
-  quiet.watch("x");
+  const quiet = new HealthWatch({ sleep: () => Promise.resolve() });
+  quiet.watch("x", { everyMs: 1, timeoutMs: 1000, probe: async () => "timeout", onFailed: () => wedged.push("x") });
   quiet.unwatch("x");
   for (let i = 0; i < 5; i++) await new Promise((done) => setImmediate(done));
   assert.equal(wedged.length, 1, "an unwatched model (its process stopped) is not reported");
@@ -581,11 +586,11 @@ test("randomised: invariants hold and every request ends, over 20 seeded runs of
           assert.ok(!running.has(m), `seed ${seed}: second process for ${m}`);
           running.add(m);
           const fails = rnd(10) === 0;
-          pending.push({ at: now + 1 + rnd(5), run: () => (fails ? (running.delete(m), s.onExit(m, 1, "boom")) : s.onReady(m)) });
+          pending.push({ at: now + 1 + rnd(5), run: () => (fails ? (running.delete(m), s.onExit(m, exit(1, "boom"))) : s.onReady(m)) });
         },
         stop: (m) => {
           assert.equal(s.view(m)!.inFlight, 0, `seed ${seed}: ${m} stopped while serving`);
-          pending.push({ at: now + 1 + rnd(3), run: () => (running.delete(m), s.onExit(m, 0, "")) });
+          pending.push({ at: now + 1 + rnd(3), run: () => (running.delete(m), s.onExit(m, exit(0, ""))) });
         },
         grant: (r) => {
           assert.ok(!outcome.has(r), `seed ${seed}: ${r} ended twice`);

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { EXIT_COMMAND } from "../../src/engines/llama-server/state-lines.js";
+import { EXIT_COMMAND, stateLineReadiness } from "../../src/engines/llama-server/state-lines.js";
+import { ipcReadiness, SPARE_ENV } from "../../src/engines/node/protocol.js";
 import type { LaunchPlan, ReadyInfo } from "../../src/engines/types.js";
 import { explainExit, Supervisor, type SupervisorOptions } from "../../src/router/supervisor.js";
 import { freePort } from "../../src/util/free-port.js";
@@ -124,7 +125,7 @@ function harness(opts: Partial<SupervisorOptions> = {}) {
   const sup = new Supervisor({ loadTimeoutMs: 10_000, ...opts }, {
     progress: (id, v) => progress.push([id, v]),
     ready: (id, info) => ready.set(id, info),
-    exit: (id, code, reason) => exits.set(id, { code, reason }),
+    exit: (id, end) => exits.set(id, { code: end.code, reason: end.reason }),
     output: (id, line) => output.push([id, line]),
   });
   supervisors.push(sup);
@@ -145,7 +146,7 @@ after(async () => {
 const nodePlan = (args: string[] = []): LaunchPlan => ({
   engine: "node",
   spawn: { command: IPC, args, env: process.env, fork: { execArgv: [] } },
-  readiness: { kind: "ipc" },
+  readiness: ipcReadiness,
   stop: { kind: "signal", signal: "SIGTERM" },
   stopTimeoutS: 5,
 });
@@ -153,7 +154,7 @@ const nodePlan = (args: string[] = []): LaunchPlan => ({
 const statePlan = (mode: string, stop: LaunchPlan["stop"] = { kind: "stdin", line: EXIT_COMMAND }, stopTimeoutS = 5): LaunchPlan => ({
   engine: "llama-server",
   spawn: { command: process.execPath, args: [STATE, mode], env: process.env, stdinPipe: true },
-  readiness: { kind: "state-lines" },
+  readiness: stateLineReadiness({ origin: "http://127.0.0.1:5555" }),
   target: { origin: "http://127.0.0.1:5555" },
   stop,
   stopTimeoutS,
@@ -168,6 +169,7 @@ async function cmdPlan(delayMs: number, mode = "ok", stopTimeoutS = 5): Promise<
     target: { origin: `http://127.0.0.1:${port}` },
     stop: { kind: "signal", signal: "SIGTERM" },
     stopTimeoutS,
+    gracefulWhileLoading: true,
   };
 }
 
@@ -230,10 +232,11 @@ describe("Supervisor: node engine (IPC)", () => {
 
   test("a warm spare is given the model's arguments instead of a new process, and is replaced", async () => {
     const h = harness();
-    h.sup.enableSpare(nodePlan());
+    const spare = nodePlan();
+    h.sup.enableSpare({ ...spare, spawn: { ...spare.spawn!, env: { ...process.env, [SPARE_ENV]: "1" } } });
     const spareLine = await waitFor("spare up", () => h.output.find(([id, l]) => id === "spare" && l.startsWith("spare ")));
     const sparePid = Number(/spare (\d+) waiting/.exec(spareLine[1])![1]);
-    h.sup.start("m", { ...nodePlan(["ok", "--model", "m.gguf"]), spareOk: true });
+    h.sup.start("m", { ...nodePlan(["ok", "--model", "m.gguf"]), spareRun: { type: "run", argv: ["ok", "--model", "m.gguf"] } });
     const info = await h.ready("m");
     assert.equal(info.pid, sparePid, "the spare became the model's process");
     assert.match(lineOf(h.sup.outputTail("m"), "ipc child") ?? "", /runs ok --model m\.gguf$/);

@@ -29,6 +29,7 @@ export const cmdEngine: EngineModule = {
       target: { origin: url.origin, ...(url.pathname !== "/" ? { basePath: url.pathname } : {}) },
       stop: { kind: "signal", signal: spec.stopSignal ?? "SIGTERM" },
       stopTimeoutS: spec.stopTimeoutS,
+      gracefulWhileLoading: true,
     };
   },
 };

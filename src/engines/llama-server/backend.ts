@@ -5,7 +5,7 @@
 import { renderChildArgs } from "../../options/child-args.js";
 import type { ModelSpec } from "../../catalog/catalog.js";
 import { modelEnv, type EngineModule } from "../launch.js";
-import { EXIT_COMMAND } from "./state-lines.js";
+import { EXIT_COMMAND, stateLineReadiness } from "./state-lines.js";
 
 /**
  * What the router's memory estimate (src/router/memory/estimate.ts) assumes, made explicit; they come before the
@@ -50,11 +50,12 @@ export function llamaServerEngine(binaryOf: (spec: ModelSpec) => string): Engine
     async plan(input) {
       const { spec } = input;
       if (!input.socketPath) throw new Error("the llama-server engine needs a socket path");
+      const target = { origin: "http://localhost", socketPath: input.socketPath };
       return {
         engine: "llama-server",
         spawn: { command: binaryOf(spec), args: input.args, env: modelEnv(input), stdinPipe: true },
-        readiness: { kind: "state-lines" },
-        target: { origin: "http://localhost", socketPath: input.socketPath },
+        readiness: stateLineReadiness(target),
+        target,
         stop: spec.stopSignal ? { kind: "signal", signal: spec.stopSignal } : { kind: "stdin", line: EXIT_COMMAND },
         stopTimeoutS: spec.stopTimeoutS,
       };

@@ -2,6 +2,8 @@
 // with LLAMA_SERVER_ROUTER_PORT set prints `cmd_child_to_router:state:{"state":S,"payload":{…}}` lines on stdout
 // (S = loading with progress, ready with its /v1/models info, sleeping, downloading), stops gracefully when it reads
 // `cmd_router_to_child:exit` on stdin, and exits when stdin reaches EOF.
+import type { Readiness, UpstreamTarget } from "../types.js";
+
 export const STATE_PREFIX = "cmd_child_to_router:state:";
 export const EXIT_COMMAND = "cmd_router_to_child:exit";
 /** Marks a process as a router's child; llama.cpp sets it to the router's port. */
@@ -36,4 +38,25 @@ export function progressOf(payload: Record<string, unknown>): number | undefined
   const i = stages.indexOf(payload.current);
   const overall = stages.length > 1 && i >= 0 ? (i + value) / stages.length : value;
   return Math.round(Math.min(1, Math.max(0, overall)) * 1000) / 1000;
+}
+
+/** Readiness from a child's state lines: `loading` carries progress, `ready` its /v1/models entry (facts in `meta`). */
+export function stateLineReadiness(target: UpstreamTarget): Readiness {
+  return {
+    kind: "reported",
+    protocol: () => ({
+      line(line, report) {
+        const st = parseStateLine(line);
+        if (!st) return false;
+        if (st.state === "loading") {
+          const p = progressOf(st.payload);
+          if (p !== undefined) report.progress(p);
+        } else if (st.state === "ready") {
+          const meta = st.payload.meta;
+          report.ready(target, meta && typeof meta === "object" ? (meta as Record<string, unknown>) : st.payload);
+        }
+        return true;
+      },
+    }),
+  };
 }

@@ -6,6 +6,7 @@ import { presetKeyNames } from "../../catalog/presets.js";
 import { closeMatches } from "../../util/suggest.js";
 import { modelEnv, type EngineModule, type LaunchInput } from "../launch.js";
 import type { LaunchPlan } from "../types.js";
+import { ipcReadiness, SPARE_ENV, type ParentMessage } from "./protocol.js";
 
 export interface NodeEngineConfig {
   /** JavaScript entry of bin/corral. */
@@ -19,7 +20,7 @@ export function nodeEngine(cfg: NodeEngineConfig): EngineModule & { sparePlan(ba
   const base = (env: NodeJS.ProcessEnv, args: string[]): LaunchPlan => ({
     engine: "node",
     spawn: { command: cfg.entry, args, env, fork: { execArgv: cfg.execArgv } },
-    readiness: { kind: "ipc" },
+    readiness: ipcReadiness,
     stop: { kind: "signal", signal: "SIGTERM" },
     stopTimeoutS: 10,
   });
@@ -45,12 +46,15 @@ export function nodeEngine(cfg: NodeEngineConfig): EngineModule & { sparePlan(ba
         stopTimeoutS: spec.stopTimeoutS,
         // the spare runs the CPU backend with the router's environment: a model with its own env, GPU offload or
         // native verbose logging needs a fresh process
-        spareOk: Object.keys(spec.env).length === 0 && !spec.options.nGpuLayers && !spec.options.verbose,
+        ...(Object.keys(spec.env).length === 0 && !spec.options.nGpuLayers && !spec.options.verbose ? { spareRun: spareRun(input.args) } : {}),
       };
     },
-    sparePlan: (baseEnv) => base(baseEnv, []),
+    // a spare waits for a `run` message instead of reading its command line
+    sparePlan: (baseEnv) => base({ ...baseEnv, [SPARE_ENV]: "1" }, []),
   };
 }
+
+const spareRun = (argv: string[]): ParentMessage => ({ type: "run", argv });
 
 /**
  * A preset key that is neither corral's option nor a llama-server flag corral knows is most likely a typo: refused

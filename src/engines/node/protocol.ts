@@ -2,6 +2,8 @@
 // via the supervisor) and the model process (src/model-server/parent-link.ts, spare.ts). Messages travel over the
 // IPC channel of child_process.fork, as JSON.
 
+import type { Readiness, UpstreamTarget } from "../types.js";
+
 /** Model process → router. */
 export type ChildMessage =
   /** The HTTP server listens (on a Unix socket when `socketPath` is set). */
@@ -48,3 +50,28 @@ export function parseParentMessage(raw: unknown): ParentMessage | undefined {
 
 /** Set in a spare process's environment: it waits for a `run` message instead of reading its command line. */
 export const SPARE_ENV = "CORRAL_SPARE";
+
+/** The router's side of the protocol: `listening` gives the target, `ready` the facts, `failed` the reason. */
+export const ipcReadiness: Readiness = {
+  kind: "reported",
+  protocol() {
+    let listening: UpstreamTarget | undefined;
+    return {
+      message(raw, report) {
+        const msg = parseChildMessage(raw);
+        switch (msg?.type) {
+          case "listening":
+            listening = msg.socketPath ? { origin: "http://localhost", socketPath: msg.socketPath } : { origin: `http://127.0.0.1:${msg.port}` };
+            return;
+          case "progress":
+            return report.progress(msg.value);
+          case "ready":
+            if (listening) report.ready(listening, msg.info);
+            return;
+          case "failed":
+            return report.failed(msg.error);
+        }
+      },
+    };
+  },
+};
