@@ -1,5 +1,5 @@
 // The `--models-preset` INI file. Keys are any spelling of an option without dashes, or its LLAMA_ARG_* name, with
-// underscores accepted as dashes (llama.cpp rejects `top_p`; its users asked for it, issue #23564); values are
+// underscores accepted as dashes (llama.cpp rejects `top_p`; its users asked for it); values are
 // converted and checked by the same options table as the command line. Mistakes stop start-up with file:line.
 import { readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";

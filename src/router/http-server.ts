@@ -1,6 +1,6 @@
 // The router's HTTP server, on node:http directly. The model server uses Fastify; the router does not, because the
 // router sits in front of every request and every byte of its memory counts: importing Fastify costs about 17 MB of
-// RSS (measured: bare Node 20 39.5 MB, with Fastify 57 MB), a third of the router's 60 MB budget (issue 4), and its
+// RSS (measured: bare Node 20 39.5 MB, with Fastify 57 MB), a third of the router's 60 MB budget, and its
 // per-request work (routing, hooks, reply objects) showed in the proxy's CPU profile. The router's surface is a
 // fixed table of about thirty routes, one body format and one error shape, which a Map and a few functions cover.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";

@@ -1,4 +1,4 @@
-// llama.cpp's router protocol as a child speaks it (tools/server/server-models.cpp in llama.cpp): a child started
+// llama.cpp's router protocol as a child speaks it (llama-server's router mode): a child started
 // with LLAMA_SERVER_ROUTER_PORT set prints `cmd_child_to_router:state:{"state":S,"payload":{…}}` lines on stdout
 // (S = loading with progress, ready with its /v1/models info, sleeping, downloading), stops gracefully when it reads
 // `cmd_router_to_child:exit` on stdin, and exits when stdin reaches EOF.

@@ -360,7 +360,7 @@ export function contextLayout(a: ParsedArgs, shape: ModelShape, engine: Estimate
   let unified: boolean;
   let nCtx: number;
   if (engine === "llama-server") {
-    // tools/server/server.cpp: -np unset ("auto") is 4 slots sharing one unified cache
+    // llama-server: -np unset ("auto") is 4 slots sharing one unified cache
     const auto = a.parallel === undefined || a.parallel < 0;
     nSeq = auto ? 4 : Math.max(1, a.parallel!);
     unified = a.kvUnified ?? auto;
