@@ -1,8 +1,7 @@
 // The catalog: what models exist and how each one is started. It merges the sources with llama.cpp's precedence
 // (router command line > [id] > [*] > discovered), resolves aliases, and reports conflicts as clear start-up
 // errors instead of llama.cpp's phantom or silently duplicated entries.
-import type { ServerOptions } from "../options/options.js";
-import type { EngineChoice } from "../engines/types.js";
+import type { EngineChoice, ServerOptions } from "../options/options.js";
 import type { DiscoveredModel } from "./discover.js";
 import { PresetError, type PassthroughKey, type PresetExtras, type PresetFile, type PresetSection } from "./presets.js";
 

@@ -1,7 +1,10 @@
 // The one table of command-line options. Parsing, `--help`, environment variables, the README's flag list and
 // (later) INI keys and child-process arguments are all derived from it, as llama.cpp does with common/arg.cpp.
-import type { EngineChoice } from "../engines/types.js";
-import { checkApiPrefix, parseBudget, isLoraScaledItem, parseGpuLayers, parseJsonObject, parseKvOverride, parseLogColors, parseLogitBias, parseLoraScaled, parseReasoningSwitch } from "./value-formats.js";
+import { parseOnOffAuto } from "../util/on-off-auto.js";
+import { checkApiPrefix, parseBudget, isLoraScaledItem, parseGpuLayers, parseJsonObject, parseKvOverride, parseLogitBias, parseLoraScaled, parseReasoningSwitch } from "./value-formats.js";
+
+/** What a user may ask for with --engine or the preset key `engine`. */
+export type EngineChoice = "auto" | "node" | "llama-server";
 
 /** "list": comma-separated values; "strings": one value per occurrence, commas included (e.g. -r ", "). */
 export type OptionType = "int" | "float" | "string" | "bool" | "list" | "strings" | "size";
@@ -450,7 +453,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "logFile", names: ["--log-file"], routerOnly: true, type: "string", valueName: "FILE", env: "LLAMA_ARG_LOG_FILE", group: "logging",
     help: "also write the log to FILE, emptied at start (debug lines included; a router's file gets its models' output too)" },
   { key: "logColors", names: ["--log-colors"], routerOnly: true, type: "string", valueName: "on|off|auto", env: "LLAMA_ARG_LOG_COLORS",
-    group: "logging", check: (v) => void parseLogColors(v), help: "color the level letters (auto: when stderr is a terminal)" },
+    group: "logging", check: (v) => void parseOnOffAuto(v), help: "color the level letters (auto: when stderr is a terminal)" },
   { key: "logPrefix", names: ["--log-prefix"], negNames: ["--no-log-prefix"], routerOnly: true, type: "bool", env: "LLAMA_ARG_LOG_PREFIX",
     group: "logging", help: "start text log lines with their level letter (I, W, E, D)" },
   { key: "logTimestamps", names: ["--log-timestamps"], negNames: ["--no-log-timestamps"], routerOnly: true, type: "bool",

@@ -8,7 +8,7 @@ import { ApiError, toApiError } from "../../http/errors.js";
 import { disconnectSignal, openSse } from "../../http/sse.js";
 import { type Json, type JsonObject, optString, requireObjectBody } from "../../http/validate.js";
 import { VERSION } from "../../util/version.js";
-import { renderChatPrompt } from "../chat-template.js";
+import { renderChatPrompt } from "../chat-prompt.js";
 import { ChatAnswer, chatPreservedTokens } from "../chat-answer.js";
 import { ReasoningPlan, readReasoningFormat, type ReasoningFormat } from "../reasoning.js";
 import { readReasoningBudget } from "../reasoning-budget.js";

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Token } from "node-llama-cpp";
 import { ApiError } from "../../http/errors.js";
 import { optArray, optBool, optString, requireObjectBody } from "../../http/validate.js";
-import { renderChatPrompt } from "../chat-template.js";
+import { renderChatPrompt } from "../chat-prompt.js";
 import type { ServerState } from "../state.js";
 import { requireReady } from "./ready.js";
 import type { Engine } from "../engine.js";

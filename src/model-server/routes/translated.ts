@@ -6,7 +6,7 @@ import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../../
 import { ApiError, toApiError } from "../../http/errors.js";
 import { disconnectSignal, openSse, type SseStream } from "../../http/sse.js";
 import type { JsonObject } from "../../http/validate.js";
-import { renderChatPrompt } from "../chat-template.js";
+import { renderChatPrompt } from "../chat-prompt.js";
 import type { ServerState } from "../state.js";
 import { runGeneration } from "./generation.js";
 import { requireReady } from "./ready.js";

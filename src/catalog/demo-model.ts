@@ -2,9 +2,9 @@
 // user's cache folder (its output is random text; it exists so that everything works before any download).
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import type { RandomLlamaOptions } from "./gguf/random-llama.js";
-import type { Logger } from "./util/log.js";
-import { cacheDir } from "./util/cache-dir.js";
+import type { RandomLlamaOptions } from "../gguf/random-llama.js";
+import type { Logger } from "../util/log.js";
+import { cacheDir } from "../util/cache-dir.js";
 
 /** The demo model's id in a router's catalog, and its GGUF name. */
 export const DEMO_MODEL_ID = "corral-demo";
@@ -33,7 +33,7 @@ export interface DemoModel {
 export async function ensureDemoModels(log: Logger): Promise<DemoModel[]> {
   const dir = cacheDir();
   // the generator is imported only when it is needed: every start of `corral` without arguments comes here
-  const { RANDOM_LLAMA_GENERATOR_VERSION, writeRandomLlamaModel } = await import("./gguf/random-llama.js");
+  const { RANDOM_LLAMA_GENERATOR_VERSION, writeRandomLlamaModel } = await import("../gguf/random-llama.js");
   const out: DemoModel[] = [];
   for (const m of DEMO_MODELS) {
     // the first keeps its file name from before there were two
