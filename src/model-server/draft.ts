@@ -4,7 +4,7 @@
 // checking (DraftSequenceTokenPredictor); this loads the draft model, gives each slot a draft sequence, and
 // reports llama-server's draft_n / draft_n_accepted timings.
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, SequenceEvaluateOptions, Token, TokenBias as TokenBiasType, TokenPredictor } from "node-llama-cpp";
-import type { ServerOptions } from "../options/options.js";
+import type { ModelOptions } from "../options/options.js";
 import { parseGpuLayers } from "../options/value-formats.js";
 import { StartupError } from "../util/startup-error.js";
 import { importNllc, nllcInternals } from "./llama-loader.js";
@@ -28,7 +28,7 @@ export interface DraftTarget {
 }
 
 /** Loads the draft model given by -md, or returns undefined without one. */
-export async function loadDraftModel(opts: ServerOptions, llama: Llama, target: DraftTarget): Promise<DraftModel | undefined> {
+export async function loadDraftModel(opts: ModelOptions, llama: Llama, target: DraftTarget): Promise<DraftModel | undefined> {
   if (!opts.modelDraft) return undefined;
   const where = `draft model '${opts.modelDraft}'`;
   let model: LlamaModel;
@@ -95,7 +95,7 @@ function withDraftTokenBias(options: Readonly<SequenceEvaluateOptions>, draft: L
 }
 
 /** -ngld, or by default as many layers as the model's own offload allows (none when the model stays on the CPU). */
-function draftGpuLayers(opts: ServerOptions, llama: Llama, targetGpuLayers: number): number | "auto" | "max" {
+function draftGpuLayers(opts: ModelOptions, llama: Llama, targetGpuLayers: number): number | "auto" | "max" {
   if (llama.gpu === false) return 0;
   const given = opts.gpuLayersDraft !== undefined ? parseGpuLayers(opts.gpuLayersDraft) : undefined;
   if (given === undefined) return targetGpuLayers > 0 ? "max" : 0;

@@ -2,13 +2,13 @@
 // --check-tensors and --override-kv (model), -ctk/-ctv, --swa-full, --lora and --lora-scaled (context).
 import path from "node:path";
 import type { GgmlType, LlamaContextOptions, LlamaModelOptions } from "node-llama-cpp";
-import type { ServerOptions } from "../options/options.js";
+import type { ModelOptions } from "../options/options.js";
 import { type KvOverrideValue, parseKvOverride, parseLoraScaled } from "../options/value-formats.js";
 
 type Overrides = NonNullable<LlamaModelOptions["metadataOverrides"]>;
 
 /** Options for llama.loadModel() beyond the basics engine.ts sets. */
-export function modelLoadOptions(opts: ServerOptions): Pick<LlamaModelOptions, "checkTensors" | "metadataOverrides"> {
+export function modelLoadOptions(opts: ModelOptions): Pick<LlamaModelOptions, "checkTensors" | "metadataOverrides"> {
   return {
     ...(opts.checkTensors ? { checkTensors: true } : {}),
     ...(opts.overrideKv && opts.overrideKv.length > 0 ? { metadataOverrides: metadataOverrides(opts.overrideKv) } : {}),
@@ -56,7 +56,7 @@ const GGML_TYPE: Record<string, keyof typeof GgmlType> = {
 };
 
 /** Options for model.createContext() beyond the basics engine.ts sets. */
-export function contextOptions(opts: ServerOptions): Pick<LlamaContextOptions, "experimentalKvCacheKeyType" | "experimentalKvCacheValueType" | "swaFullCache" | "lora"> {
+export function contextOptions(opts: ModelOptions): Pick<LlamaContextOptions, "experimentalKvCacheKeyType" | "experimentalKvCacheValueType" | "swaFullCache" | "lora"> {
   const adapters = loraAdapters(opts);
   return {
     ...(opts.cacheTypeK ? { experimentalKvCacheKeyType: GGML_TYPE[opts.cacheTypeK] } : {}),
@@ -67,7 +67,7 @@ export function contextOptions(opts: ServerOptions): Pick<LlamaContextOptions, "
 }
 
 /** --lora (scale 1) and --lora-scaled adapters, in the order given. */
-export function loraAdapters(opts: ServerOptions): Array<{ filePath: string; scale: number }> {
+export function loraAdapters(opts: ModelOptions): Array<{ filePath: string; scale: number }> {
   return [
     ...(opts.lora ?? []).map((f) => ({ filePath: path.resolve(f), scale: 1 })),
     ...(opts.loraScaled ?? []).map((item) => {

@@ -9,7 +9,7 @@ import type {
 } from "node-llama-cpp";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import type { ServerOptions } from "../options/options.js";
+import type { ModelOptions } from "../options/options.js";
 import { loadLlama } from "./llama-loader.js";
 import { speedUpGgufArrays } from "./gguf-fast-arrays.js";
 import { loadThreadpoolShim, type ShimState } from "./threadpool-shim.js";
@@ -55,7 +55,7 @@ export interface Engine {
 /** Thrown for model files that cannot be loaded; main turns it into one line on stderr. */
 export class ModelLoadError extends Error {}
 
-export async function loadEngine(opts: ServerOptions, modelPath: string, onProgress?: (fraction: number) => void, reuseLlama?: Llama): Promise<Engine> {
+export async function loadEngine(opts: ModelOptions, modelPath: string, onProgress?: (fraction: number) => void, reuseLlama?: Llama): Promise<Engine> {
   const size = checkModelFile(modelPath);
   await speedUpGgufArrays();
   const flashAttention = opts.flashAttn === undefined ? undefined : opts.flashAttn === "auto" ? "auto" : opts.flashAttn === "on";

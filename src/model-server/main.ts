@@ -2,7 +2,6 @@
 // 503 while loading, as llama-server does), then the model loads.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import type { ServerOptions } from "../options/options.js";
 import { createApp } from "../http/app.js";
 import { readApiKeys } from "../http/api-keys.js";
 import { corsOriginsFor } from "../http/cors.js";
@@ -34,10 +33,10 @@ import { slotPoolFor } from "./sequence-options.js";
 import { prepareServerDefaults } from "./server-defaults.js";
 import { uiSettings } from "./ui-settings.js";
 import { installStaticFiles } from "./static-route.js";
-import type { ServerState } from "./state.js";
+import type { ModelServerOptions, ServerState } from "./state.js";
 
 
-export async function runModelServer(opts: ServerOptions, modelPath: string, log: Logger = createLogger(logOptionsFrom(opts))): Promise<void> {
+export async function runModelServer(opts: ModelServerOptions, modelPath: string, log: Logger = createLogger(logOptionsFrom(opts))): Promise<void> {
   // as llama-server, the aliases are a sorted set and the first of them is the model's id
   const aliases = opts.alias && opts.alias.length > 0 ? [...new Set(opts.alias)].sort() : [basename(modelPath).replace(/\.gguf$/i, "")];
   const state: ServerState = {
@@ -164,7 +163,7 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
 }
 
 
-function readTemplateOverride(opts: ServerOptions): string | undefined {
+function readTemplateOverride(opts: Pick<ModelServerOptions, "chatTemplate" | "chatTemplateFile">): string | undefined {
   let src = opts.chatTemplate;
   if (opts.chatTemplateFile) {
     try {

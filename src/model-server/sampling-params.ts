@@ -2,7 +2,7 @@
 // command-line values as defaults.
 import { randomInt } from "node:crypto";
 import type { Token } from "node-llama-cpp";
-import type { ServerOptions } from "../options/options.js";
+import type { ModelOptions } from "../options/options.js";
 import { ApiError } from "../http/errors.js";
 import { type JsonObject, optBool, optNumber, optStopList, typeName } from "../http/validate.js";
 import type { Engine } from "./engine.js";
@@ -10,7 +10,7 @@ import type { SamplingParams } from "./generate.js";
 import { readOutputGrammar } from "./response-format.js";
 import { readExtraSamplers, serverDefaults } from "./server-defaults.js";
 
-export async function readSamplingParams(body: JsonObject, opts: ServerOptions, engine: Engine): Promise<SamplingParams> {
+export async function readSamplingParams(body: JsonObject, opts: ModelOptions, engine: Engine): Promise<SamplingParams> {
   const maxTokens =
     optNumber(body, "n_predict", { int: true, min: -1 }) ??
     optNumber(body, "max_completion_tokens", { int: true, min: -1 }) ??

@@ -2,7 +2,7 @@
 // shift (--context-shift, --keep): when a generation fills the slot's context, the tokens after the first n_keep
 // are halved, as llama-server's server_context does (n_discard = (n_past - n_keep) / 2), and generation goes on.
 import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
-import type { ServerOptions } from "../options/options.js";
+import type { ModelOptions } from "../options/options.js";
 import type { DraftModel } from "./draft.js";
 import type { Engine } from "./engine.js";
 import { SlotPool } from "./slots.js";
@@ -10,7 +10,7 @@ import { SlotPool } from "./slots.js";
 export type SequenceOptions = NonNullable<Parameters<LlamaContext["getSequence"]>[0]>;
 
 export interface SlotSequenceInput {
-  opts: ServerOptions;
+  opts: ModelOptions;
   draft?: DraftModel;
   /** Whether the model's prompts start with BOS, which llama-server keeps on top of --keep. */
   addsBos: boolean;
@@ -46,7 +46,7 @@ export function contextShiftDiscard(nPast: number, keep: number): number {
 }
 
 /** The slot pool of an engine, each slot's sequence created with the options above. */
-export function slotPoolFor(engine: Engine, opts: ServerOptions): SlotPool {
+export function slotPoolFor(engine: Engine, opts: ModelOptions): SlotPool {
   const pool: SlotPool = new SlotPool(engine.context, engine.facts.slots, (id) =>
     slotSequenceOptions({
       opts,

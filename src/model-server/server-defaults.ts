@@ -4,7 +4,7 @@
 // grammar needs the backend, a logit bias the vocabulary), so a mistake is a start-up error, as in llama-server.
 import { readFileSync } from "node:fs";
 import type { LlamaContextSequenceDryRepeatPenalty, Token } from "node-llama-cpp";
-import type { ServerOptions } from "../options/options.js";
+import type { ModelOptions } from "../options/options.js";
 import { parseJsonObject, parseLogitBias, processEscapes } from "../options/value-formats.js";
 import { ApiError } from "../http/errors.js";
 import { type Json, type JsonObject, optArray, optNumber, typeName } from "../http/validate.js";
@@ -33,7 +33,7 @@ export function serverDefaults(engine: Engine): ServerDefaults {
 }
 
 /** Reads files, builds the grammar and checks token ids; throws a StartupError naming the flag at fault. */
-export async function prepareServerDefaults(opts: ServerOptions, engine: Engine): Promise<ServerDefaults> {
+export async function prepareServerDefaults(opts: ModelOptions, engine: Engine): Promise<ServerDefaults> {
   const defaults: ServerDefaults = {
     logitBias: (opts.logitBias ?? []).map((raw) => {
       const { token, bias } = parseLogitBias(raw);
@@ -51,7 +51,7 @@ export async function prepareServerDefaults(opts: ServerOptions, engine: Engine)
   return defaults;
 }
 
-async function defaultGrammar(opts: ServerOptions, engine: Engine): Promise<OutputGrammar | undefined> {
+async function defaultGrammar(opts: ModelOptions, engine: Engine): Promise<OutputGrammar | undefined> {
   let flag: string;
   let request: JsonObject;
   if (opts.grammar !== undefined || opts.grammarFile !== undefined) {
@@ -90,7 +90,7 @@ function readFlagFile(file: string, flag: string): string {
  * The DRY and XTC samplers of a request: llama-server's fields (dry_multiplier, dry_base, dry_allowed_length,
  * dry_penalty_last_n, dry_sequence_breakers, xtc_probability, xtc_threshold), defaulting to the command line's.
  */
-export function readExtraSamplers(body: JsonObject, opts: ServerOptions): { dry?: LlamaContextSequenceDryRepeatPenalty; xtc?: { probability: number; threshold: number } } {
+export function readExtraSamplers(body: JsonObject, opts: ModelOptions): { dry?: LlamaContextSequenceDryRepeatPenalty; xtc?: { probability: number; threshold: number } } {
   const breakers = optArray(body, "dry_sequence_breakers");
   breakers?.forEach((b, i) => {
     if (typeof b !== "string") throw new ApiError(400, `'dry_sequence_breakers[${i}]' must be a string, got ${typeName(b)}`);

@@ -1,8 +1,16 @@
-import type { ServerOptions } from "../options/options.js";
+import type { ModelOptions, RouterOnlyOptions } from "../options/options.js";
 import type { Logger } from "../util/log.js";
 import type { ChatTemplate } from "./chat-template.js";
 import type { Engine } from "./engine.js";
 import type { SlotPool } from "./slots.js";
+
+/**
+ * What a model process reads: the model options, and the few router-only ones that make up its own server (address,
+ * keys, TLS, CORS, web UI, API prefix, log). Under a router, the router chooses those for the child itself.
+ */
+export type ModelServerOptions = ModelOptions & Pick<RouterOnlyOptions,
+  | "alias" | "host" | "port" | "apiKey" | "apiKeyFile" | "sslKeyFile" | "sslCertFile" | "corsOrigins" | "apiPrefix"
+  | "webui" | "path" | "uiMcpProxy" | "logDisable" | "logFile" | "logColors" | "logPrefix" | "logTimestamps" | "verbosity">;
 
 /** Counters behind /metrics; kept always (they are cheap), rendered only with --metrics. */
 export interface Stats {
@@ -15,7 +23,7 @@ export interface Stats {
 
 /** Everything the routes need; `ready` is undefined while the model loads. */
 export interface ServerState {
-  opts: ServerOptions;
+  opts: ModelServerOptions;
   log: Logger;
   /** The name /v1/models reports first, then the other aliases. */
   modelId: string;

@@ -1,14 +1,14 @@
 // --ui-config / --ui-config-file: web UI settings that llama-server hands to its web page through /props
 // (ui_settings). Read once; a file that cannot be read or does not hold a JSON object is a start-up error.
 import { readFileSync } from "node:fs";
-import type { ServerOptions } from "../options/options.js";
+import type { ModelOptions } from "../options/options.js";
 import { parseJsonObject } from "../options/value-formats.js";
 import type { JsonObject } from "../http/validate.js";
 import { StartupError } from "../util/startup-error.js";
 
-const read = new WeakMap<ServerOptions, JsonObject>();
+const read = new WeakMap<ModelOptions, JsonObject>();
 
-export function uiSettings(opts: ServerOptions): JsonObject {
+export function uiSettings(opts: ModelOptions): JsonObject {
   const known = read.get(opts);
   if (known) return known;
   let text: string | undefined = opts.uiConfig;
