@@ -193,7 +193,7 @@ export interface RouterOnlyOptions {
 /** Everything the command line sets. */
 export type ServerOptions = ModelOptions & RouterOnlyOptions;
 
-// A key in both halves would fit either kind of table entry, whatever its flag says.
+// Checked when compiling: a key in both halves would fit either kind of table entry, whatever its flag says.
 const halvesAreDisjoint: [Extract<keyof ModelOptions, keyof RouterOnlyOptions>] extends [never] ? true : never = true;
 void halvesAreDisjoint;
 
