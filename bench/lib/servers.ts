@@ -9,7 +9,7 @@ import { findLlamaServer, type FoundBinary } from "../../src/engines/llama-serve
 import { freePort } from "../../src/util/free-port.js";
 import { childPids, isAlive } from "../../test/helpers/router.js";
 import { CORRAL_BIN } from "../../test/helpers/server.js";
-import { emptyHub } from "./context.js";
+import { emptyHub } from "./temp-dirs.js";
 
 export type ImplName = "corral" | "corral+ls" | "llama.cpp";
 

@@ -1,6 +1,7 @@
 // Generation speed through the router on the ~200 MB model at -t 1 and -t 2, against the same model served
 // directly. Measured by the client: tokens between the first and the last streamed chunk over that time.
-import { modelsDir, type BenchContext } from "../lib/context.js";
+import type { BenchContext } from "../lib/context.js";
+import { modelsDir } from "../lib/temp-dirs.js";
 import { median, GEN_BIAS, postRetry, startDirect, startRouter, type Impl, type Server } from "../lib/servers.js";
 
 async function streamRate(s: Server, model: string, tokens: number, seed: number): Promise<number> {

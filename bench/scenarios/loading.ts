@@ -3,7 +3,8 @@
 // These goals compare routers with each other, not with a direct server, so the impls take turns round by round
 // (against drift), each round on a fresh router; only one runs at a time, so that no router's background work (a
 // spare, an unload) lands in another's measurement.
-import { modelsDir, type BenchContext } from "../lib/context.js";
+import type { BenchContext } from "../lib/context.js";
+import { modelsDir } from "../lib/temp-dirs.js";
 import { median, postJson, sleep, startRouter, type Impl, type Server } from "../lib/servers.js";
 
 async function timedRequest(s: Server, model: string): Promise<number> {

@@ -2,7 +2,8 @@
 // its model file, on the tiny model.
 import { statSync } from "node:fs";
 import { childPids } from "../../test/helpers/router.js";
-import { modelsDir, type BenchContext } from "../lib/context.js";
+import type { BenchContext } from "../lib/context.js";
+import { modelsDir } from "../lib/temp-dirs.js";
 import { postJson, rssMb, sleep, startRouter, type Impl } from "../lib/servers.js";
 
 export async function memory(impl: Impl, ctx: BenchContext): Promise<void> {

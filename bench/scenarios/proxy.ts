@@ -1,6 +1,7 @@
 // Proxy overhead: 1-token completions on the tiny model from closed-loop keep-alive clients, 1 and 8 at once,
 // routed vs the same model served directly, measured side by side.
-import { modelsDir, type BenchContext } from "../lib/context.js";
+import type { BenchContext } from "../lib/context.js";
+import { modelsDir } from "../lib/temp-dirs.js";
 import { closedLoop } from "../lib/load.js";
 import { median, postJson, startDirect, startRouter, type Impl } from "../lib/servers.js";
 

@@ -1,6 +1,7 @@
 // Scale: 1000 model files in --models-dir. Start-up to ready, GET /models latency, and the routing cost of a
 // request (1-token completion, one client) with 1000 models listed against one.
-import { modelsDir, type BenchContext } from "../lib/context.js";
+import type { BenchContext } from "../lib/context.js";
+import { modelsDir } from "../lib/temp-dirs.js";
 import { closedLoop } from "../lib/load.js";
 import { median, postJson, startRouter, type Impl } from "../lib/servers.js";
 

@@ -1,6 +1,7 @@
 // Streaming: 32 concurrent streams of 128 tokens on the tiny model; routed vs direct aggregate tokens/s and time to
 // first token.
-import { modelsDir, type BenchContext } from "../lib/context.js";
+import type { BenchContext } from "../lib/context.js";
+import { modelsDir } from "../lib/temp-dirs.js";
 import { concurrentStreams } from "../lib/load.js";
 import { median, GEN_BIAS, postJson, startDirect, startRouter, type Impl } from "../lib/servers.js";
 

@@ -1,8 +1,7 @@
 // The catalog: what models exist and how each one is started. It merges the sources with llama.cpp's precedence
 // (router command line > [id] > [*] > discovered), resolves aliases, and reports conflicts as clear start-up
 // errors instead of llama.cpp's phantom or silently duplicated entries.
-import type { ServerOptions } from "../options/options.js";
-import type { EngineChoice } from "../engines/types.js";
+import type { EngineChoice, ModelOptions } from "../options/options.js";
 import type { DiscoveredModel } from "./discover.js";
 import { PresetError, type PassthroughKey, type PresetExtras, type PresetFile, type PresetSection } from "./presets.js";
 
@@ -18,7 +17,7 @@ export interface ModelSpec {
   aliases: string[];
   tags: string[];
   /** Model-process options after precedence; only what some source set explicitly. */
-  options: Partial<ServerOptions>;
+  options: Partial<ModelOptions>;
   loadOnStartup: boolean;
   stopTimeoutS: number;
   ttlS?: number;
@@ -54,7 +53,7 @@ export function buildCatalog(input: {
   discovered: DiscoveredModel[];
   presets?: PresetFile;
   /** Model options given on the router's command line: they win over every preset. */
-  cliOptions: Partial<ServerOptions>;
+  cliOptions: Partial<ModelOptions>;
   /** Router-wide --models-ttl, used where a model sets no ttl. */
   defaultTtlS?: number;
   /** --engine */

@@ -2,13 +2,12 @@
 // into one catalog. Used at start-up and again by GET /models?reload=1.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { ServerOptions } from "../options/options.js";
-import type { EngineChoice } from "../engines/types.js";
+import type { EngineChoice, ModelOptions } from "../options/options.js";
 import { buildCatalog, type Catalog } from "./catalog.js";
 import { hubCacheDir, scanHubCache, scanModelsDir, type DiscoveredModel } from "./discover.js";
 import { HfResolveError, parseHfRef, resolveCachedModel } from "../hf/cache.js";
 import { readPresetFile } from "./presets.js";
-import { DEMO_MODEL_ID, type DemoModel } from "../demo-model.js";
+import { DEMO_MODEL_ID, type DemoModel } from "./demo-model.js";
 
 export interface CatalogSources {
   modelsDir?: string;
@@ -18,7 +17,7 @@ export interface CatalogSources {
   demoModels?: readonly DemoModel[];
   env: NodeJS.ProcessEnv;
   /** Model options from the router's command line (they win over presets). */
-  cliOptions: Partial<ServerOptions>;
+  cliOptions: Partial<ModelOptions>;
   defaultTtlS?: number;
   /** --engine */
   engine?: EngineChoice;

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import path from "node:path";
-import { ACCEPTED_UNIMPLEMENTED, OPTIONS, type OptionSpec, type ServerOptions } from "../options/options.js";
+import { ACCEPTED_UNIMPLEMENTED, OPTIONS, type ModelOptions, type OptionSpec } from "../options/options.js";
 import { convertValue, parseBool, CliError } from "../options/parse.js";
 import { parseBudget, type Budget } from "../options/value-formats.js";
 
@@ -57,7 +57,7 @@ export interface PassthroughKey {
 export interface PresetSection {
   name: string;
   line: number;
-  options: Partial<ServerOptions>;
+  options: Partial<ModelOptions>;
   extras: PresetExtras;
   passthrough: PassthroughKey[];
   /** LLAMA_ARG_* keys corral does not know: they reach the model's process as environment variables. */
@@ -101,7 +101,7 @@ const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "boo
 const ENGINES = ["auto", "node", "llama-server"];
 
 /** Options a preset may not set: the router owns them for every model process. */
-const RESERVED = new Set<keyof ServerOptions>(OPTIONS.filter((o) => o.routerOnly).map((o) => o.key));
+const RESERVED = new Set(OPTIONS.filter((o) => o.routerOnly).map((o) => o.key));
 
 const OPTION_KEYS = new Map<string, OptionSpec>();
 for (const spec of OPTIONS) {

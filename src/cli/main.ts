@@ -4,7 +4,7 @@ import { helpText } from "./help.js";
 import { checkCombinations } from "../options/combinations.js";
 import { CliError, parseArgs } from "../options/parse.js";
 import { VERSION } from "../util/version.js";
-import { ensureDemoModels, type DemoModel } from "../demo-model.js";
+import { ensureDemoModels, type DemoModel } from "../catalog/demo-model.js";
 import { createLogger, logOptionsFrom } from "../util/log.js";
 import { SPARE_ENV } from "../engines/node/protocol.js";
 

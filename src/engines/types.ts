@@ -10,9 +10,6 @@ export type EngineName = "node" | "llama-server" | "cmd" | "remote";
  */
 export type Dialect = "openai" | "anthropic" | "responses";
 
-/** What a user may ask for with --engine or the preset key `engine`. */
-export type EngineChoice = "auto" | "node" | "llama-server";
-
 /** Where a model's requests go. */
 export interface UpstreamTarget {
   /** http(s)://host:port, plus an optional path prefix for a remote server. */

@@ -2,7 +2,6 @@
 // 503 while loading, as llama-server does), then the model loads.
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import type { ServerOptions } from "../options/options.js";
 import { createApp } from "../http/app.js";
 import { readApiKeys } from "../http/api-keys.js";
 import { corsOriginsFor } from "../http/cors.js";
@@ -11,10 +10,10 @@ import { readTlsFiles } from "../util/tls.js";
 import { logFirstSteps, reachableUrl } from "../util/startup-hint.js";
 import { StartupError } from "../util/startup-error.js";
 import { DEFAULT_CHAT_TEMPLATE } from "../gguf/chat-template.js";
-import { ChatTemplate } from "./chat-template.js";
-import { checkModelFile, loadEngine, ModelLoadError } from "./engine.js";
-import { preloadSamplingClasses } from "./generate.js";
-import { connectParent } from "./parent-link.js";
+import { ChatTemplate } from "./templates/chat-template.js";
+import { checkModelFile, loadEngine, ModelLoadError } from "./engine/engine.js";
+import { preloadSamplingClasses } from "./generation/generate.js";
+import { connectParent } from "./server/parent-link.js";
 import { registerEmbeddingRoutes } from "./routes/embeddings.js";
 import { registerGenerationRoutes } from "./routes/generation.js";
 import { registerInfoRoutes } from "./routes/info.js";
@@ -25,19 +24,19 @@ import { registerOllamaRoutes } from "./routes/ollama.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
 import { registerRerankRoutes } from "./routes/rerank.js";
 import { registerCorsProxy } from "./routes/cors-proxy.js";
-import { warnAboutServerFlags } from "./server-flags.js";
-import { setUpIdleSleep } from "./idle-sleep.js";
+import { warnAboutServerFlags } from "./server/server-flags.js";
+import { setUpIdleSleep } from "./server/idle-sleep.js";
 import { registerPropsUpdateRoute } from "./routes/props-update.js";
 import { registerSlotActionRoutes } from "./routes/slot-actions.js";
 import { registerLoraAdapterRoutes } from "./routes/lora-adapters.js";
-import { slotPoolFor } from "./sequence-options.js";
-import { prepareServerDefaults } from "./server-defaults.js";
-import { uiSettings } from "./ui-settings.js";
-import { installStaticFiles } from "./static-route.js";
-import type { ServerState } from "./state.js";
+import { slotPoolFor } from "./generation/sequence-options.js";
+import { prepareServerDefaults } from "./requests/server-defaults.js";
+import { uiSettings } from "./server/ui-settings.js";
+import { installStaticFiles } from "./server/static-route.js";
+import type { ModelServerOptions, ServerState } from "./server/state.js";
 
 
-export async function runModelServer(opts: ServerOptions, modelPath: string, log: Logger = createLogger(logOptionsFrom(opts))): Promise<void> {
+export async function runModelServer(opts: ModelServerOptions, modelPath: string, log: Logger = createLogger(logOptionsFrom(opts))): Promise<void> {
   // as llama-server, the aliases are a sorted set and the first of them is the model's id
   const aliases = opts.alias && opts.alias.length > 0 ? [...new Set(opts.alias)].sort() : [basename(modelPath).replace(/\.gguf$/i, "")];
   const state: ServerState = {
@@ -164,7 +163,7 @@ export async function runModelServer(opts: ServerOptions, modelPath: string, log
 }
 
 
-function readTemplateOverride(opts: ServerOptions): string | undefined {
+function readTemplateOverride(opts: Pick<ModelServerOptions, "chatTemplate" | "chatTemplateFile">): string | undefined {
   let src = opts.chatTemplate;
   if (opts.chatTemplateFile) {
     try {

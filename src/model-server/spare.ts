@@ -1,10 +1,10 @@
 // A spare model process: started by the router before any request needs it, it loads the runtime, the server's
 // code and llama.cpp's CPU backend, then waits to be told which model to serve. A cold load then costs only the
 // model's own load time (about half of a fresh process's start-up on the bench model, see README Performance).
-import { preloadSamplingClasses } from "./generate.js";
-import { speedUpGgufArrays } from "./gguf-fast-arrays.js";
-import { prewarmLlama } from "./llama-loader.js";
-import { loadThreadpoolShim } from "./threadpool-shim.js";
+import { preloadSamplingClasses } from "./generation/generate.js";
+import { speedUpGgufArrays } from "./engine/gguf-fast-arrays.js";
+import { prewarmLlama } from "./engine/llama-loader.js";
+import { loadThreadpoolShim } from "./engine/threadpool-shim.js";
 import { parseParentMessage, type ChildMessage } from "../engines/node/protocol.js";
 
 export interface SpareAssignment {

@@ -1,14 +1,15 @@
 // The one table of command-line options. Parsing, `--help`, environment variables, the README's flag list and
 // (later) INI keys and child-process arguments are all derived from it, as llama.cpp does with common/arg.cpp.
-import type { EngineChoice } from "../engines/types.js";
-import { checkApiPrefix, parseBudget, isLoraScaledItem, parseGpuLayers, parseJsonObject, parseKvOverride, parseLogColors, parseLogitBias, parseLoraScaled, parseReasoningSwitch } from "./value-formats.js";
+import { parseOnOffAuto } from "../util/on-off-auto.js";
+import { checkApiPrefix, parseBudget, isLoraScaledItem, parseGpuLayers, parseJsonObject, parseKvOverride, parseLogitBias, parseLoraScaled, parseReasoningSwitch } from "./value-formats.js";
+
+/** What a user may ask for with --engine or the preset key `engine`. */
+export type EngineChoice = "auto" | "node" | "llama-server";
 
 /** "list": comma-separated values; "strings": one value per occurrence, commas included (e.g. -r ", "). */
 export type OptionType = "int" | "float" | "string" | "bool" | "list" | "strings" | "size";
 
-export interface OptionSpec {
-  /** Key in the parsed options object. */
-  key: keyof ServerOptions;
+interface OptionSpecBase {
   /** Every spelling, short ones first; the last one is the canonical long form. */
   names: string[];
   /** Spellings that set a bool option to false (e.g. --no-jinja). */
@@ -20,8 +21,6 @@ export interface OptionSpec {
   env?: string;
   help: string;
   group: "server" | "router" | "model" | "sampling" | "logging";
-  /** The router's own option: never passed to model processes, never set by a preset. */
-  routerOnly?: true;
   /** corral's own model-process option that llama-server lacks: given to node-engine children only. */
   corralOnly?: true;
   choices?: readonly string[];
@@ -39,12 +38,26 @@ export interface OptionSpec {
   pairsWithNext?: (value: string) => boolean;
 }
 
-export interface ServerOptions {
-  model?: string;
-  hfRepo?: string;
-  hfFile?: string;
-  host: string;
-  port: number;
+/**
+ * One option. An entry's routerOnly flag and the half of ServerOptions its key belongs to must agree, so the type
+ * system keeps ModelOptions and RouterOnlyOptions in step with the table.
+ */
+export type OptionSpec = ModelOptionSpec | RouterOnlyOptionSpec;
+
+interface ModelOptionSpec extends OptionSpecBase {
+  /** Key in the parsed options object. */
+  key: keyof ModelOptions;
+  routerOnly?: undefined;
+}
+
+interface RouterOnlyOptionSpec extends OptionSpecBase {
+  key: keyof RouterOnlyOptions;
+  /** The router's own option: never passed to model processes, never set by a preset. */
+  routerOnly: true;
+}
+
+/** What a model process reads: the options a router passes on to its children (and presets may set). */
+export interface ModelOptions {
   ctxSize: number;
   parallel: number;
   threads: number;
@@ -61,10 +74,7 @@ export interface ServerOptions {
   repeatLastN: number;
   presencePenalty: number;
   frequencyPenalty: number;
-  alias?: string[];
   tags?: string[];
-  apiKey?: string[];
-  apiKeyFile?: string;
   embedding: boolean;
   reranking: boolean;
   pooling?: string;
@@ -73,7 +83,6 @@ export interface ServerOptions {
   chatTemplateFile?: string;
   metrics: boolean;
   slots: boolean;
-  webui: boolean;
   offline: boolean;
   timeout: number;
   flashAttn?: string;
@@ -81,36 +90,8 @@ export interface ServerOptions {
   mmap: boolean;
   logFormat: string;
   verbose: boolean;
-  modelsDir?: string;
-  modelsPreset?: string;
-  modelsMax: number;
-  modelsAutoload: boolean;
-  modelsQueueMax: number;
-  modelsTtl?: number;
-  modelsLoadTimeout: number;
-  /** --models-memory: RAM budget for models, as given (a size or a percentage); undefined = available RAM minus a reserve. */
-  modelsMemory?: string;
-  /** --models-vram: per-GPU budget, as given; undefined = free VRAM where a GPU is used. */
-  modelsVram?: string;
-  modelsHealthTimeout: number;
-  modelsSpare: boolean;
-  engine: EngineChoice;
-  llamaServer?: string;
   maxBody: number;
-  allowPublic: boolean;
-  corsOrigins?: string[];
   tools?: string[];
-  uiMcpProxy: boolean;
-  // llama-server flags the built-in engine implements beyond the basics
-  logDisable: boolean;
-  logFile?: string;
-  logColors: string;
-  logPrefix: boolean;
-  logTimestamps: boolean;
-  verbosity: number;
-  apiPrefix?: string;
-  sslKeyFile?: string;
-  sslCertFile?: string;
   props: boolean;
   sleepIdleSeconds: number;
   cacheTypeK?: string;
@@ -136,7 +117,6 @@ export interface ServerOptions {
   verbosePrompt: boolean;
   uiConfig?: string;
   uiConfigFile?: string;
-  path?: string;
   slotSavePath?: string;
   slotPromptSimilarity: number;
   cacheReuse: number;
@@ -161,9 +141,61 @@ export interface ServerOptions {
   /** Tokens a thought may take before its end is forced; -1 = unlimited. */
   reasoningBudget: number;
   reasoningBudgetMessage?: string;
+}
+
+/**
+ * The router's own options (routerOnly in the table): never passed to a model process, never set by a preset. A model
+ * process run by itself reads a few of them too (its address, keys, web UI and log); a router sets those for its
+ * children itself.
+ */
+export interface RouterOnlyOptions {
+  model?: string;
+  hfRepo?: string;
+  hfFile?: string;
+  host: string;
+  port: number;
+  alias?: string[];
+  apiKey?: string[];
+  apiKeyFile?: string;
+  webui: boolean;
+  modelsDir?: string;
+  modelsPreset?: string;
+  modelsMax: number;
+  modelsAutoload: boolean;
+  modelsQueueMax: number;
+  modelsTtl?: number;
+  modelsLoadTimeout: number;
+  /** --models-memory: RAM budget for models, as given (a size or a percentage); undefined = available RAM minus a reserve. */
+  modelsMemory?: string;
+  /** --models-vram: per-GPU budget, as given; undefined = free VRAM where a GPU is used. */
+  modelsVram?: string;
+  modelsHealthTimeout: number;
+  modelsSpare: boolean;
+  engine: EngineChoice;
+  llamaServer?: string;
+  allowPublic: boolean;
+  corsOrigins?: string[];
+  uiMcpProxy: boolean;
+  logDisable: boolean;
+  logFile?: string;
+  logColors: string;
+  logPrefix: boolean;
+  logTimestamps: boolean;
+  verbosity: number;
+  apiPrefix?: string;
+  sslKeyFile?: string;
+  sslCertFile?: string;
+  path?: string;
   help: boolean;
   version: boolean;
 }
+
+/** Everything the command line sets. */
+export type ServerOptions = ModelOptions & RouterOnlyOptions;
+
+// Checked when compiling: a key in both halves would fit either kind of table entry, whatever its flag says.
+const halvesAreDisjoint: [Extract<keyof ModelOptions, keyof RouterOnlyOptions>] extends [never] ? true : never = true;
+void halvesAreDisjoint;
 
 export const DEFAULTS: ServerOptions = {
   host: "127.0.0.1",
@@ -450,7 +482,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: "logFile", names: ["--log-file"], routerOnly: true, type: "string", valueName: "FILE", env: "LLAMA_ARG_LOG_FILE", group: "logging",
     help: "also write the log to FILE, emptied at start (debug lines included; a router's file gets its models' output too)" },
   { key: "logColors", names: ["--log-colors"], routerOnly: true, type: "string", valueName: "on|off|auto", env: "LLAMA_ARG_LOG_COLORS",
-    group: "logging", check: (v) => void parseLogColors(v), help: "color the level letters (auto: when stderr is a terminal)" },
+    group: "logging", check: (v) => void parseOnOffAuto(v), help: "color the level letters (auto: when stderr is a terminal)" },
   { key: "logPrefix", names: ["--log-prefix"], negNames: ["--no-log-prefix"], routerOnly: true, type: "bool", env: "LLAMA_ARG_LOG_PREFIX",
     group: "logging", help: "start text log lines with their level letter (I, W, E, D)" },
   { key: "logTimestamps", names: ["--log-timestamps"], negNames: ["--no-log-timestamps"], routerOnly: true, type: "bool",

@@ -2,6 +2,8 @@
 // (TOKEN+BIAS, FILE:SCALE, KEY=TYPE:VALUE, JSON). The option table checks values with them at parse time, so a
 // mistake is the CLI's one-line error; the model server parses the same strings again where it uses them.
 
+import { parseOnOffAuto } from "../util/on-off-auto.js";
+
 /** `15043+1`, `15043-1.5`: llama-server's -l/--logit-bias item (a token id, a sign, a bias). */
 export function parseLogitBias(raw: string): { token: number; bias: number } {
   const m = /^\s*(\d+)\s*([+-])\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|inf)\s*$/i.exec(raw);
@@ -78,23 +80,11 @@ export function checkApiPrefix(raw: string): void {
   }
 }
 
-const TRUTHY = ["on", "true", "1", "yes", "enabled"];
-const FALSY = ["off", "false", "0", "no", "disabled"];
-
-/** --log-colors: on, off or auto (and llama.cpp's other truthy and falsy words). */
-export function parseLogColors(raw: string): "on" | "off" | "auto" {
-  const v = raw.trim().toLowerCase();
-  if (TRUTHY.includes(v)) return "on";
-  if (FALSY.includes(v)) return "off";
-  if (v === "auto") return "auto";
-  throw new Error(`expected on, off or auto, got '${raw}'`);
-}
-
 /** -rea/--reasoning: on, off or auto, in llama.cpp's words for them (auto may also be -1). */
 export function parseReasoningSwitch(raw: string): "on" | "off" | "auto" {
   const v = raw.trim().toLowerCase();
   if (v === "-1") return "auto";
-  return parseLogColors(v);
+  return parseOnOffAuto(v);
 }
 
 /** -ngld: a layer count, or llama.cpp's auto / all. */

@@ -12,7 +12,7 @@ import { StartupError } from "../util/startup-error.js";
 import { readTlsFiles } from "../util/tls.js";
 import { tempDirUntilExit } from "../util/temp-dir.js";
 import { logFirstSteps, reachableUrl } from "../util/startup-hint.js";
-import { DEMO_MODEL_ID, type DemoModel } from "../demo-model.js";
+import { DEMO_MODEL_ID, type DemoModel } from "../catalog/demo-model.js";
 import { checkStaticDir } from "../util/static-files.js";
 import { WEBUI_DIR } from "../util/webui.js";
 import { routerRoutes } from "./api.js";

@@ -3,7 +3,7 @@
 // --log-timestamps and -lv/--verbosity. Hand-written because pino's text output needs pino-pretty and a worker
 // thread, and a model process must start fast.
 import { openSync, writeSync } from "node:fs";
-import { parseLogColors } from "../options/value-formats.js";
+import { parseOnOffAuto } from "./on-off-auto.js";
 import { StartupError } from "./startup-error.js";
 
 export type Level = "debug" | "info" | "warn" | "error";
@@ -53,7 +53,7 @@ export function logOptionsFrom(o: {
   logPrefix: boolean; logTimestamps: boolean;
 }): LogOptions {
   return {
-    format: o.logFormat, verbose: o.verbose, verbosity: o.verbosity, disable: o.logDisable, colors: parseLogColors(o.logColors),
+    format: o.logFormat, verbose: o.verbose, verbosity: o.verbosity, disable: o.logDisable, colors: parseOnOffAuto(o.logColors),
     levelPrefix: o.logPrefix, timestamps: o.logTimestamps, ...(o.logFile ? { file: o.logFile } : {}),
   };
 }

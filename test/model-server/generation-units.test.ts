@@ -5,13 +5,14 @@ import assert from "node:assert/strict";
 import type { LlamaContext, LlamaModel, Token } from "node-llama-cpp";
 import { ApiError } from "../../src/http/errors.js";
 import type { JsonObject } from "../../src/http/validate.js";
-import { ChatTemplate, renderChatPrompt } from "../../src/model-server/chat-template.js";
-import type { Engine } from "../../src/model-server/engine.js";
-import type { GenerationResult } from "../../src/model-server/generate.js";
-import { pickFields, usageOf } from "../../src/model-server/native-answer.js";
-import { readPrompts } from "../../src/model-server/prompt-input.js";
-import { SlotPool } from "../../src/model-server/slots.js";
-import { tokenPieces, validUtf8Prefix } from "../../src/model-server/token-pieces.js";
+import { renderChatPrompt } from "../../src/model-server/templates/chat-prompt.js";
+import { ChatTemplate } from "../../src/model-server/templates/chat-template.js";
+import type { Engine } from "../../src/model-server/engine/engine.js";
+import type { GenerationResult } from "../../src/model-server/generation/generate.js";
+import { pickFields, usageOf } from "../../src/model-server/answers/native-answer.js";
+import { readPrompts } from "../../src/model-server/requests/prompt-input.js";
+import { SlotPool } from "../../src/model-server/generation/slots.js";
+import { tokenPieces, validUtf8Prefix } from "../../src/model-server/generation/token-pieces.js";
 
 const is400 = (re: RegExp) => (e: unknown) => e instanceof ApiError && e.status === 400 && re.test(e.message);
 

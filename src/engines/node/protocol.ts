@@ -1,6 +1,6 @@
 // The node engine's parent-child protocol, in one place for both sides: the router (src/engines/node/backend.ts
-// via the supervisor) and the model process (src/model-server/parent-link.ts, spare.ts). Messages travel over the
-// IPC channel of child_process.fork, as JSON.
+// via the supervisor) and the model process (src/model-server/server/parent-link.ts, src/model-server/spare.ts).
+// Messages travel over the IPC channel of child_process.fork, as JSON.
 
 import type { Readiness, UpstreamTarget } from "../types.js";
 

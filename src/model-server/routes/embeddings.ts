@@ -2,8 +2,8 @@ import type { FastifyInstance } from "fastify";
 import type { Token } from "node-llama-cpp";
 import { ApiError, embeddingsDisabled } from "../../http/errors.js";
 import { type Json, type JsonObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
-import type { Engine } from "../engine.js";
-import type { ServerState } from "../state.js";
+import type { Engine } from "../engine/engine.js";
+import type { ServerState } from "../server/state.js";
 import { requireReady } from "./ready.js";
 
 export function registerEmbeddingRoutes(app: FastifyInstance, state: ServerState): void {

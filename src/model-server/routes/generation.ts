@@ -8,24 +8,24 @@ import { ApiError, toApiError } from "../../http/errors.js";
 import { disconnectSignal, openSse } from "../../http/sse.js";
 import { type Json, type JsonObject, optString, requireObjectBody } from "../../http/validate.js";
 import { VERSION } from "../../util/version.js";
-import { renderChatPrompt } from "../chat-template.js";
-import { ChatAnswer, chatPreservedTokens } from "../chat-answer.js";
-import { ReasoningPlan, readReasoningFormat, type ReasoningFormat } from "../reasoning.js";
-import { readReasoningBudget } from "../reasoning-budget.js";
+import { renderChatPrompt } from "../templates/chat-prompt.js";
+import { ChatAnswer, chatPreservedTokens } from "../answers/chat-answer.js";
+import { ReasoningPlan, readReasoningFormat, type ReasoningFormat } from "../answers/reasoning.js";
+import { readReasoningBudget } from "../generation/reasoning-budget.js";
 import { hermesFormat } from "../tool-calls/hermes.js";
 import { parseAnswer, planToolCalls, readToolRequest, templateThinking, type ToolCallPlan, toolFinishReason } from "../tool-calls/index.js";
-import { checkPromptFits, generate, type GenerationResult, type TokenStep } from "../generate.js";
-import { type ProbEntry, probEntriesJson } from "../logprobs.js";
-import { nativeBody, type NativeContext, pickFields, probsOf, usageOf } from "../native-answer.js";
-import { readPrompts } from "../prompt-input.js";
-import { logPromptTokens } from "../verbose-prompt.js";
-import { type Flavor, readOutputOptions } from "../request-options.js";
-import { readSamplingParams } from "../sampling-params.js";
-import type { ServerState } from "../state.js";
-import { piecesOf } from "../token-pieces.js";
+import { checkPromptFits, generate, type GenerationResult, type TokenStep } from "../generation/generate.js";
+import { type ProbEntry, probEntriesJson } from "../generation/logprobs.js";
+import { nativeBody, type NativeContext, pickFields, probsOf, usageOf } from "../answers/native-answer.js";
+import { readPrompts } from "../requests/prompt-input.js";
+import { logPromptTokens } from "../generation/verbose-prompt.js";
+import { type Flavor, readOutputOptions } from "../requests/request-options.js";
+import { readSamplingParams } from "../requests/sampling-params.js";
+import type { ServerState } from "../server/state.js";
+import { piecesOf } from "../generation/token-pieces.js";
 import { requireReady } from "./ready.js";
 
-export type { Flavor } from "../request-options.js";
+export type { Flavor } from "../requests/request-options.js";
 
 export function registerGenerationRoutes(app: FastifyInstance, state: ServerState): void {
   const handler = (flavor: Flavor) => (req: FastifyRequest, reply: FastifyReply) => handle(flavor, state, req, reply);

@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { prefixSlashRedirect, webUiFile } from "../../util/webui.js";
 import { ApiError } from "../../http/errors.js";
 import { VERSION } from "../../util/version.js";
-import type { ServerState } from "../state.js";
+import type { ServerState } from "../server/state.js";
 import { requireReady } from "./ready.js";
-import { uiSettings } from "../ui-settings.js";
+import { uiSettings } from "../server/ui-settings.js";
 
 export const BUILD_INFO = `corral-${VERSION} (node-llama-cpp 3.21.1)`;
 

@@ -3,8 +3,8 @@
 // runs) is answered with 501 rather than pretending.
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../http/errors.js";
-import { loraAdapters } from "../engine-options.js";
-import type { ServerState } from "../state.js";
+import { loraAdapters } from "../engine/engine-options.js";
+import type { ServerState } from "../server/state.js";
 
 export function registerLoraAdapterRoutes(app: FastifyInstance, state: ServerState): void {
   const adapters = loraAdapters(state.opts).map((a, id) => ({ id, path: a.filePath, scale: a.scale, task_name: "", prompt_prefix: "" }));

@@ -6,7 +6,7 @@ import { anthropicError, anthropicToChat, chatToAnthropic } from "../../dialects
 import { AnthropicStreamTranslator } from "../../dialects/anthropic-stream.js";
 import { toApiError } from "../../http/errors.js";
 import type { Logger } from "../../util/log.js";
-import type { ServerState } from "../state.js";
+import type { ServerState } from "../server/state.js";
 import { countChatPromptTokens, rejectImages, runTranslated } from "./translated.js";
 
 export function registerMessagesRoutes(app: FastifyInstance, state: ServerState): void {

@@ -2,7 +2,7 @@
 // without it do not pay for it at start-up.
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../http/errors.js";
-import type { ServerState } from "../state.js";
+import type { ServerState } from "../server/state.js";
 
 export async function registerMetricsRoute(app: FastifyInstance, state: ServerState): Promise<void> {
   if (!state.opts.metrics) {

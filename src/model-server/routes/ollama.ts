@@ -32,7 +32,7 @@ import { ApiError, toApiError } from "../../http/errors.js";
 import { disconnectSignal } from "../../http/sse.js";
 import { type JsonObject, optString, requireObjectBody } from "../../http/validate.js";
 import type { Logger } from "../../util/log.js";
-import type { ServerState } from "../state.js";
+import type { ServerState } from "../server/state.js";
 import { runEmbeddings } from "./embeddings.js";
 import { runGeneration } from "./generation.js";
 import { requireReady } from "./ready.js";

@@ -2,7 +2,7 @@
 // but answers success; without --props it is 501, as in llama-server.
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../http/errors.js";
-import type { ServerState } from "../state.js";
+import type { ServerState } from "../server/state.js";
 
 export function registerPropsUpdateRoute(app: FastifyInstance, state: ServerState): void {
   app.post("/props", async () => {

@@ -1,5 +1,5 @@
 import { ApiError } from "../../http/errors.js";
-import type { ServerState } from "../state.js";
+import type { ServerState } from "../server/state.js";
 
 /** The loaded model, or the 503 llama-server answers while loading. */
 export function requireReady(state: ServerState): NonNullable<ServerState["ready"]> {

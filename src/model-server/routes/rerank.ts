@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import type { Token } from "node-llama-cpp";
 import { ApiError } from "../../http/errors.js";
 import { type Json, type JsonObject, optBool, optNumber, optString, requireObjectBody, typeName } from "../../http/validate.js";
-import type { ServerState } from "../state.js";
+import type { ServerState } from "../server/state.js";
 import { requireReady } from "./ready.js";
 
 export const RERANK_PATHS = ["/rerank", "/reranking", "/v1/rerank", "/v1/reranking"] as const;

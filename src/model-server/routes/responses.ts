@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { chatToResponse, responsesToChat } from "../../dialects/responses.js";
 import { ResponsesStreamTranslator } from "../../dialects/responses-stream.js";
-import type { ServerState } from "../state.js";
+import type { ServerState } from "../server/state.js";
 import { countChatPromptTokens, rejectImages, runTranslated } from "./translated.js";
 
 export function registerResponsesRoutes(app: FastifyInstance, state: ServerState): void {

@@ -7,8 +7,8 @@ import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../http/errors.js";
 import { type JsonObject, optString } from "../../http/validate.js";
 import { StartupError } from "../../util/startup-error.js";
-import type { Slot } from "../slots.js";
-import type { ServerState } from "../state.js";
+import type { Slot } from "../generation/slots.js";
+import type { ServerState } from "../server/state.js";
 import { requireReady } from "./ready.js";
 
 export function registerSlotActionRoutes(app: FastifyInstance, state: ServerState): void {

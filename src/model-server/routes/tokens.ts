@@ -2,11 +2,11 @@ import type { FastifyInstance } from "fastify";
 import type { Token } from "node-llama-cpp";
 import { ApiError } from "../../http/errors.js";
 import { optArray, optBool, optString, requireObjectBody } from "../../http/validate.js";
-import { renderChatPrompt } from "../chat-template.js";
-import type { ServerState } from "../state.js";
+import { renderChatPrompt } from "../templates/chat-prompt.js";
+import type { ServerState } from "../server/state.js";
 import { requireReady } from "./ready.js";
-import type { Engine } from "../engine.js";
-import { tokenPieces } from "../token-pieces.js";
+import type { Engine } from "../engine/engine.js";
+import { tokenPieces } from "../generation/token-pieces.js";
 
 const piecesOf = new WeakMap<Engine, (id: Token) => string | number[]>();
 

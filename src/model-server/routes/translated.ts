@@ -6,8 +6,8 @@ import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../../
 import { ApiError, toApiError } from "../../http/errors.js";
 import { disconnectSignal, openSse, type SseStream } from "../../http/sse.js";
 import type { JsonObject } from "../../http/validate.js";
-import { renderChatPrompt } from "../chat-template.js";
-import type { ServerState } from "../state.js";
+import { renderChatPrompt } from "../templates/chat-prompt.js";
+import type { ServerState } from "../server/state.js";
 import { runGeneration } from "./generation.js";
 import { requireReady } from "./ready.js";
 

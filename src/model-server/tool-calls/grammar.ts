@@ -7,7 +7,7 @@
 // renamed apart, and the family's format wraps them. Its converter knows a subset of JSON schema, so schemas are
 // first reduced to that subset: what it cannot express is loosened, never tightened.
 import type { Llama, LlamaGrammar } from "node-llama-cpp";
-import { importNllc } from "../llama-loader.js";
+import { importNllc } from "../engine/llama-loader.js";
 import { prefixRules } from "./grammar-text.js";
 import type { GrammarCall, ToolCallFormat, ToolSpec } from "./types.js";
 

@@ -2,7 +2,7 @@
 // a JSON string, but most templates write them with `| tojson`, which would show the model its own call
 // double-encoded (`"arguments": "{\"city\": ...}"`). Like llama-server, arguments become objects for templates
 // that render objects; templates that only handle strings keep strings.
-import type { ChatMessage, ChatTemplate } from "../chat-template.js";
+import type { ChatMessage, ChatTemplate } from "../templates/chat-template.js";
 import type { Json } from "../../http/validate.js";
 
 const NEEDLE = "corral_argument_needle";

@@ -3,7 +3,7 @@
 // tool_calls.
 import type { Llama } from "node-llama-cpp";
 import { ApiError } from "../../http/errors.js";
-import type { OutputGrammar } from "../response-format.js";
+import type { OutputGrammar } from "../generation/response-format.js";
 import { createToolCallGrammar, TOOL_GRAMMAR_ROOT, toolCallGrammarText } from "./grammar.js";
 import { opensThinking, type ThinkingTags } from "./content.js";
 import { grammarLiteral } from "./grammar-text.js";

@@ -368,7 +368,7 @@ export function contextLayout(a: ParsedArgs, shape: ModelShape, engine: Estimate
     if (a.ctx === undefined && a.kvUnifiedPerSlot !== undefined && a.kvUnifiedPerSlot > 0) nCtx = nSeq * a.kvUnifiedPerSlot;
     else nCtx = a.ctx === undefined || a.ctx <= 0 ? train : a.ctx;
   } else {
-    // src/model-server/engine.ts: each slot gets its own cache of total / slots tokens (all of it with --kv-unified);
+    // src/model-server/engine/engine.ts: each slot gets its own cache of total / slots tokens (all of it with --kv-unified);
     // node-llama-cpp never unifies, so llama_context sees slots × that
     nSeq = Math.max(1, a.parallel ?? 1);
     unified = false;
@@ -387,7 +387,7 @@ export function contextLayout(a: ParsedArgs, shape: ModelShape, engine: Estimate
   let nBatch: number;
   let nUbatch: number;
   if (engine === "node") {
-    // src/model-server/engine.ts caps the batch at the context; node-llama-cpp makes ubatch = batch
+    // src/model-server/engine/engine.ts caps the batch at the context; node-llama-cpp makes ubatch = batch
     nBatch = Math.max(Math.min(batchGiven, cells), nSeq);
     nUbatch = nBatch;
   } else {

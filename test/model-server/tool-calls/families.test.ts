@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { ChatTemplate } from "../../../src/model-server/chat-template.js";
+import { ChatTemplate } from "../../../src/model-server/templates/chat-template.js";
 import type { Json } from "../../../src/http/validate.js";
 import { planToolCalls, readToolRequest, selectToolCallFormat, type ToolCallPlan } from "../../../src/model-server/tool-calls/index.js";
 import { collect, loadTemplate, renderAssistantTurn, splitAt, TIME_TOOL, WEATHER_TOOL, type TemplateCall } from "./helpers.js";

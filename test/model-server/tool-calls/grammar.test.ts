@@ -2,11 +2,11 @@
 // node-llama-cpp converts, rules renamed apart, and every family's grammar accepted by llama.cpp's GBNF parser.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { loadLlama } from "../../../src/model-server/llama-loader.js";
+import { loadLlama } from "../../../src/model-server/engine/llama-loader.js";
 import { createToolCallGrammar, toGbnfSchema, toolCallGrammarText } from "../../../src/model-server/tool-calls/grammar.js";
 import { grammarLiteral, prefixRules } from "../../../src/model-server/tool-calls/grammar-text.js";
 import { selectToolCallFormat } from "../../../src/model-server/tool-calls/select.js";
-import { ChatTemplate } from "../../../src/model-server/chat-template.js";
+import { ChatTemplate } from "../../../src/model-server/templates/chat-template.js";
 import { planToolCalls, readToolRequest } from "../../../src/model-server/tool-calls/index.js";
 import type { JsonObject } from "../../../src/http/validate.js";
 import { TEMPLATE_DIR, WEATHER_TOOL, loadTemplate } from "./helpers.js";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ChatTemplate, type ChatMessage } from "../../../src/model-server/chat-template.js";
+import { ChatTemplate, type ChatMessage } from "../../../src/model-server/templates/chat-template.js";
 import type { Json } from "../../../src/http/validate.js";
 import type { StreamDelta } from "../../../src/model-server/tool-calls/index.js";
 import { REPO_ROOT } from "../../helpers/server.js";

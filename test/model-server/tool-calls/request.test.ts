@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ApiError } from "../../../src/http/errors.js";
 import type { JsonObject } from "../../../src/http/validate.js";
-import { ChatTemplate } from "../../../src/model-server/chat-template.js";
+import { ChatTemplate } from "../../../src/model-server/templates/chat-template.js";
 import { planToolCalls, readToolRequest, toolFinishReason } from "../../../src/model-server/tool-calls/index.js";
 import { forcedTools } from "../../../src/model-server/tool-calls/request.js";
-import { renderChatPrompt } from "../../../src/model-server/chat-template.js";
+import { renderChatPrompt } from "../../../src/model-server/templates/chat-prompt.js";
 import { loadTemplate, TIME_TOOL, WEATHER_TOOL } from "./helpers.js";
 
 const read = (body: object) => readToolRequest(body as JsonObject);
