@@ -1,16 +1,11 @@
-// Which error shape a client expects, by the path it called: Anthropic clients parse
-// `{"type":"error","error":{…}}`, Ollama clients `{"error":"…"}`, everyone else OpenAI's `{"error":{…}}`. The
+// Errors in the shape a client expects (the endpoint table says which, by the path it called): Anthropic clients
+// parse `{"type":"error","error":{…}}`, Ollama clients `{"error":"…"}`, everyone else OpenAI's `{"error":{…}}`. The
 // router answers its own errors (unknown model, a refused load, a bad key) and re-shapes a model's in that form.
 import type { ApiError } from "../http/errors.js";
 import { anthropicError, openAiErrorToAnthropic } from "./anthropic.js";
+import type { ErrorDialect } from "../http/endpoints.js";
 
-export type ErrorDialect = "openai" | "anthropic" | "ollama";
-
-export function errorDialectOf(path: string): ErrorDialect {
-  if (path === "/v1/messages" || path.startsWith("/v1/messages/")) return "anthropic";
-  if (path.startsWith("/api/")) return "ollama";
-  return "openai";
-}
+export type { ErrorDialect };
 
 /** The body of `e` in the dialect's error shape. */
 export function errorBody(dialect: ErrorDialect, e: ApiError): unknown {

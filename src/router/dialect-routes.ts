@@ -7,9 +7,10 @@ import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../dia
 import { chatToResponse, responsesToChat } from "../dialects/responses.js";
 import { ResponsesStreamTranslator } from "../dialects/responses-stream.js";
 import type { Dialect } from "../engines/types.js";
+import { ENDPOINTS, type Endpoint } from "../http/endpoints.js";
 import { ApiError } from "../http/errors.js";
 import type { JsonObject } from "../http/validate.js";
-import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
+import { addRoute, HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import type { Router } from "./router.js";
 import { serve } from "./serve.js";
 import { serveTranslated, sseFrames, type Translation } from "./translated-serve.js";
@@ -22,21 +23,21 @@ export interface RouteHelpers {
 
 interface DialectRoute {
   dialect: Dialect;
-  paths: string[];
+  endpoint: Endpoint;
   /** The body as OpenAI chat completions (throws a 400 naming the field). */
   toChat(body: unknown): JsonObject;
   whole(c: ChatCompletion): unknown;
   frames(model: string): Translation["frames"] extends () => infer F ? F : never;
   /** The answer to a token count, from the usage of a one-token completion. */
   count(promptTokens: number): unknown;
-  countPaths: string[];
+  countEndpoint: Endpoint;
 }
 
 const ROUTES: DialectRoute[] = [
   {
     dialect: "anthropic",
-    paths: ["/v1/messages"],
-    countPaths: ["/v1/messages/count_tokens"],
+    endpoint: ENDPOINTS.messages,
+    countEndpoint: ENDPOINTS.messagesCountTokens,
     toChat: anthropicToChat,
     whole: chatToAnthropic,
     // the input size in message_start stays 0: only the answer's usage tells it, in message_delta
@@ -45,8 +46,8 @@ const ROUTES: DialectRoute[] = [
   },
   {
     dialect: "responses",
-    paths: ["/v1/responses", "/responses"],
-    countPaths: ["/v1/responses/input_tokens", "/responses/input_tokens"],
+    endpoint: ENDPOINTS.responses,
+    countEndpoint: ENDPOINTS.responsesInputTokens,
     toChat: responsesToChat,
     whole: (c) => chatToResponse(c),
     frames: (model) => sseFrames<ChatCompletionChunk>(new ResponsesStreamTranslator({ model }), (e) => ({ type: "error", code: e.type, message: e.message, param: null })),
@@ -67,38 +68,34 @@ export function dialectRoutes(router: Router, h: RouteHelpers): Map<string, Hand
       return { id, chat, native: router.engineOf(id).dialects.has(d.dialect) };
     };
 
-    for (const path of d.paths) {
-      routes.set(`POST ${path}`, async (ctx) => {
-        const { id, chat, native: isNative } = accept(ctx);
-        if (isNative) return native(ctx, id);
-        const stream = chat["stream"] === true;
-        if (stream) chat["stream_options"] = { include_usage: true };
-        await serveTranslated(router, id, h.autoload(ctx), ctx.res, ctx.dialect, {
-          path: "/v1/chat/completions", body: chat, stream, contentType: "text/event-stream; charset=utf-8",
-          whole: (c) => d.whole(c as ChatCompletion),
-          frames: () => d.frames(String(chat["model"] ?? id)),
-        });
-        return HANDLED;
+    addRoute(routes, d.endpoint, async (ctx) => {
+      const { id, chat, native: isNative } = accept(ctx);
+      if (isNative) return native(ctx, id);
+      const stream = chat["stream"] === true;
+      if (stream) chat["stream_options"] = { include_usage: true };
+      await serveTranslated(router, id, h.autoload(ctx), ctx.res, ctx.dialect, {
+        path: "/v1/chat/completions", body: chat, stream, contentType: "text/event-stream; charset=utf-8",
+        whole: (c) => d.whole(c as ChatCompletion),
+        frames: () => d.frames(String(chat["model"] ?? id)),
       });
-    }
-    for (const path of d.countPaths) {
-      routes.set(`POST ${path}`, async (ctx) => {
-        const { id, chat, native: isNative } = accept(ctx);
-        if (isNative) return native(ctx, id);
-        // An OpenAI-compatible server has no token-count endpoint, but every one reports the prompt's size in the
-        // usage of a completion: one token of generation is the price of an exact count.
-        Object.assign(chat, { stream: false, max_tokens: 1 });
-        delete chat["stream_options"];
-        await serveTranslated(router, id, h.autoload(ctx), ctx.res, ctx.dialect, {
-          path: "/v1/chat/completions", body: chat, stream: false, contentType: "application/json",
-          whole: (c) => d.count((c as ChatCompletion).usage?.prompt_tokens ?? 0),
-          frames: () => {
-            throw new Error("a token count is never streamed");
-          },
-        });
-        return HANDLED;
+      return HANDLED;
+    });
+    addRoute(routes, d.countEndpoint, async (ctx) => {
+      const { id, chat, native: isNative } = accept(ctx);
+      if (isNative) return native(ctx, id);
+      // An OpenAI-compatible server has no token-count endpoint, but every one reports the prompt's size in the
+      // usage of a completion: one token of generation is the price of an exact count.
+      Object.assign(chat, { stream: false, max_tokens: 1 });
+      delete chat["stream_options"];
+      await serveTranslated(router, id, h.autoload(ctx), ctx.res, ctx.dialect, {
+        path: "/v1/chat/completions", body: chat, stream: false, contentType: "application/json",
+        whole: (c) => d.count((c as ChatCompletion).usage?.prompt_tokens ?? 0),
+        frames: () => {
+          throw new Error("a token count is never streamed");
+        },
       });
-    }
+      return HANDLED;
+    });
   }
   return routes;
 }

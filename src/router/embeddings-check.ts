@@ -2,11 +2,12 @@
 // retry three times; the router knows each local model's arguments, so it answers 400 itself (naming the flag and
 // the preset key) before anything is loaded or evicted for a request that cannot succeed.
 import type { EngineName } from "../engines/types.js";
+import { groupPaths } from "../http/endpoints.js";
 import { embeddingsDisabled } from "../http/errors.js";
 import type { Router } from "./router.js";
 
 /** The OpenAI and llama.cpp embedding paths a router forwards. */
-export const EMBEDDING_PATHS: ReadonlySet<string> = new Set(["/v1/embeddings", "/embeddings", "/embedding"]);
+export const EMBEDDING_PATHS: ReadonlySet<string> = groupPaths("embeddings");
 
 /**
  * Whether a model's process will serve embeddings, from its engine, arguments and environment: worked out once per

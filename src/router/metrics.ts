@@ -4,6 +4,7 @@
 // come from the catalog (never a name a client sent), status codes and endpoint groups are small fixed sets.
 // Imported only with --metrics, so a router without it never loads prom-client.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { METRICS_GROUPS, metricsGroupOf } from "../http/endpoints.js";
 import type { ModelEvent, ModelEvents } from "./model-events.js";
 import type { RequestObserver, RouterResponse } from "./request-log.js";
 
@@ -19,31 +20,13 @@ export interface RouterMetrics extends RequestObserver {
   close(): void;
 }
 
-/** The `endpoint` label: what kind of request, whatever spelling of its path was used. */
-const ENDPOINT_NAMES = [
-  "other", "chat", "completions", "embeddings", "rerank", "tokenize", "anthropic", "responses", "ollama", "models", "props",
-  "slots", "metrics", "health",
-] as const;
-const ENDPOINTS = new Map<string, number>();
-const group = (name: (typeof ENDPOINT_NAMES)[number], paths: string[]) => paths.forEach((p) => ENDPOINTS.set(p, ENDPOINT_NAMES.indexOf(name)));
-group("chat", ["/v1/chat/completions", "/chat/completions"]);
-group("completions", ["/v1/completions", "/completions", "/completion", "/infill"]);
-group("embeddings", ["/v1/embeddings", "/embeddings", "/embedding"]);
-group("rerank", ["/v1/rerank", "/rerank", "/v1/reranking", "/reranking"]);
-group("tokenize", ["/tokenize", "/detokenize", "/apply-template", "/v1/chat/completions/input_tokens", "/chat/completions/input_tokens"]);
-group("anthropic", ["/v1/messages", "/v1/messages/count_tokens"]);
-group("responses", ["/v1/responses", "/responses", "/v1/responses/input_tokens", "/responses/input_tokens"]);
-group("models", ["/models", "/v1/models", "/models/load", "/models/unload", "/models/logs", "/models/sse"]);
-group("props", ["/props"]);
-group("slots", ["/slots"]);
-group("metrics", ["/metrics"]);
-group("health", ["/health", "/v1/health"]);
-const OLLAMA = ENDPOINT_NAMES.indexOf("ollama");
-const MODELS = ENDPOINT_NAMES.indexOf("models");
+const MODELS = METRICS_GROUPS.indexOf("models");
+/** Each group's index into METRICS_GROUPS, as the counts key it. */
+const GROUP_INDEX = new Map(METRICS_GROUPS.map((g, i) => [g, i]));
 
-/** The endpoint group of a path, as an index into ENDPOINT_NAMES. */
+/** The endpoint group of a path, as an index into METRICS_GROUPS. */
 function endpointOf(path: string): number {
-  return ENDPOINTS.get(path) ?? (path.startsWith("/api/") ? OLLAMA : 0);
+  return GROUP_INDEX.get(metricsGroupOf(path))!;
 }
 
 /**
@@ -79,7 +62,7 @@ export function createRouterMetrics(source: MetricsSource): RouterMetrics {
       this.reset();
       for (const [model, c] of counts) {
         for (const [key, n] of c.requests) {
-          this.inc({ model, endpoint: ENDPOINT_NAMES[Math.floor(key / 1000)]!, status: String(key % 1000) }, n);
+          this.inc({ model, endpoint: METRICS_GROUPS[Math.floor(key / 1000)]!, status: String(key % 1000) }, n);
         }
       }
     },

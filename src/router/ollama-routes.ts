@@ -12,10 +12,11 @@ import { ollamaCapabilities } from "../dialects/ollama-models.js";
 import type { ChatCompletion } from "../dialects/openai-chat.js";
 import { readGgufSummary, type GgufSummary } from "../gguf/metadata.js";
 import type { ModelSpec } from "../catalog/catalog.js";
+import { ENDPOINTS } from "../http/endpoints.js";
 import { ApiError } from "../http/errors.js";
 import { requireObjectBody } from "../http/validate.js";
 import { checkImages } from "./dialect-routes.js";
-import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
+import { addRoute, HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import { refusalError } from "./refusal-http.js";
 import { refuseDisabledEmbeddings } from "./embeddings-check.js";
 import type { Router } from "./router.js";
@@ -24,13 +25,13 @@ import { serveTranslated, type FrameTranslator, type Timing } from "./translated
 export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => boolean): Map<string, Handler> {
   const routes = new Map<string, Handler>();
 
-  routes.set("GET /api/version", () => ({ version: OLLAMA_VERSION }));
+  addRoute(routes, ENDPOINTS.ollamaVersion, () => ({ version: OLLAMA_VERSION }));
 
-  routes.set("GET /api/tags", async () => {
+  addRoute(routes, ENDPOINTS.ollamaTags, async () => {
     return { models: await Promise.all(router.catalog.models.map(async (spec) => ollamaTag(await describe(spec)))) };
   });
 
-  routes.set("GET /api/ps", async () => {
+  addRoute(routes, ENDPOINTS.ollamaPs, async () => {
     const models = [];
     for (const spec of router.catalog.models) {
       const m = router.inspect(spec.id);
@@ -48,7 +49,7 @@ export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => 
     return { models };
   });
 
-  routes.set("POST /api/show", async (ctx) => {
+  addRoute(routes, ENDPOINTS.ollamaShow, async (ctx) => {
     const body = requireObjectBody(ctx.body);
     // older clients send `name`
     const id = resolveOllama(router, body["model"] ?? body["name"]);
@@ -83,8 +84,8 @@ export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => 
     });
     return HANDLED;
   };
-  routes.set("POST /api/chat", generation("chat"));
-  routes.set("POST /api/generate", generation("generate"));
+  addRoute(routes, ENDPOINTS.ollamaChat, generation("chat"));
+  addRoute(routes, ENDPOINTS.ollamaGenerate, generation("generate"));
 
   const embed = (legacy: boolean) => async (ctx: RequestContext) => {
     const t = ollamaEmbedRequest(ctx.body, legacy);
@@ -106,8 +107,8 @@ export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => 
     });
     return HANDLED;
   };
-  routes.set("POST /api/embed", embed(false));
-  routes.set("POST /api/embeddings", embed(true));
+  addRoute(routes, ENDPOINTS.ollamaEmbed, embed(false));
+  addRoute(routes, ENDPOINTS.ollamaEmbeddings, embed(true));
   return routes;
 }
 

@@ -8,16 +8,18 @@ import { toApiError } from "../../http/errors.js";
 import type { Logger } from "../../util/log.js";
 import type { ServerState } from "../state.js";
 import { countChatPromptTokens, rejectImages, runTranslated } from "./translated.js";
+import { ENDPOINTS } from "../../http/endpoints.js";
+import { routeEndpoint } from "./endpoint-route.js";
 
 export function registerMessagesRoutes(app: FastifyInstance, state: ServerState): void {
   // A route-level handler also catches what fails before the handler runs (API key, body parsing).
   const errorHandler = anthropicErrors(state.log);
-  app.post("/v1/messages", { errorHandler }, (req, reply) => messages(state, req, reply));
-  app.post("/v1/messages/count_tokens", { errorHandler }, async (req) => {
+  routeEndpoint(app, ENDPOINTS.messages, (req, reply) => messages(state, req, reply), { errorHandler });
+  routeEndpoint(app, ENDPOINTS.messagesCountTokens, async (req) => {
     const chat = anthropicToChat(req.body);
     rejectImages(chat);
     return { input_tokens: countChatPromptTokens(state, chat) };
-  });
+  }, { errorHandler });
 }
 
 function messages(state: ServerState, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {

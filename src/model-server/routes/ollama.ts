@@ -36,6 +36,8 @@ import type { ServerState } from "../state.js";
 import { runEmbeddings } from "./embeddings.js";
 import { runGeneration } from "./generation.js";
 import { requireReady } from "./ready.js";
+import { ENDPOINTS } from "../../http/endpoints.js";
+import { routeEndpoint } from "./endpoint-route.js";
 
 /**
  * Registers the routes. Call it before the route of `GET /`: Fastify makes a HEAD route for every GET route, and
@@ -44,17 +46,17 @@ import { requireReady } from "./ready.js";
 export function registerOllamaRoutes(app: FastifyInstance, state: ServerState): void {
   // A route-level handler also catches what fails before the handler runs (API key, body parsing).
   const errorHandler = ollamaErrors(state.log);
-  app.head("/", async (_req, reply) => reply.code(200).send());
-  app.get("/api/version", { errorHandler }, async () => ({ version: OLLAMA_VERSION }));
-  app.get("/api/tags", { errorHandler }, async () => ({ models: [ollamaTag(await describe(state))] }));
-  app.get("/api/ps", { errorHandler }, async () => {
+  routeEndpoint(app, ENDPOINTS.ollamaProbe, async (_req, reply) => reply.code(200).send());
+  routeEndpoint(app, ENDPOINTS.ollamaVersion, async () => ({ version: OLLAMA_VERSION }), { errorHandler });
+  routeEndpoint(app, ENDPOINTS.ollamaTags, async () => ({ models: [ollamaTag(await describe(state))] }), { errorHandler });
+  routeEndpoint(app, ENDPOINTS.ollamaPs, async () => {
     // asleep (--sleep-idle-seconds), the model is not in memory, and Ollama lists only models that are
     if (state.sleeping) return { models: [] };
     const d = await describe(state);
     const f = requireReady(state).engine.facts;
     return { models: [ollamaPsEntry({ ...d, expiresAt: undefined, sizeVram: vramEstimate(f, d.summary), contextLength: f.nCtxSlot })] };
-  });
-  app.post("/api/show", { errorHandler }, async (req) => {
+  }, { errorHandler });
+  routeEndpoint(app, ENDPOINTS.ollamaShow, async (req) => {
     const body = requireObjectBody(req.body);
     // `name` is the field's name before Ollama 0.4; clients still send it
     checkModel(state, optString(body, "model") || optString(body, "name") || "");
@@ -73,11 +75,11 @@ export function registerOllamaRoutes(app: FastifyInstance, state: ServerState): 
       capabilities: ollamaCapabilities({ template: template.source, embeddings: state.opts.embedding, vision: false }),
       path: d.path,
     });
-  });
-  app.post("/api/chat", { errorHandler }, (req, reply) => generate("chat", state, req, reply));
-  app.post("/api/generate", { errorHandler }, (req, reply) => generate("generate", state, req, reply));
-  app.post("/api/embed", { errorHandler }, (req) => embed(state, req.body, false));
-  app.post("/api/embeddings", { errorHandler }, (req) => embed(state, req.body, true));
+  }, { errorHandler });
+  routeEndpoint(app, ENDPOINTS.ollamaChat, (req, reply) => generate("chat", state, req, reply), { errorHandler });
+  routeEndpoint(app, ENDPOINTS.ollamaGenerate, (req, reply) => generate("generate", state, req, reply), { errorHandler });
+  routeEndpoint(app, ENDPOINTS.ollamaEmbed, (req) => embed(state, req.body, false), { errorHandler });
+  routeEndpoint(app, ENDPOINTS.ollamaEmbeddings, (req) => embed(state, req.body, true), { errorHandler });
   // Ollama's model management (pull, push, create, copy, delete, blobs) has no counterpart: models are files
   app.all("/api/*", { errorHandler }, async (req) => {
     throw new ApiError(404, `${req.method} ${req.url.split("?", 1)[0]} is not supported by this server`);

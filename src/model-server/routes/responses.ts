@@ -6,16 +6,16 @@ import { chatToResponse, responsesToChat } from "../../dialects/responses.js";
 import { ResponsesStreamTranslator } from "../../dialects/responses-stream.js";
 import type { ServerState } from "../state.js";
 import { countChatPromptTokens, rejectImages, runTranslated } from "./translated.js";
+import { ENDPOINTS } from "../../http/endpoints.js";
+import { routeEndpoint } from "./endpoint-route.js";
 
 export function registerResponsesRoutes(app: FastifyInstance, state: ServerState): void {
-  for (const p of ["/v1/responses", "/responses"]) app.post(p, (req, reply) => responses(state, req, reply));
-  for (const p of ["/v1/responses/input_tokens", "/responses/input_tokens"]) {
-    app.post(p, async (req) => {
-      const chat = responsesToChat(req.body);
-      rejectImages(chat);
-      return { object: "response.input_tokens", input_tokens: countChatPromptTokens(state, chat) };
-    });
-  }
+  routeEndpoint(app, ENDPOINTS.responses, (req, reply) => responses(state, req, reply));
+  routeEndpoint(app, ENDPOINTS.responsesInputTokens, async (req) => {
+    const chat = responsesToChat(req.body);
+    rejectImages(chat);
+    return { object: "response.input_tokens", input_tokens: countChatPromptTokens(state, chat) };
+  });
 }
 
 function responses(state: ServerState, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
