@@ -4,7 +4,11 @@
 import type { EngineName } from "../engines/types.js";
 import { groupPaths } from "../http/endpoints.js";
 import { embeddingsDisabled } from "../http/errors.js";
-import type { Router } from "./router.js";
+
+/** What the check needs to know of a model: whether its process serves embeddings (undefined: cannot tell). */
+export interface EmbeddingsFacts {
+  servesEmbeddings(id: string): boolean | undefined;
+}
 
 /** The OpenAI and llama.cpp embedding paths a router forwards. */
 export const EMBEDDING_PATHS: ReadonlySet<string> = groupPaths("embeddings");
@@ -22,6 +26,6 @@ export function servesEmbeddings(engine: EngineName, args: readonly string[], en
 }
 
 /** Throws the 400 when `id` is a local model started without embeddings; anything it cannot be sure of goes through. */
-export function refuseDisabledEmbeddings(router: Router, id: string): void {
-  if (router.servesEmbeddings(id) === false) throw embeddingsDisabled(id);
+export function refuseDisabledEmbeddings(facts: EmbeddingsFacts, id: string): void {
+  if (facts.servesEmbeddings(id) === false) throw embeddingsDisabled(id);
 }
