@@ -14,6 +14,7 @@ import { serve } from "./serve.js";
 import { dialectRoutes } from "./dialect-routes.js";
 import { ollamaRoutes } from "./ollama-routes.js";
 import { downloadRoutes } from "./download-routes.js";
+import { downloadEntries } from "./model-list.js";
 import { EMBEDDING_PATHS, refuseDisabledEmbeddings } from "./embeddings-check.js";
 import { ENDPOINT_LIST, ENDPOINTS, type Endpoint } from "../http/endpoints.js";
 
@@ -81,7 +82,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   const list = (ctx: RequestContext) => {
     const reload = ctx.query.get("reload");
     if (reload !== null && reload !== "" && reload !== "0" && reload !== "false") router.reload();
-    return { object: "list", data: [...router.list(), ...router.listDownloads()] };
+    return { object: "list", data: [...router.list(), ...downloadEntries(router, Math.floor(Date.now() / 1000))] };
   };
   on(ENDPOINTS.models, list);
 
