@@ -2,7 +2,7 @@
 // parse `{"type":"error","error":{…}}`, Ollama clients `{"error":"…"}`, everyone else OpenAI's `{"error":{…}}`. The
 // router answers its own errors (unknown model, a refused load, a bad key) and re-shapes a model's in that form.
 import type { ApiError } from "../http/errors.js";
-import { anthropicError, openAiErrorToAnthropic } from "./anthropic.js";
+import { anthropicError, openAiErrorToAnthropic } from "./anthropic/request.js";
 import type { ErrorDialect } from "../http/endpoints.js";
 
 export type { ErrorDialect };

@@ -1,11 +1,11 @@
 // Anthropic Messages and OpenAI Responses at the router. A model whose engine speaks the dialect (corral's own,
 // llama-server) gets the request as is; any other (a command, a remote server) gets it translated to OpenAI chat
 // completions by the dialect modules (src/dialects/), and its answer translated back (translated-serve.ts).
-import { anthropicError, anthropicToChat, chatToAnthropic } from "../dialects/anthropic.js";
-import { AnthropicStreamTranslator } from "../dialects/anthropic-stream.js";
-import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../dialects/openai-chat.js";
-import { chatToResponse, responsesToChat } from "../dialects/responses.js";
-import { ResponsesStreamTranslator } from "../dialects/responses-stream.js";
+import { anthropicError, anthropicToChat, chatToAnthropic } from "../dialects/anthropic/request.js";
+import { AnthropicStreamTranslator } from "../dialects/anthropic/stream.js";
+import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../dialects/openai/chat.js";
+import { chatToResponse, responsesToChat } from "../dialects/responses/request.js";
+import { ResponsesStreamTranslator } from "../dialects/responses/stream.js";
 import type { Dialect } from "../engines/types.js";
 import { ENDPOINTS, type Endpoint } from "../http/endpoints.js";
 import { ApiError } from "../http/errors.js";

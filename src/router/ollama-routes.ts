@@ -7,9 +7,9 @@ import {
   OLLAMA_VERSION, OllamaStreamTranslator, ollamaChatAnswer, ollamaChatRequest, ollamaDigest, ollamaEmbedAnswer,
   ollamaEmbedRequest, ollamaGenerateAnswer, ollamaGenerateRequest, ollamaLoadAnswer, ollamaPsEntry, ollamaShow, ollamaTag,
   type OllamaTranslated,
-} from "../dialects/ollama.js";
-import { ollamaCapabilities } from "../dialects/ollama-models.js";
-import type { ChatCompletion } from "../dialects/openai-chat.js";
+} from "../dialects/ollama/request.js";
+import { ollamaCapabilities } from "../dialects/ollama/models.js";
+import type { ChatCompletion } from "../dialects/openai/chat.js";
 import { readGgufSummary, type GgufSummary } from "../gguf/metadata.js";
 import type { ModelSpec } from "../catalog/catalog.js";
 import { ENDPOINTS } from "../http/endpoints.js";

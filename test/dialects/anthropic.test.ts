@@ -7,9 +7,9 @@ import {
   anthropicToChat,
   chatToAnthropic,
   openAiErrorToAnthropic,
-} from "../../src/dialects/anthropic.js";
-import { type AnthropicSseEvent, AnthropicStreamTranslator } from "../../src/dialects/anthropic-stream.js";
-import type { ChatCompletionChunk } from "../../src/dialects/openai-chat.js";
+} from "../../src/dialects/anthropic/request.js";
+import { type AnthropicSseEvent, AnthropicStreamTranslator } from "../../src/dialects/anthropic/stream.js";
+import type { ChatCompletionChunk } from "../../src/dialects/openai/chat.js";
 import { ApiError } from "../../src/http/errors.js";
 
 /** Asserts a 400 whose message names `field`. */

@@ -20,8 +20,8 @@ import {
   ollamaTag,
   parseKeepAlive,
   sniffImageType,
-} from "../../src/dialects/ollama.js";
-import type { ChatCompletionChunk, CompletionChunk } from "../../src/dialects/openai-chat.js";
+} from "../../src/dialects/ollama/request.js";
+import type { ChatCompletionChunk, CompletionChunk } from "../../src/dialects/openai/chat.js";
 import { formatParameterSize, readGgufSummary, summaryOf } from "../../src/gguf/metadata.js";
 import { gguf, GgufWriter } from "../../src/gguf/writer.js";
 import { ApiError } from "../../src/http/errors.js";

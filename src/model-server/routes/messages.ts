@@ -2,8 +2,8 @@
 // translated to chat completions (src/dialects/anthropic.ts) and run through the same pipeline as
 // /v1/chat/completions; answers and errors are translated back, so Anthropic clients never see OpenAI's shapes.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { anthropicError, anthropicToChat, chatToAnthropic } from "../../dialects/anthropic.js";
-import { AnthropicStreamTranslator } from "../../dialects/anthropic-stream.js";
+import { anthropicError, anthropicToChat, chatToAnthropic } from "../../dialects/anthropic/request.js";
+import { AnthropicStreamTranslator } from "../../dialects/anthropic/stream.js";
 import { toApiError } from "../../http/errors.js";
 import type { Logger } from "../../util/log.js";
 import type { ServerState } from "../state.js";

@@ -25,8 +25,8 @@ import {
   ollamaPsEntry,
   ollamaShow,
   ollamaTag,
-} from "../../dialects/ollama.js";
-import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../../dialects/openai-chat.js";
+} from "../../dialects/ollama/request.js";
+import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../../dialects/openai/chat.js";
 import { readGgufSummary, type GgufSummary } from "../../gguf/metadata.js";
 import { ApiError, toApiError } from "../../http/errors.js";
 import { disconnectSignal } from "../../http/sse.js";

@@ -2,8 +2,8 @@
 // and the input_tokens count. Requests are translated to chat completions (src/dialects/responses.ts) and run
 // through the chat pipeline; answers are translated back. Errors keep OpenAI's shape, as this is OpenAI's API.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { chatToResponse, responsesToChat } from "../../dialects/responses.js";
-import { ResponsesStreamTranslator } from "../../dialects/responses-stream.js";
+import { chatToResponse, responsesToChat } from "../../dialects/responses/request.js";
+import { ResponsesStreamTranslator } from "../../dialects/responses/stream.js";
 import type { ServerState } from "../state.js";
 import { countChatPromptTokens, rejectImages, runTranslated } from "./translated.js";
 import { ENDPOINTS } from "../../http/endpoints.js";

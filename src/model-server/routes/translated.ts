@@ -2,7 +2,7 @@
 // translated chat request whole or streamed as the dialect's named SSE events, counting a chat request's prompt
 // tokens, and refusing images, which this engine cannot see.
 import type { FastifyReply } from "fastify";
-import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../../dialects/openai-chat.js";
+import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../../dialects/openai/chat.js";
 import { ApiError, toApiError } from "../../http/errors.js";
 import { disconnectSignal, openSse, type SseStream } from "../../http/sse.js";
 import type { JsonObject } from "../../http/validate.js";

@@ -2,13 +2,13 @@
 // become chat-completions, completions or embeddings bodies; the answers' half is in ollama-answer.ts, the NDJSON
 // stream's in ollama-stream.ts, the model listings' in ollama-models.ts. Pure functions, shared by `corral -m` and
 // the router. Everything the dialect exports can be imported from here.
-import { ApiError } from "../http/errors.js";
-import { type Json, type JsonObject, optArray, optBool, optNumber, optObject, optString, requireObjectBody, typeName } from "../http/validate.js";
-import { fail, isObject } from "./fields.js";
+import { ApiError } from "../../http/errors.js";
+import { type Json, type JsonObject, optArray, optBool, optNumber, optObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
+import { fail, isObject } from "../fields.js";
 
-export { ollamaChatAnswer, ollamaEmbedAnswer, ollamaError, ollamaGenerateAnswer, ollamaLoadAnswer, type AnswerTiming } from "./ollama-answer.js";
-export { OllamaStreamTranslator } from "./ollama-stream.js";
-export { ollamaCapabilities, ollamaDetails, ollamaDigest, ollamaPsEntry, ollamaShow, ollamaTag } from "./ollama-models.js";
+export { ollamaChatAnswer, ollamaEmbedAnswer, ollamaError, ollamaGenerateAnswer, ollamaLoadAnswer, type AnswerTiming } from "./answer.js";
+export { OllamaStreamTranslator } from "./stream.js";
+export { ollamaCapabilities, ollamaDetails, ollamaDigest, ollamaPsEntry, ollamaShow, ollamaTag } from "./models.js";
 
 /**
  * The version /api/version reports. Clients gate features on it (tools, `think`, structured outputs all came in

@@ -1,8 +1,8 @@
 // Ollama's descriptions of models: /api/tags entries, /api/ps entries, the /api/show answer. They are built from
 // a GGUF header's summary (src/gguf/metadata.ts), so that a model that is not loaded is described as well.
 import { createHash } from "node:crypto";
-import { formatParameterSize, type GgufSummary } from "../gguf/metadata.js";
-import type { JsonObject } from "../http/validate.js";
+import { formatParameterSize, type GgufSummary } from "../../gguf/metadata.js";
+import type { JsonObject } from "../../http/validate.js";
 
 export function ollamaDetails(s: GgufSummary | undefined): JsonObject {
   const family = s?.architecture ?? "";

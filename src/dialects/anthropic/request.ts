@@ -2,10 +2,10 @@
 // body, a chat.completion becomes a Messages answer, and errors take Anthropic's shape. Pure functions with no
 // server state, so that the model server and the router (translating for any OpenAI-compatible engine) share them.
 // The streaming half is in anthropic-stream.ts.
-import { openAiErrorMessage } from "./errors.js";
-import { type Json, type JsonObject, optBool, optNumber, optObject, optString, requireObjectBody, typeName } from "../http/validate.js";
-import { fail, isObject, requireString } from "./fields.js";
-import { type ChatCompletion, idSuffix, parseArguments, readUsage } from "./openai-chat.js";
+import { openAiErrorMessage } from "../errors.js";
+import { type Json, type JsonObject, optBool, optNumber, optObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
+import { fail, isObject, requireString } from "../fields.js";
+import { type ChatCompletion, idSuffix, parseArguments, readUsage } from "../openai/chat.js";
 
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 // then response.completed with the whole Response. llama.cpp's telemetry rides along as it does on
 // llama-server: `prompt_progress` on a response.in_progress event, `timings` on the event a chunk produced last
 // and on response.completed.
-import { type ChatCompletionChunk, type ChatToolCall, type ChatUsage, idSuffix } from "./openai-chat.js";
-import { functionCallItem, messageItem, outputTextPart, reasoningItem, responseFrame, responseIds, toResponseUsage } from "./responses.js";
+import { type ChatCompletionChunk, type ChatToolCall, type ChatUsage, idSuffix } from "../openai/chat.js";
+import { functionCallItem, messageItem, outputTextPart, reasoningItem, responseFrame, responseIds, toResponseUsage } from "./request.js";
 
 export interface ResponsesSseEvent {
   event: string;

@@ -1,9 +1,9 @@
 // OpenAI chat.completion.chunk events → Anthropic's streaming events. OpenAI streams flat deltas; Anthropic
 // streams numbered content blocks that open, grow and close one at a time (thinking, then text, then each
 // tool call), framed by message_start and message_delta/message_stop. This translator keeps that state.
-import { type AnthropicStopReason, toAnthropicId, toAnthropicUsage, toStopReason } from "./anthropic.js";
-import type { ChatCompletionChunk, ChatUsage } from "./openai-chat.js";
-import { idSuffix } from "./openai-chat.js";
+import { type AnthropicStopReason, toAnthropicId, toAnthropicUsage, toStopReason } from "./request.js";
+import type { ChatCompletionChunk, ChatUsage } from "../openai/chat.js";
+import { idSuffix } from "../openai/chat.js";
 
 /** One SSE event, written as `event: <event>` and `data: <json>`. */
 export interface AnthropicSseEvent {

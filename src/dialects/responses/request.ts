@@ -2,9 +2,9 @@
 // a chat.completion becomes a Response object. Pure functions, shared by the model server and (later) the router.
 // Nothing is stored, so `previous_response_id` cannot be honoured: clients send the whole conversation in `input`.
 // The streaming half is in responses-stream.ts.
-import { type Json, type JsonObject, optNumber, optObject, optString, requireObjectBody, typeName } from "../http/validate.js";
-import { fail, isObject, requireString } from "./fields.js";
-import { type ChatCompletion, type ChatToolCall, idSuffix, readUsage } from "./openai-chat.js";
+import { type Json, type JsonObject, optNumber, optObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
+import { fail, isObject, requireString } from "../fields.js";
+import { type ChatCompletion, type ChatToolCall, idSuffix, readUsage } from "../openai/chat.js";
 
 
 /**
