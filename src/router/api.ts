@@ -6,7 +6,7 @@ import type { ServerResponse } from "node:http";
 import { ApiError } from "../http/errors.js";
 import { requireModelBody } from "../http/validate.js";
 import { VERSION } from "../util/version.js";
-import { sendError, sendText } from "../http/respond.js";
+import { sendText } from "../http/respond.js";
 import { addRoute, HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import type { Router } from "./router.js";
 import { noteModel } from "./request-log.js";

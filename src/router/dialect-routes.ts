@@ -1,19 +1,16 @@
 // Anthropic Messages and OpenAI Responses at the router. A model whose engine speaks the dialect (corral's own,
 // llama-server) gets the request as is; any other (a command, a remote server) gets it translated to OpenAI chat
 // completions by the dialect modules (src/dialects/), and its answer translated back (translated-serve.ts).
-import { anthropicError, anthropicToChat, chatToAnthropic } from "../dialects/anthropic/request.js";
-import { AnthropicStreamTranslator } from "../dialects/anthropic/stream.js";
-import { hasImages, type ChatCompletion, type ChatCompletionChunk } from "../dialects/openai/chat.js";
-import { chatToResponse, responsesToChat } from "../dialects/responses/request.js";
-import { ResponsesStreamTranslator } from "../dialects/responses/stream.js";
-import type { Dialect } from "../engines/types.js";
-import { ENDPOINTS, type Endpoint } from "../http/endpoints.js";
+import { anthropic } from "../dialects/anthropic/index.js";
+import type { ChatDialect } from "../dialects/dialect.js";
+import { openai, type ChatCompletion } from "../dialects/openai/index.js";
+import { responses } from "../dialects/responses/index.js";
 import { ApiError } from "../http/errors.js";
 import type { JsonObject } from "../http/validate.js";
 import { addRoute, HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import type { Router } from "./router.js";
 import { serve } from "./serve.js";
-import { serveTranslated, sseFrames, type Translation } from "./translated-serve.js";
+import { serveTranslated } from "./translated-serve.js";
 
 /** What a dialect route needs from api.ts: the model a request names, and whether ?autoload= allows a load. */
 export interface RouteHelpers {
@@ -21,51 +18,20 @@ export interface RouteHelpers {
   autoload(ctx: RequestContext): boolean;
 }
 
-interface DialectRoute {
-  dialect: Dialect;
-  endpoint: Endpoint;
-  /** The body as OpenAI chat completions (throws a 400 naming the field). */
-  toChat(body: unknown): JsonObject;
-  whole(c: ChatCompletion): unknown;
-  frames(model: string): Translation["frames"] extends () => infer F ? F : never;
-  /** The answer to a token count, from the usage of a one-token completion. */
-  count(promptTokens: number): unknown;
-  countEndpoint: Endpoint;
-}
-
-const ROUTES: DialectRoute[] = [
-  {
-    dialect: "anthropic",
-    endpoint: ENDPOINTS.messages,
-    countEndpoint: ENDPOINTS.messagesCountTokens,
-    toChat: anthropicToChat,
-    whole: chatToAnthropic,
-    // the input size in message_start stays 0: only the answer's usage tells it, in message_delta
-    frames: (model) => sseFrames(new AnthropicStreamTranslator({ model }), (e) => anthropicError(e.status, e.message)),
-    count: (n) => ({ input_tokens: n }),
-  },
-  {
-    dialect: "responses",
-    endpoint: ENDPOINTS.responses,
-    countEndpoint: ENDPOINTS.responsesInputTokens,
-    toChat: responsesToChat,
-    whole: (c) => chatToResponse(c),
-    frames: (model) => sseFrames<ChatCompletionChunk>(new ResponsesStreamTranslator({ model }), (e) => ({ type: "error", code: e.type, message: e.message, param: null })),
-    count: (n) => ({ object: "response.input_tokens", input_tokens: n }),
-  },
-];
+/** The dialects of chat completions that an engine may speak natively. */
+const DIALECTS: readonly ChatDialect[] = [anthropic, responses];
 
 export function dialectRoutes(router: Router, h: RouteHelpers): Map<string, Handler> {
   const routes = new Map<string, Handler>();
-  for (const d of ROUTES) {
+  for (const d of DIALECTS) {
     const native = (ctx: RequestContext, id: string) =>
       serve(router, id, h.autoload(ctx), { req: ctx.req, res: ctx.res, path: ctx.req.url ?? ctx.path, body: ctx.rawBody, dialect: ctx.dialect }).then(() => HANDLED);
     // checked here whoever serves it: bad input and unseeable images are refused before anything loads
     const accept = (ctx: RequestContext) => {
       const id = h.resolve(modelOf(ctx.body));
-      const chat = d.toChat(ctx.body);
+      const chat = d.parseRequest(ctx.body);
       checkImages(router, id, chat);
-      return { id, chat, native: router.engineOf(id).dialects.has(d.dialect) };
+      return { id, chat, native: router.engineOf(id).dialects.has(d.name) };
     };
 
     addRoute(routes, d.endpoint, async (ctx) => {
@@ -74,9 +40,10 @@ export function dialectRoutes(router: Router, h: RouteHelpers): Map<string, Hand
       const stream = chat["stream"] === true;
       if (stream) chat["stream_options"] = { include_usage: true };
       await serveTranslated(router, id, h.autoload(ctx), ctx.res, ctx.dialect, {
-        path: "/v1/chat/completions", body: chat, stream, contentType: "text/event-stream; charset=utf-8",
-        whole: (c) => d.whole(c as ChatCompletion),
-        frames: () => d.frames(String(chat["model"] ?? id)),
+        path: "/v1/chat/completions", body: chat,
+        whole: (c) => d.answerFrom(c as ChatCompletion),
+        // no inputTokens: only the answer's usage tells the prompt's size (Anthropic's message_start says 0)
+        ...(stream ? { stream: { translator: () => d.stream({ model: String(chat["model"] ?? id) }), format: d.streamFormat } } : {}),
       });
       return HANDLED;
     });
@@ -88,11 +55,8 @@ export function dialectRoutes(router: Router, h: RouteHelpers): Map<string, Hand
       Object.assign(chat, { stream: false, max_tokens: 1 });
       delete chat["stream_options"];
       await serveTranslated(router, id, h.autoload(ctx), ctx.res, ctx.dialect, {
-        path: "/v1/chat/completions", body: chat, stream: false, contentType: "application/json",
-        whole: (c) => d.count((c as ChatCompletion).usage?.prompt_tokens ?? 0),
-        frames: () => {
-          throw new Error("a token count is never streamed");
-        },
+        path: "/v1/chat/completions", body: chat,
+        whole: (c) => d.countAnswer((c as ChatCompletion).usage?.prompt_tokens ?? 0),
       });
       return HANDLED;
     });
@@ -109,7 +73,7 @@ function modelOf(body: unknown): unknown {
  * than whatever the engine would answer once loaded.
  */
 export function checkImages(router: Router, id: string, chat: JsonObject): void {
-  if (!router.takesImages(id) && hasImages(chat)) {
+  if (!router.takesImages(id) && openai.hasImages(chat)) {
     throw new ApiError(400, `model '${id}' cannot take images: it has no multimodal projector (mmproj)`);
   }
 }
