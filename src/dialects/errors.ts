@@ -1,41 +1,23 @@
-// Which error shape a client expects, by the path it called: Anthropic clients parse
-// `{"type":"error","error":{…}}`, Ollama clients `{"error":"…"}`, everyone else OpenAI's `{"error":{…}}`. The
+// Errors in the shape a client expects (the endpoint table says which, by the path it called): Anthropic clients
+// parse `{"type":"error","error":{…}}`, Ollama clients `{"error":"…"}`, everyone else OpenAI's `{"error":{…}}`. The
 // router answers its own errors (unknown model, a refused load, a bad key) and re-shapes a model's in that form.
+import type { ErrorDialect } from "../http/endpoints.js";
 import type { ApiError } from "../http/errors.js";
-import { anthropicError, openAiErrorToAnthropic } from "./anthropic.js";
+import { anthropic } from "./anthropic/index.js";
+import type { Dialect } from "./dialect.js";
+import { ollama } from "./ollama/index.js";
+import { openai } from "./openai/index.js";
 
-export type ErrorDialect = "openai" | "anthropic" | "ollama";
+export type { ErrorDialect };
 
-export function errorDialectOf(path: string): ErrorDialect {
-  if (path === "/v1/messages" || path.startsWith("/v1/messages/")) return "anthropic";
-  if (path.startsWith("/api/")) return "ollama";
-  return "openai";
-}
+const DIALECTS: Readonly<Record<ErrorDialect, Dialect>> = { openai, anthropic, ollama };
 
 /** The body of `e` in the dialect's error shape. */
 export function errorBody(dialect: ErrorDialect, e: ApiError): unknown {
-  switch (dialect) {
-    case "anthropic": return anthropicError(e.status, e.message);
-    case "ollama": return { error: e.message };
-    default: return e.toJSON();
-  }
+  return DIALECTS[dialect].errorBody(e);
 }
 
 /** A model's OpenAI-shaped error answer, re-shaped for the dialect (its status is kept). */
 export function upstreamErrorBody(dialect: ErrorDialect, status: number, body: unknown): unknown {
-  switch (dialect) {
-    case "anthropic": return openAiErrorToAnthropic(status, body);
-    case "ollama": return { error: openAiErrorMessage(status, body) };
-    default: return body;
-  }
-}
-
-/** The message of an OpenAI-shaped error body, or of whatever else an upstream answered. */
-export function openAiErrorMessage(status: number, body: unknown): string {
-  const e = (body as { error?: unknown } | null)?.error;
-  if (typeof e === "string") return e;
-  const m = (e as { message?: unknown } | undefined)?.message;
-  if (typeof m === "string") return m;
-  if (typeof body === "string" && body !== "") return body;
-  return `upstream error ${status}`;
+  return DIALECTS[dialect].upstreamErrorBody(status, body);
 }

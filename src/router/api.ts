@@ -1,30 +1,22 @@
-// The router's HTTP surface. Routed paths only find the model (the body's `model`, or `?model=` on GET) and hand
-// the request to serve() (src/router/serve.ts); the router's own paths list, load and unload models.
+// The router's HTTP surface. Routed paths (the endpoint table's, src/http/endpoints.ts) only find the model (the
+// body's `model`, or `?model=`) and hand the request to serve() (src/router/serve.ts); the router's own paths list,
+// load and unload models.
 // Served by http-server.ts.
 import type { ServerResponse } from "node:http";
 import { ApiError } from "../http/errors.js";
 import { requireModelBody } from "../http/validate.js";
 import { VERSION } from "../util/version.js";
-import { sendError, sendText } from "../http/respond.js";
-import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
+import { sendText } from "../http/respond.js";
+import { addRoute, HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import type { Router } from "./router.js";
 import { noteModel } from "./request-log.js";
 import { serve } from "./serve.js";
 import { dialectRoutes } from "./dialect-routes.js";
 import { ollamaRoutes } from "./ollama-routes.js";
 import { downloadRoutes } from "./download-routes.js";
+import { downloadEntries } from "./model-list.js";
 import { EMBEDDING_PATHS, refuseDisabledEmbeddings } from "./embeddings-check.js";
-
-/** POST paths whose body names the model (llama.cpp's list, and the OpenAI spellings). */
-export const ROUTED_POST_PATHS: readonly string[] = [
-  "/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions", "/completion",
-  "/v1/embeddings", "/embeddings", "/embedding", "/tokenize", "/detokenize", "/apply-template", "/infill",
-  "/v1/rerank", "/rerank", "/v1/reranking", "/reranking", "/props", "/v1/chat/completions/input_tokens",
-  "/chat/completions/input_tokens",
-];
-
-/** GET paths that name the model in `?model=`. */
-export const ROUTED_GET_PATHS: readonly string[] = ["/metrics", "/slots"];
+import { ENDPOINT_LIST, ENDPOINTS, type Endpoint } from "../http/endpoints.js";
 
 export interface ApiOptions {
   autoload: boolean;
@@ -36,6 +28,7 @@ export interface ApiOptions {
 /** The router's routes, keyed "METHOD /path". */
 export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler> {
   const routes = new Map<string, Handler>();
+  const on = (e: Endpoint, handler: Handler) => addRoute(routes, e, handler);
 
   const routed = async (ctx: RequestContext, name: unknown): Promise<typeof HANDLED> => {
     const id = resolveOrThrow(router, name);
@@ -52,15 +45,15 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   for (const [key, handler] of ollamaRoutes(router, helpers.autoload)) routes.set(key, handler);
   for (const [key, handler] of downloadRoutes(router)) routes.set(key, handler);
 
-  for (const path of ROUTED_POST_PATHS) {
-    routes.set(`POST ${path}`, (ctx) => routed(ctx, requireModelBody(ctx.body).model));
-  }
-  for (const path of ROUTED_GET_PATHS) {
-    routes.set(`GET ${path}`, (ctx) => routed(ctx, ctx.query.get("model") ?? undefined));
+  for (const e of ENDPOINT_LIST) {
+    if (e.route !== "model") continue;
+    on(e, e.model === "body"
+      ? (ctx) => routed(ctx, requireModelBody(ctx.body).model)
+      : (ctx) => routed(ctx, ctx.query.get("model") ?? undefined));
   }
 
   // ?model=X is that model process's own metrics (and its own answer when it runs without --metrics)
-  routes.set("GET /metrics", async (ctx) => {
+  on(ENDPOINTS.metrics, async (ctx) => {
     const model = ctx.query.get("model");
     if (model !== null) return routed(ctx, model);
     if (!o.metrics) throw new ApiError(501, "This server does not support metrics endpoint. Start it with `--metrics`");
@@ -68,7 +61,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
     return HANDLED;
   });
 
-  routes.set("GET /props", (ctx) => {
+  on(ENDPOINTS.props, (ctx) => {
     const model = ctx.query.get("model");
     if (model !== null) return routed(ctx, model);
     return {
@@ -84,18 +77,16 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   });
 
   const health = () => ({ status: "ok" });
-  routes.set("GET /health", health);
-  routes.set("GET /v1/health", health);
+  on(ENDPOINTS.health, health);
 
   const list = (ctx: RequestContext) => {
     const reload = ctx.query.get("reload");
     if (reload !== null && reload !== "" && reload !== "0" && reload !== "false") router.reload();
-    return { object: "list", data: [...router.list(), ...router.listDownloads()] };
+    return { object: "list", data: [...router.list(), ...downloadEntries(router, Math.floor(Date.now() / 1000))] };
   };
-  routes.set("GET /models", list);
-  routes.set("GET /v1/models", list);
+  on(ENDPOINTS.models, list);
 
-  routes.set("POST /models/load", async (ctx) => {
+  on(ENDPOINTS.modelsLoad, async (ctx) => {
     const body = requireModelBody(ctx.body);
     const id = resolveOrThrow(router, body.model, ctx.res);
     const wait = body.wait;
@@ -104,7 +95,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
     return { success: true };
   });
 
-  routes.set("POST /models/unload", (ctx) => {
+  on(ENDPOINTS.modelsUnload, (ctx) => {
     const name = requireModelBody(ctx.body).model;
     // a model still downloading (POST /models) is not in the catalog yet: its unload cancels the download
     if (typeof name === "string" && router.resolve(name) === undefined && router.cancelDownload(name)) return { success: true };
@@ -113,7 +104,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   });
 
   // at run time, as the preset's `pin = true` does at start-up (a pin set here lasts until the router stops)
-  routes.set("POST /models/pin", (ctx) => {
+  on(ENDPOINTS.modelsPin, (ctx) => {
     const body = requireModelBody(ctx.body);
     const id = resolveOrThrow(router, body.model, ctx.res);
     const pin = body.pin ?? true;
@@ -123,13 +114,13 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   });
 
   // the last ~64 KB of a model process's output (its current process, or its last one): why did it fail?
-  routes.set("GET /models/logs", ({ query, res }) => {
+  on(ENDPOINTS.modelsLogs, ({ query, res }) => {
     const id = resolveOrThrow(router, query.get("model") ?? undefined, res);
     sendText(res, 200, "text/plain; charset=utf-8", router.logs(id).join("\n") + "\n");
     return HANDLED;
   });
 
-  routes.set("GET /models/sse", ({ res }) => {
+  on(ENDPOINTS.modelsEvents, ({ res }) => {
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
     res.flushHeaders();
     const off = router.events.subscribe((ev) => {
@@ -147,7 +138,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   });
 
   // Ollama's clients probe for a server with HEAD / (GET / is the web UI, http-server.ts)
-  routes.set("HEAD /", ({ res }) => {
+  on(ENDPOINTS.ollamaProbe, ({ res }) => {
     sendText(res, 200, "text/plain; charset=utf-8", "");
     return HANDLED;
   });

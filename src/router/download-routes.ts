@@ -4,16 +4,17 @@
 import { hfModelId, HfResolveError, parseHfRef } from "../hf/cache.js";
 import { HubError } from "../hf/download/hub-api.js";
 import { removeCached } from "../hf/download/pull.js";
+import { ENDPOINTS } from "../http/endpoints.js";
 import { ApiError } from "../http/errors.js";
 import { sendJson } from "../http/respond.js";
 import { requireModelBody } from "../http/validate.js";
-import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
+import { addRoute, HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import type { Router } from "./router.js";
 
 export function downloadRoutes(router: Router): Map<string, Handler> {
   const routes = new Map<string, Handler>();
 
-  routes.set("POST /models", async (ctx) => {
+  addRoute(routes, ENDPOINTS.modelsDownload, async (ctx) => {
     const name = normalName(bodyField(ctx, "model"));
     const cached = router.resolve(name);
     if (cached !== undefined) return { success: true, model: cached, status: "cached" };
@@ -27,13 +28,13 @@ export function downloadRoutes(router: Router): Map<string, Handler> {
     return HANDLED;
   });
 
-  routes.set("DELETE /models", async (ctx) => {
+  addRoute(routes, ENDPOINTS.modelsRemove, async (ctx) => {
     const name = ctx.query.get("model") ?? bodyField(ctx, "model");
     await remove(router, name);
     return { success: true };
   });
 
-  routes.set("POST /api/pull", async (ctx) => {
+  addRoute(routes, ENDPOINTS.ollamaPull, async (ctx) => {
     const body = requireModelBody(ctx.body);
     const raw = body["model"] ?? body["name"];
     if (typeof raw !== "string" || raw === "") throw new ApiError(400, "model is required");
@@ -71,7 +72,7 @@ export function downloadRoutes(router: Router): Map<string, Handler> {
     return HANDLED;
   });
 
-  routes.set("DELETE /api/delete", async (ctx) => {
+  addRoute(routes, ENDPOINTS.ollamaDelete, async (ctx) => {
     const body = requireModelBody(ctx.body);
     await remove(router, body["model"] ?? body["name"]);
     ctx.res.writeHead(200);

@@ -2,11 +2,16 @@
 // retry three times; the router knows each local model's arguments, so it answers 400 itself (naming the flag and
 // the preset key) before anything is loaded or evicted for a request that cannot succeed.
 import type { EngineName } from "../engines/types.js";
+import { groupPaths } from "../http/endpoints.js";
 import { embeddingsDisabled } from "../http/errors.js";
-import type { Router } from "./router.js";
+
+/** What the check needs to know of a model: whether its process serves embeddings (undefined: cannot tell). */
+export interface EmbeddingsFacts {
+  servesEmbeddings(id: string): boolean | undefined;
+}
 
 /** The OpenAI and llama.cpp embedding paths a router forwards. */
-export const EMBEDDING_PATHS: ReadonlySet<string> = new Set(["/v1/embeddings", "/embeddings", "/embedding"]);
+export const EMBEDDING_PATHS: ReadonlySet<string> = groupPaths("embeddings");
 
 /**
  * Whether a model's process will serve embeddings, from its engine, arguments and environment: worked out once per
@@ -21,6 +26,6 @@ export function servesEmbeddings(engine: EngineName, args: readonly string[], en
 }
 
 /** Throws the 400 when `id` is a local model started without embeddings; anything it cannot be sure of goes through. */
-export function refuseDisabledEmbeddings(router: Router, id: string): void {
-  if (router.servesEmbeddings(id) === false) throw embeddingsDisabled(id);
+export function refuseDisabledEmbeddings(facts: EmbeddingsFacts, id: string): void {
+  if (facts.servesEmbeddings(id) === false) throw embeddingsDisabled(id);
 }

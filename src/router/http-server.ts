@@ -12,7 +12,8 @@ import { corsFor, PREFLIGHT_STATUS } from "../http/cors.js";
 import { ApiError, parseJsonBody, toApiError } from "../http/errors.js";
 import { Refused } from "./refusal.js";
 import { refusalError } from "./refusal-http.js";
-import { errorBody, errorDialectOf, type ErrorDialect } from "../dialects/errors.js";
+import { errorBody, type ErrorDialect } from "../dialects/errors.js";
+import { errorDialectOf, routeKeys, type Endpoint } from "../http/endpoints.js";
 import { sendError, sendJson } from "../http/respond.js";
 import type { Logger } from "../util/log.js";
 import { stripApiPrefix } from "../util/api-prefix.js";
@@ -30,13 +31,18 @@ export interface RequestContext {
   body: unknown;
   /** The body as received, forwarded unchanged to model processes. */
   rawBody: Buffer | undefined;
-  /** The error shape the client reads, from the path (src/dialects/errors.ts). */
+  /** The error shape the client reads, from the path (src/http/endpoints.ts). */
   dialect: ErrorDialect;
 }
 
 /** What a handler returns: a value to send as JSON (200), or HANDLED when it wrote the response itself. */
 export const HANDLED = Symbol("handled");
 export type Handler = (ctx: RequestContext) => Promise<unknown> | unknown;
+
+/** Sets `handler` for every spelling of the endpoint's path, keyed "METHOD /path" as the server looks routes up. */
+export function addRoute(routes: Map<string, Handler>, e: Endpoint, handler: Handler): void {
+  for (const key of routeKeys(e)) routes.set(key, handler);
+}
 
 export interface RouterServerOptions {
   routes: ReadonlyMap<string, Handler>;

@@ -4,13 +4,15 @@
 // come from the catalog (never a name a client sent), status codes and endpoint groups are small fixed sets.
 // Imported only with --metrics, so a router without it never loads prom-client.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { METRICS_GROUPS, metricsGroupOf } from "../http/endpoints.js";
+import type { ModelEntry } from "./model-entry.js";
 import type { ModelEvent, ModelEvents } from "./model-events.js";
 import type { RequestObserver, RouterResponse } from "./request-log.js";
 
 /** What the metrics read from the router: its events, and its model list (GET /models entries) at scrape time. */
 export interface MetricsSource {
   readonly events: ModelEvents;
-  list(): Record<string, unknown>[];
+  list(): ModelEntry[];
 }
 
 export interface RouterMetrics extends RequestObserver {
@@ -19,31 +21,13 @@ export interface RouterMetrics extends RequestObserver {
   close(): void;
 }
 
-/** The `endpoint` label: what kind of request, whatever spelling of its path was used. */
-const ENDPOINT_NAMES = [
-  "other", "chat", "completions", "embeddings", "rerank", "tokenize", "anthropic", "responses", "ollama", "models", "props",
-  "slots", "metrics", "health",
-] as const;
-const ENDPOINTS = new Map<string, number>();
-const group = (name: (typeof ENDPOINT_NAMES)[number], paths: string[]) => paths.forEach((p) => ENDPOINTS.set(p, ENDPOINT_NAMES.indexOf(name)));
-group("chat", ["/v1/chat/completions", "/chat/completions"]);
-group("completions", ["/v1/completions", "/completions", "/completion", "/infill"]);
-group("embeddings", ["/v1/embeddings", "/embeddings", "/embedding"]);
-group("rerank", ["/v1/rerank", "/rerank", "/v1/reranking", "/reranking"]);
-group("tokenize", ["/tokenize", "/detokenize", "/apply-template", "/v1/chat/completions/input_tokens", "/chat/completions/input_tokens"]);
-group("anthropic", ["/v1/messages", "/v1/messages/count_tokens"]);
-group("responses", ["/v1/responses", "/responses", "/v1/responses/input_tokens", "/responses/input_tokens"]);
-group("models", ["/models", "/v1/models", "/models/load", "/models/unload", "/models/logs", "/models/sse"]);
-group("props", ["/props"]);
-group("slots", ["/slots"]);
-group("metrics", ["/metrics"]);
-group("health", ["/health", "/v1/health"]);
-const OLLAMA = ENDPOINT_NAMES.indexOf("ollama");
-const MODELS = ENDPOINT_NAMES.indexOf("models");
+const MODELS = METRICS_GROUPS.indexOf("models");
+/** Each group's index into METRICS_GROUPS, as the counts key it. */
+const GROUP_INDEX = new Map(METRICS_GROUPS.map((g, i) => [g, i]));
 
-/** The endpoint group of a path, as an index into ENDPOINT_NAMES. */
+/** The endpoint group of a path, as an index into METRICS_GROUPS. */
 function endpointOf(path: string): number {
-  return ENDPOINTS.get(path) ?? (path.startsWith("/api/") ? OLLAMA : 0);
+  return GROUP_INDEX.get(metricsGroupOf(path))!;
 }
 
 /**
@@ -79,7 +63,7 @@ export function createRouterMetrics(source: MetricsSource): RouterMetrics {
       this.reset();
       for (const [model, c] of counts) {
         for (const [key, n] of c.requests) {
-          this.inc({ model, endpoint: ENDPOINT_NAMES[Math.floor(key / 1000)]!, status: String(key % 1000) }, n);
+          this.inc({ model, endpoint: METRICS_GROUPS[Math.floor(key / 1000)]!, status: String(key % 1000) }, n);
         }
       }
     },
@@ -97,29 +81,27 @@ export function createRouterMetrics(source: MetricsSource): RouterMetrics {
   });
 
   // read from the model list at scrape time: always the router's current view, and models gone after a reload drop out
-  let snapshot: Record<string, unknown>[] = [];
-  const models = (): Record<string, unknown>[] => snapshot;
-  const perModel = (name: string, help: string, value: (m: Record<string, unknown>) => number | undefined) =>
+  let snapshot: ModelEntry[] = [];
+  const models = (): ModelEntry[] => snapshot;
+  const perModel = (name: string, help: string, value: (m: ModelEntry) => number) =>
     new Gauge({
       name, help, labelNames: ["model"] as const, registers,
       collect() {
         this.reset();
         for (const m of models()) {
-          const v = value(m);
-          if (v !== undefined) this.set({ model: String(m["id"]) }, v);
+          this.set({ model: m.id }, value(m));
         }
       },
     });
-  perModel("corral_model_in_flight", "Requests a model is answering now.", (m) => numberOr(m["in_flight"]));
-  perModel("corral_model_waiting", "Requests waiting for a model (its load, room to load it, or its max-concurrent).", (m) => numberOr(m["waiting"]));
+  perModel("corral_model_in_flight", "Requests a model is answering now.", (m) => m.in_flight);
+  perModel("corral_model_waiting", "Requests waiting for a model (its load, room to load it, or its max-concurrent).", (m) => m.waiting);
   new Gauge({
     name: "corral_model_status", help: "1 for each model's current status (unloaded, loading, loaded, unloading), 0 for the others.",
     labelNames: ["model", "status"] as const, registers,
     collect() {
       this.reset();
       for (const m of models()) {
-        const now = (m["status"] as { value?: unknown } | undefined)?.value;
-        for (const s of ["unloaded", "loading", "loaded", "unloading"]) this.set({ model: String(m["id"]), status: s }, s === now ? 1 : 0);
+        for (const s of ["unloaded", "loading", "loaded", "unloading"]) this.set({ model: m.id, status: s }, s === m.status.value ? 1 : 0);
       }
     },
   });
@@ -129,12 +111,9 @@ export function createRouterMetrics(source: MetricsSource): RouterMetrics {
       collect() {
         this.reset();
         for (const m of models()) {
-          const part = (m["memory"] as Record<string, unknown> | undefined)?.[which] as Record<string, unknown> | undefined;
-          if (!part || typeof part !== "object") continue;
-          for (const kind of ["ram", "vram"]) {
-            const bytes = bytesOf(part[kind]);
-            if (bytes !== undefined) this.set({ model: String(m["id"]), kind }, bytes);
-          }
+          const part = m.memory?.[which];
+          if (!part) continue;
+          for (const kind of ["ram", "vram"] as const) this.set({ model: m.id, kind }, part[kind]);
         }
       },
     });
@@ -265,18 +244,4 @@ function durationText(counts: ReadonlyMap<string, ModelCounts>): string {
 /** A label value in the text format: backslash, double quote and line feed escaped. */
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-}
-
-function numberOr(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
-}
-
-/** A byte count, or (several GPUs) a list of them, summed. */
-function bytesOf(v: unknown): number | undefined {
-  if (Array.isArray(v)) {
-    const each = v.map(bytesOf);
-    return each.every((x) => x !== undefined) && each.length > 0 ? each.reduce((a, b) => a! + b!, 0) : undefined;
-  }
-  if (v !== null && typeof v === "object") return bytesOf((v as { bytes?: unknown }).bytes);
-  return numberOr(v);
 }

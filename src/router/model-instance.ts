@@ -18,6 +18,7 @@ import { exitReport, oomKillCount } from "./exit-kind.js";
 import { measureMemory } from "./memory/measure.js";
 import { modelMemoryEstimate } from "./memory/model-memory.js";
 import type { ModelEvent, ModelStatus, StopCause } from "./model-events.js";
+import type { ModelEntry } from "./model-entry.js";
 import { modelEntry, presetText } from "./model-list.js";
 import type { ExitReport, Memory, ModelView } from "./scheduler.js";
 import type { ProcessEnd } from "./supervisor.js";
@@ -272,7 +273,7 @@ export class ModelInstance {
   // ---- views ---------------------------------------------------------------------------------------------------
 
   /** GET /models entry, given its scheduler view. */
-  entry(view: ModelView, created: number): Record<string, unknown> {
+  entry(view: ModelView, created: number): ModelEntry {
     const { spec, facts } = this;
     const child = this.ctx.processes.info(this.id);
     return modelEntry({

@@ -8,6 +8,9 @@ import { formatSize } from "./memory/budget.js";
 import type { EngineName, ReadyInfo } from "../engines/types.js";
 import type { ModelView } from "./scheduler.js";
 import type { DownloadProgress } from "./model-events.js";
+import type { ModelEntry, ModelEntryStatus, ModelMemory } from "./model-entry.js";
+
+export type { ModelEntry };
 
 export interface ListedModel {
   spec: ModelSpec;
@@ -22,12 +25,12 @@ export interface ListedModel {
   /** The download an `hf-repo` preset's load starts with, while it runs. */
   download?: DownloadProgress;
   /** Its memory estimate and, loaded, what its process takes (bytes). */
-  memory?: { estimate: { ram: number; vram: number } | null; measured: { ram: number; vram: number } | null };
+  memory?: ModelMemory;
 }
 
-export function modelEntry(m: ListedModel, created: number): Record<string, unknown> {
+export function modelEntry(m: ListedModel, created: number): ModelEntry {
   const { spec, view } = m;
-  const status: Record<string, unknown> = {
+  const status: ModelEntryStatus = {
     value: view.state === "stopping" ? "unloading" : view.state,
     args: m.args,
     preset: m.preset,
@@ -39,7 +42,7 @@ export function modelEntry(m: ListedModel, created: number): Record<string, unkn
     status.failed = true;
     status.error = view.failure.reason;
   }
-  const entry: Record<string, unknown> = {
+  const entry: ModelEntry = {
     id: spec.id,
     aliases: [...spec.aliases].sort(),
     tags: [...spec.tags].sort(),
@@ -61,9 +64,39 @@ export function modelEntry(m: ListedModel, created: number): Record<string, unkn
   };
   if (m.child && view.state === "loaded") {
     if (m.child.pid !== undefined) entry.pid = m.child.pid;
-    for (const k of ["n_ctx", "n_params", "n_vocab", "slots"]) if (m.child.facts[k] !== undefined) entry[k] = m.child.facts[k];
+    for (const k of ["n_ctx", "n_params", "n_vocab", "slots"] as const) {
+      const v = m.child.facts[k];
+      if (typeof v === "number") entry[k] = v;
+    }
   }
   return entry;
+}
+
+/** What the model list reads of the router's downloads: each one under way, and whether a name is in the catalog. */
+export interface DownloadSource {
+  readonly downloads: { list(): ReadonlyArray<{ name: string; forModel?: string; progress: DownloadProgress }> };
+  resolve(name: string): string | undefined;
+}
+
+/**
+ * GET /models entries for the downloads under way that are not models yet: a preset's own download shows in its
+ * model's entry instead, and one that has finished is listed by the catalog.
+ */
+export function downloadEntries(source: DownloadSource, created: number): ModelEntry[] {
+  return source.downloads.list().filter((d) => !d.forModel && source.resolve(d.name) === undefined).map((d) => downloadEntry(d, created));
+}
+
+/**
+ * The entry of a download that is not in the catalog yet (POST /models): listed as `downloading`, its progress a
+ * fraction as a load's is, once the download knows its size.
+ */
+export function downloadEntry(d: { name: string; progress: DownloadProgress }, created: number): ModelEntry {
+  const download = { ...d.progress };
+  return {
+    id: d.name, aliases: [], tags: [], object: "model", owned_by: "llamacpp", created,
+    status: { value: "downloading", ...(download.total > 0 ? { progress: download.done / download.total } : {}), download, args: [], preset: "" },
+    path: null, size_bytes: download.total || null, source: "cache", in_flight: 0, waiting: 0, last_used: null, pinned: false,
+  };
 }
 
 /** The merged preset as INI text, as llama.cpp shows it (router-owned keys left out). */

@@ -1,42 +1,38 @@
 // Ollama's API at the router, for every engine: the listings (/api/tags, /api/ps, /api/show) come from the catalog,
 // the scheduler and each model's GGUF header; /api/chat, /api/generate and /api/embed are translated to OpenAI
-// requests (src/dialects/ollama.ts) and served like any other (translated-serve.ts). keep_alive is the model's idle
+// requests (src/dialects/ollama/) and served like any other (translated-serve.ts). keep_alive is the model's idle
 // time from then on: 0 unloads it after the request, a negative value keeps it loaded.
 import { statSync } from "node:fs";
-import {
-  OLLAMA_VERSION, OllamaStreamTranslator, ollamaChatAnswer, ollamaChatRequest, ollamaDigest, ollamaEmbedAnswer,
-  ollamaEmbedRequest, ollamaGenerateAnswer, ollamaGenerateRequest, ollamaLoadAnswer, ollamaPsEntry, ollamaShow, ollamaTag,
-  type OllamaTranslated,
-} from "../dialects/ollama.js";
-import { ollamaCapabilities } from "../dialects/ollama-models.js";
-import type { ChatCompletion } from "../dialects/openai-chat.js";
+import { ollama, type OllamaKind, type OllamaTranslated } from "../dialects/ollama/index.js";
+import type { ChatCompletion } from "../dialects/openai/index.js";
 import { readGgufSummary, type GgufSummary } from "../gguf/metadata.js";
 import type { ModelSpec } from "../catalog/catalog.js";
+import { ENDPOINTS } from "../http/endpoints.js";
 import { ApiError } from "../http/errors.js";
 import { requireObjectBody } from "../http/validate.js";
 import { checkImages } from "./dialect-routes.js";
-import { HANDLED, type Handler, type RequestContext } from "./http-server.js";
+import { addRoute, HANDLED, type Handler, type RequestContext } from "./http-server.js";
 import { Refused } from "./refusal.js";
 import { refuseDisabledEmbeddings } from "./embeddings-check.js";
 import type { Router } from "./router.js";
-import { serveTranslated, type FrameTranslator, type Timing } from "./translated-serve.js";
+import { serveTranslated } from "./translated-serve.js";
 
 export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => boolean): Map<string, Handler> {
   const routes = new Map<string, Handler>();
 
-  routes.set("GET /api/version", () => ({ version: OLLAMA_VERSION }));
+  addRoute(routes, ENDPOINTS.ollamaVersion, () => ({ version: ollama.version }));
 
-  routes.set("GET /api/tags", async () => {
-    return { models: await Promise.all(router.catalog.models.map(async (spec) => ollamaTag(await describe(spec)))) };
+  addRoute(routes, ENDPOINTS.ollamaTags, async () => {
+    return { models: await Promise.all(router.catalog.models.map(async (spec) => ollama.tag(await describe(spec)))) };
   });
 
-  routes.set("GET /api/ps", async () => {
+  addRoute(routes, ENDPOINTS.ollamaPs, async () => {
     const models = [];
     for (const spec of router.catalog.models) {
       const m = router.inspect(spec.id);
       if (!m || m.view.state !== "loaded") continue;
       const nCtx = m.child?.facts["n_ctx"];
-      models.push(ollamaPsEntry({
+      models.push(ollama.psEntry({
         ...(await describe(spec)),
         // the idle clock starts when the last request ends
         expiresAt: m.view.ttlMs === undefined ? undefined : new Date((m.view.inFlight > 0 ? Date.now() : m.view.lastUsed) + m.view.ttlMs),
@@ -48,18 +44,18 @@ export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => 
     return { models };
   });
 
-  routes.set("POST /api/show", async (ctx) => {
+  addRoute(routes, ENDPOINTS.ollamaShow, async (ctx) => {
     const body = requireObjectBody(ctx.body);
     // older clients send `name`
     const id = resolveOllama(router, body["model"] ?? body["name"]);
     const m = router.inspect(id)!;
     const { summary, modifiedAt } = await describe(m.spec);
-    return ollamaShow({
+    return ollama.show({
       ...(summary ? { summary } : {}),
       modifiedAt,
       ...(m.spec.path ? { path: m.spec.path } : {}),
       parameters: showParameters(m.spec.options as Record<string, unknown>),
-      capabilities: ollamaCapabilities({
+      capabilities: ollama.capabilities({
         template: summary?.chatTemplate ?? "",
         embeddings: m.args.includes("--embedding") || m.args.includes("--embeddings"),
         vision: router.takesImages(id) && (m.engine !== "cmd" && m.engine !== "remote"),
@@ -67,47 +63,41 @@ export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => 
     });
   });
 
-  const generation = (kind: "chat" | "generate") => async (ctx: RequestContext) => {
-    const t = kind === "chat" ? ollamaChatRequest(ctx.body) : ollamaGenerateRequest(ctx.body);
+  const generation = (kind: OllamaKind) => async (ctx: RequestContext) => {
+    const t = ollama.parseRequest(kind, ctx.body);
     const id = resolveOllama(router, t.model);
     if (t.loadOnly) return loadOnly(router, id, kind, t, autoload(ctx));
     if (kind === "chat") checkImages(router, id, t.openai);
     await serveTranslated(router, id, autoload(ctx), ctx.res, ctx.dialect, {
-      path: t.path, body: t.openai, stream: t.stream, contentType: "application/x-ndjson",
-      whole: (answer, timing) => {
-        const o = { model: t.model, ...timing };
-        return kind === "chat" ? ollamaChatAnswer(answer as ChatCompletion, o) : ollamaGenerateAnswer(answer as ChatCompletion, o);
-      },
-      frames: () => ndjsonFrames(new OllamaStreamTranslator({ kind, model: t.model })),
+      path: t.path, body: t.openai,
+      whole: (answer, timing) => ollama.answerFrom(kind, answer as ChatCompletion, { model: t.model, ...timing }),
+      ...(t.stream ? { stream: { translator: () => ollama.stream({ kind, model: t.model }), format: ollama.streamFormat } } : {}),
       ...(t.keepAlive !== undefined ? { keepAlive: t.keepAlive } : {}),
     });
     return HANDLED;
   };
-  routes.set("POST /api/chat", generation("chat"));
-  routes.set("POST /api/generate", generation("generate"));
+  addRoute(routes, ENDPOINTS.ollamaChat, generation("chat"));
+  addRoute(routes, ENDPOINTS.ollamaGenerate, generation("generate"));
 
   const embed = (legacy: boolean) => async (ctx: RequestContext) => {
-    const t = ollamaEmbedRequest(ctx.body, legacy);
+    const t = ollama.parseEmbedRequest(ctx.body, legacy);
     const id = resolveOllama(router, t.model);
     if (!t.loadOnly) refuseDisabledEmbeddings(router, id);
     if (t.loadOnly) {
       const t0 = performance.now();
       await loadOnly(router, id, "generate", t, autoload(ctx));
       const ns = Math.round((performance.now() - t0) * 1e6);
-      return ollamaEmbedAnswer({ data: [] }, { model: t.model, totalNs: ns, loadNs: ns }, legacy);
+      return ollama.embedAnswer({ data: [] }, { model: t.model, totalNs: ns, loadNs: ns }, legacy);
     }
     await serveTranslated(router, id, autoload(ctx), ctx.res, ctx.dialect, {
-      path: "/v1/embeddings", body: t.openai, stream: false, contentType: "application/json",
-      whole: (answer, timing) => ollamaEmbedAnswer(answer, { model: t.model, ...timing, ...(t.dimensions !== undefined ? { dimensions: t.dimensions } : {}) }, legacy),
-      frames: () => {
-        throw new Error("embeddings are never streamed");
-      },
+      path: "/v1/embeddings", body: t.openai,
+      whole: (answer, timing) => ollama.embedAnswer(answer, { model: t.model, ...timing, ...(t.dimensions !== undefined ? { dimensions: t.dimensions } : {}) }, legacy),
       ...(t.keepAlive !== undefined ? { keepAlive: t.keepAlive } : {}),
     });
     return HANDLED;
   };
-  routes.set("POST /api/embed", embed(false));
-  routes.set("POST /api/embeddings", embed(true));
+  addRoute(routes, ENDPOINTS.ollamaEmbed, embed(false));
+  addRoute(routes, ENDPOINTS.ollamaEmbeddings, embed(true));
   return routes;
 }
 
@@ -116,11 +106,11 @@ export function ollamaRoutes(router: Router, autoload: (ctx: RequestContext) => 
  * loaded), anything else loads it and waits for it, then applies the keep-alive.
  */
 async function loadOnly(
-  router: Router, id: string, kind: "chat" | "generate", t: Pick<OllamaTranslated, "keepAlive" | "model">, autoload: boolean,
+  router: Router, id: string, kind: OllamaKind, t: Pick<OllamaTranslated, "keepAlive" | "model">, autoload: boolean,
 ): Promise<unknown> {
   if (t.keepAlive === 0) {
     if (router.inspect(id)?.view.state === "loaded" || router.inspect(id)?.view.state === "loading") router.unload(id);
-    return ollamaLoadAnswer(t.model, kind, "unload");
+    return ollama.loadAnswer(t.model, kind, "unload");
   }
   const state = router.inspect(id)?.view.state;
   // a preload is a request like any other: with autoload off, it does not load
@@ -135,7 +125,7 @@ async function loadOnly(
     }
   }
   if (t.keepAlive !== undefined) router.keepAlive(id, t.keepAlive);
-  return ollamaLoadAnswer(t.model, kind, "load");
+  return ollama.loadAnswer(t.model, kind, "load");
 }
 
 /** Ollama names carry a tag; a model listed without one is found under `name:latest` too, as Ollama's are. */
@@ -164,7 +154,7 @@ async function describe(spec: ModelSpec): Promise<{ name: string; sizeBytes: num
   const summary = spec.path ? await readGgufSummary(spec.path).catch(() => undefined) : undefined;
   return {
     name: spec.id, sizeBytes: file?.size ?? 0, modifiedAt: file ? new Date(file.mtimeMs) : new Date(0),
-    digest: ollamaDigest(spec.path ?? spec.id, file?.size ?? 0, file?.mtimeMs ?? 0), ...(summary ? { summary } : {}),
+    digest: ollama.digest(spec.path ?? spec.id, file?.size ?? 0, file?.mtimeMs ?? 0), ...(summary ? { summary } : {}),
   };
 }
 
@@ -178,14 +168,4 @@ function showParameters(options: Record<string, unknown>): Record<string, unknow
   const out: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(names)) if (options[key] !== undefined) out[name] = options[key];
   return out;
-}
-
-/** Frames for Ollama's stream: one JSON object per line. */
-function ndjsonFrames(translator: OllamaStreamTranslator): FrameTranslator {
-  const line = (o: unknown) => `${JSON.stringify(o)}\n`;
-  return {
-    push: (chunk) => translator.push(chunk as Parameters<OllamaStreamTranslator["push"]>[0]).map(line),
-    finish: (timing: Timing) => translator.finish(timing).map(line),
-    error: (e) => line({ error: e.message }),
-  };
 }

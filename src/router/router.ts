@@ -19,6 +19,7 @@ import type { Catalog, ModelSpec } from "../catalog/catalog.js";
 import { PresetError } from "../catalog/presets.js";
 import { diffCatalogs } from "../catalog/diff.js";
 import { Downloads } from "./downloads.js";
+import type { ModelEntry } from "./model-entry.js";
 import { ModelEvents, type ModelStatus } from "./model-events.js";
 import { factsOf, ModelInstance, type InstanceContext, type ModelFacts } from "./model-instance.js";
 import { Refused, type RouterError } from "./refusal.js";
@@ -266,9 +267,10 @@ export class Router implements LeaseSource {
     for (const m of next.models) if (m.loadOnStartup && added.has(m.id)) this.scheduler.onLoadRequest(m.id);
   }
 
-  list(): Record<string, unknown>[] {
+  /** GET /models: every model of the catalog. */
+  list(): ModelEntry[] {
     const created = Math.floor(Date.now() / 1000);
-    const out: Record<string, unknown>[] = [];
+    const out: ModelEntry[] = [];
     for (const spec of this.catalog.models) {
       const view = this.scheduler.view(spec.id);
       if (view) out.push(this.instances.get(spec.id)!.entry(view, created));
@@ -298,16 +300,6 @@ export class Router implements LeaseSource {
   /** Whether a model can see images (see ModelInstance.takesImages). */
   takesImages(model: string): boolean {
     return this.instances.get(model)!.takesImages;
-  }
-
-  /** GET /models entries for downloads under way (models not in the catalog yet). */
-  listDownloads(): Record<string, unknown>[] {
-    const created = Math.floor(Date.now() / 1000);
-    return this.downloads.list().filter((d) => !d.forModel && this.resolve(d.name) === undefined).map((d) => ({
-      id: d.name, aliases: [], tags: [], object: "model", owned_by: "llamacpp", created,
-      status: { value: "downloading", progress: { ...d.progress }, args: [], preset: "" },
-      path: null, size_bytes: d.progress.total || null, source: "cache", in_flight: 0, waiting: 0, last_used: null, pinned: false,
-    }));
   }
 
   /** Cancels the download of `name` under way (POST /models/unload or DELETE /models of a model not in the catalog yet). */

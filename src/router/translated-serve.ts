@@ -5,6 +5,8 @@
 import type { ServerResponse } from "node:http";
 import { createParser } from "eventsource-parser";
 import { errorBody, upstreamErrorBody, type ErrorDialect } from "../dialects/errors.js";
+import type { ChatCompletionChunk } from "../dialects/openai/index.js";
+import type { StreamEvent, StreamFormat, StreamTranslator, Timing } from "../dialects/stream.js";
 import { ApiError } from "../http/errors.js";
 import { sendError, sendJson } from "../http/respond.js";
 import type { KeepAlive } from "./scheduler.js";
@@ -12,29 +14,13 @@ import { noteUsage } from "./request-log.js";
 import { serveWith, type LeaseSource } from "./serve.js";
 import { describe } from "./upstream.js";
 
-/** Nanoseconds (Ollama reports durations so): the whole exchange, and the part of it spent waiting for a load. */
-export interface Timing {
-  totalNs: number;
-  loadNs: number;
-}
-
-/** A dialect's streamed answer, as the bytes to write: OpenAI chunks in, frames (SSE events, NDJSON lines) out. */
-export interface FrameTranslator {
-  push(chunk: unknown): string[];
-  finish(timing: Timing): string[];
-  /** The frame that ends a stream that failed after it started. */
-  error(e: ApiError): string;
-}
-
 export interface Translation {
   /** The OpenAI path and body sent upstream (its `stream` flag already set as the client asked). */
   path: string;
   body: Record<string, unknown>;
-  stream: boolean;
-  /** The content type of the streamed answer. */
-  contentType: string;
   whole(answer: unknown, timing: Timing): unknown;
-  frames(): FrameTranslator;
+  /** When the client asked for a stream: the dialect's translator for it, and how its events are written. */
+  stream?: { translator(): StreamTranslator; format: StreamFormat };
   /** Applied to the model when the answer is done (Ollama's keep_alive). */
   keepAlive?: KeepAlive;
 }
@@ -52,7 +38,7 @@ export function serveTranslated(
       if (!res.writableFinished) ac.abort();
     };
     res.on("close", onClose);
-    let frames: FrameTranslator | undefined;
+    let streaming: { translator: StreamTranslator; format: StreamFormat } | undefined;
     try {
       const a = await lease.upstream.post(t.path, t.body, ac.signal);
       if (typeof a === "string") return a;
@@ -69,9 +55,10 @@ export function serveTranslated(
         sendJson(res, 200, t.whole(answer, timing()));
         return;
       }
-      frames = t.frames();
-      const out = frames;
-      res.writeHead(200, { "content-type": t.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" });
+      streaming = { translator: t.stream.translator(), format: t.stream.format };
+      const { translator, format } = streaming;
+      const frames = (events: StreamEvent[]) => events.map((e) => format.frame(e));
+      res.writeHead(200, { "content-type": format.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" });
       res.flushHeaders();
       let pending: string[] = [];
       let failed = false;
@@ -82,13 +69,13 @@ export function serveTranslated(
           const err = (chunk as { error?: unknown } | null)?.error;
           if (err !== undefined) {
             const code = (err as { code?: unknown }).code;
-            pending.push(out.error(new ApiError(typeof code === "number" ? code : 500, upstreamMessage(chunk))));
+            pending.push(format.frame(translator.error(new ApiError(typeof code === "number" ? code : 500, upstreamMessage(chunk)))));
             failed = true;
             return;
           }
           const c = chunk as { usage?: unknown; timings?: unknown } | null;
           if (c?.usage || c?.timings) noteUsage(res, chunk);
-          pending.push(...out.push(chunk));
+          pending.push(...frames(translator.push(chunk as ChatCompletionChunk)));
         },
       });
       const dec = new TextDecoder();
@@ -101,14 +88,14 @@ export function serveTranslated(
         }
         if (failed) break;
       }
-      if (!failed) pending.push(...out.finish(timing()));
+      if (!failed) pending.push(...frames(translator.finish(timing())));
       lease.release(t.keepAlive);
       res.end(pending.join(""));
     } catch (err) {
       if (ac.signal.aborted || res.destroyed) return;
       const e = new ApiError(502, `model '${id}' did not answer: ${describe(err)}`, { type: "server_error" });
       if (!res.headersSent) sendError(res, e, errorBody(dialect, e));
-      else res.end(frames ? frames.error(e) : undefined);
+      else res.end(streaming ? streaming.format.frame(streaming.translator.error(e)) : undefined);
     } finally {
       res.off("close", onClose);
     }
@@ -128,17 +115,4 @@ function upstreamMessage(chunk: unknown): string {
   const e = (chunk as { error?: { message?: unknown } | string }).error;
   if (typeof e === "string") return e;
   return typeof e?.message === "string" ? e.message : "the model failed while streaming";
-}
-
-/** Frames for dialects that stream server-sent events with names (Anthropic, Responses). */
-export function sseFrames<T>(
-  translator: { push(chunk: T): Array<{ event: string; data: unknown }>; finish(): Array<{ event: string; data: unknown }> },
-  errorData: (e: ApiError) => unknown,
-): FrameTranslator {
-  const frame = (e: { event: string; data: unknown }) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
-  return {
-    push: (chunk) => translator.push(chunk as T).map(frame),
-    finish: () => translator.finish().map(frame),
-    error: (e) => frame({ event: "error", data: errorData(e) }),
-  };
 }

@@ -1,15 +1,11 @@
 // The Anthropic Messages ⇄ OpenAI chat-completions translation, without a server.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  anthropicError,
-  anthropicErrorType,
-  anthropicToChat,
-  chatToAnthropic,
-  openAiErrorToAnthropic,
-} from "../../src/dialects/anthropic.js";
-import { type AnthropicSseEvent, AnthropicStreamTranslator } from "../../src/dialects/anthropic-stream.js";
-import type { ChatCompletionChunk } from "../../src/dialects/openai-chat.js";
+import { chatToAnthropic } from "../../src/dialects/anthropic/answer.js";
+import { anthropicError, anthropicErrorType, openAiErrorToAnthropic } from "../../src/dialects/anthropic/errors.js";
+import { anthropicToChat } from "../../src/dialects/anthropic/request.js";
+import { type AnthropicSseEvent, AnthropicStreamTranslator } from "../../src/dialects/anthropic/stream.js";
+import type { ChatCompletionChunk } from "../../src/dialects/openai/chat.js";
 import { ApiError } from "../../src/http/errors.js";
 
 /** Asserts a 400 whose message names `field`. */

@@ -1,27 +1,11 @@
 // The Ollama API ⇄ OpenAI translation, and the GGUF header summary its model listings use, without a server.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  OLLAMA_VERSION,
-  OllamaStreamTranslator,
-  ollamaCapabilities,
-  ollamaChatAnswer,
-  ollamaChatRequest,
-  ollamaDetails,
-  ollamaDigest,
-  ollamaEmbedAnswer,
-  ollamaEmbedRequest,
-  ollamaError,
-  ollamaGenerateAnswer,
-  ollamaGenerateRequest,
-  ollamaLoadAnswer,
-  ollamaPsEntry,
-  ollamaShow,
-  ollamaTag,
-  parseKeepAlive,
-  sniffImageType,
-} from "../../src/dialects/ollama.js";
-import type { ChatCompletionChunk, CompletionChunk } from "../../src/dialects/openai-chat.js";
+import { ollamaChatAnswer, ollamaEmbedAnswer, ollamaError, ollamaGenerateAnswer, ollamaLoadAnswer } from "../../src/dialects/ollama/answer.js";
+import { OLLAMA_VERSION, ollamaCapabilities, ollamaDetails, ollamaDigest, ollamaPsEntry, ollamaShow, ollamaTag } from "../../src/dialects/ollama/models.js";
+import { ollamaChatRequest, ollamaEmbedRequest, ollamaGenerateRequest, parseKeepAlive, sniffImageType } from "../../src/dialects/ollama/request.js";
+import { OllamaStreamTranslator } from "../../src/dialects/ollama/stream.js";
+import type { ChatCompletionChunk, CompletionChunk } from "../../src/dialects/openai/chat.js";
 import { formatParameterSize, readGgufSummary, summaryOf } from "../../src/gguf/metadata.js";
 import { gguf, GgufWriter } from "../../src/gguf/writer.js";
 import { ApiError } from "../../src/http/errors.js";

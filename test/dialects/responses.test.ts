@@ -1,9 +1,10 @@
 // The OpenAI Responses ⇄ chat-completions translation, without a server.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { chatToResponse, responsesToChat } from "../../src/dialects/responses.js";
-import { ResponsesStreamTranslator, type ResponsesSseEvent } from "../../src/dialects/responses-stream.js";
-import type { ChatCompletionChunk } from "../../src/dialects/openai-chat.js";
+import { chatToResponse } from "../../src/dialects/responses/answer.js";
+import { responsesToChat } from "../../src/dialects/responses/request.js";
+import { ResponsesStreamTranslator, type ResponsesSseEvent } from "../../src/dialects/responses/stream.js";
+import type { ChatCompletionChunk } from "../../src/dialects/openai/chat.js";
 import { ApiError } from "../../src/http/errors.js";
 
 function assertRejects(body: unknown, field: string): void {

@@ -4,6 +4,7 @@
 import { createParser } from "eventsource-parser";
 // The wire format's types come from the server's own definitions (types only: nothing of the server is bundled)
 import type { DownloadProgress, ModelEvent } from "../../src/router/model-events";
+import type { ModelEntry, ModelEntryStatus } from "../../src/router/model-entry";
 export type { DownloadProgress, ModelEvent };
 
 const KEY_STORAGE = "corral.apiKey";
@@ -91,40 +92,16 @@ export async function readSse(res: Response, onData: (data: string) => void): Pr
 }
 
 /**
- * One entry of GET /models (the router's shape; `corral -m` answers a single entry with `meta`). The models feed
- * (models/store.ts) keeps `status.progress` a number (the load's fraction, or the download's) and moves a
- * download's details to `status.download`.
+ * One model as the views show it: a GET /models entry (the router's ModelEntry). `corral -m` answers a single entry
+ * of its own, with fewer fields and its facts under `meta`, and the models feed (models/store.ts) lists a download
+ * from its first event, before GET /models does: so all but the id and the status's value may be missing.
  */
-export interface ModelInfo {
+export type ModelInfo = Partial<Omit<ModelEntry, "id" | "status">> & {
   id: string;
-  aliases?: string[];
-  tags?: string[];
-  status: {
-    value: "unloaded" | "loading" | "loaded" | "unloading" | "downloading" | string;
-    progress?: number;
-    failed?: boolean;
-    exit_code?: number | null;
-    error?: string;
-    args?: string[];
-    preset?: string;
-    download?: DownloadProgress;
-  };
-  path?: string | null;
-  size_bytes?: number | null;
-  source?: string;
-  engine?: string;
-  in_flight?: number;
-  waiting?: number;
-  last_used?: number | null;
-  pinned?: boolean;
-  ttl?: number;
-  memory?: { estimate: { ram: number; vram: number } | null; measured: { ram: number; vram: number } | null };
-  n_ctx?: number;
-  n_params?: number;
-  pid?: number;
+  status: Partial<ModelEntryStatus> & Pick<ModelEntryStatus, "value">;
   /** `corral -m`: llama-server's facts of the one model. */
   meta?: { n_ctx?: number; n_params?: number; size?: number; n_ctx_train?: number };
-}
+};
 
 /** A model's status as every view names it: a failed load or crash shows as "failed" rather than "unloaded". */
 export function statusWord(m: ModelInfo): string {

@@ -11,6 +11,7 @@ export const cmdEngine: EngineModule = {
   name: "cmd",
   // whatever the command runs, OpenAI chat completions are the one dialect every OpenAI-compatible server speaks
   dialects: new Set(["openai"]),
+  // what it runs is not known: every routed path is forwarded
   unservedPaths: new Set(),
   program: (spec) => splitCommandLine(spec.cmd ?? "")[0],
   args: (spec) => splitCommandLine(spec.cmd ?? "").slice(1),

@@ -2,6 +2,7 @@
 // router drives its children (src/engines/llama-server/state-lines.ts): LLAMA_SERVER_ROUTER_PORT in the
 // environment, stdin held open, readiness and load progress from its state lines, `cmd_router_to_child:exit` to
 // stop. Every llama-server flag reaches it: corral's known options rendered from the table, the rest verbatim.
+import { unservedPaths } from "../../http/endpoints.js";
 import { renderChildArgs } from "../../options/child-args.js";
 import type { ModelSpec } from "../../catalog/catalog.js";
 import { modelEnv, type EngineModule } from "../launch.js";
@@ -31,7 +32,7 @@ export function llamaServerEngine(binaryOf: (spec: ModelSpec) => string): Engine
   return {
     name: "llama-server",
     dialects: new Set(["openai", "anthropic", "responses"]),
-    unservedPaths: new Set(),
+    unservedPaths: unservedPaths("llama-server"),
     program: (spec) => binaryOf(spec),
     args(spec, socketPath, extra) {
       return [

@@ -1,5 +1,6 @@
 // The built-in engine: corral's own model server (node-llama-cpp) in a forked Node process. It works right after
 // `npm install`, with no compiler, and is the only engine with a warm spare (Node's start-up is what it hides).
+import { unservedPaths } from "../../http/endpoints.js";
 import { renderChildArgs } from "../../options/child-args.js";
 import type { ModelSpec } from "../../catalog/catalog.js";
 import { presetKeyNames } from "../../catalog/presets.js";
@@ -27,8 +28,7 @@ export function nodeEngine(cfg: NodeEngineConfig): EngineModule & { sparePlan(ba
   return {
     name: "node",
     dialects: new Set(["openai", "anthropic", "responses"]),
-    // fill-in-the-middle is not implemented by the model server (see README, "what the built-in engine lacks")
-    unservedPaths: new Set(["/infill"]),
+    unservedPaths: unservedPaths("node"),
     program: () => cfg.programName,
     args(spec, socketPath, extra) {
       return [

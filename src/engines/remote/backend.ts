@@ -8,6 +8,7 @@ const REMOTE_READY_TIMEOUT_MS = 10_000;
 export const remoteEngine: EngineModule = {
   name: "remote",
   dialects: new Set(["openai"]),
+  // what it runs is not known: every routed path is forwarded
   unservedPaths: new Set(),
   program: () => undefined,
   args: (spec) => [spec.proxy ?? ""],

@@ -5,11 +5,12 @@ import { type Json, type JsonObject, optString, requireObjectBody, typeName } fr
 import type { Engine } from "../engine/engine.js";
 import type { ServerState } from "../server/state.js";
 import { requireReady } from "./ready.js";
+import { ENDPOINTS } from "../../http/endpoints.js";
+import { routeEndpoint } from "./endpoint-route.js";
 
 export function registerEmbeddingRoutes(app: FastifyInstance, state: ServerState): void {
-  for (const path of ["/v1/embeddings", "/embeddings", "/embedding"]) {
-    app.post(path, async (req) => runEmbeddings(state, requireObjectBody(req.body), { openAiOnly: path === "/v1/embeddings" }));
-  }
+  routeEndpoint(app, ENDPOINTS.embeddings, async (req) => runEmbeddings(state, requireObjectBody(req.body), { openAiOnly: true }));
+  routeEndpoint(app, ENDPOINTS.embedding, async (req) => runEmbeddings(state, requireObjectBody(req.body), { openAiOnly: false }));
 }
 
 /**

@@ -24,18 +24,19 @@ import { readSamplingParams } from "../requests/sampling-params.js";
 import type { ServerState } from "../server/state.js";
 import { piecesOf } from "../generation/token-pieces.js";
 import { requireReady } from "./ready.js";
+import { ENDPOINTS } from "../../http/endpoints.js";
+import { routeEndpoint } from "./endpoint-route.js";
 
 export type { Flavor } from "../requests/request-options.js";
 
 export function registerGenerationRoutes(app: FastifyInstance, state: ServerState): void {
   const handler = (flavor: Flavor) => (req: FastifyRequest, reply: FastifyReply) => handle(flavor, state, req, reply);
-  for (const p of ["/v1/chat/completions", "/chat/completions"]) app.post(p, handler("chat"));
-  app.post("/v1/completions", handler("oai-completion"));
-  // as in llama-server, /completions without /v1 is the native endpoint
-  for (const p of ["/completion", "/completions"]) app.post(p, handler("native"));
-  for (const p of ["/v1/chat/completions/input_tokens", "/chat/completions/input_tokens"]) {
-    app.post(p, async (req) => ({ input_tokens: chatPrompt(state, requireObjectBody(req.body)).tokens.length, object: "response.input_tokens" }));
-  }
+  routeEndpoint(app, ENDPOINTS.chat, handler("chat"));
+  routeEndpoint(app, ENDPOINTS.completions, handler("oai-completion"));
+  routeEndpoint(app, ENDPOINTS.completion, handler("native"));
+  routeEndpoint(app, ENDPOINTS.chatInputTokens, async (req) => ({
+    input_tokens: chatPrompt(state, requireObjectBody(req.body)).tokens.length, object: "response.input_tokens",
+  }));
 }
 
 async function handle(flavor: Flavor, state: ServerState, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {

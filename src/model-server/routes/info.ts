@@ -5,22 +5,20 @@ import { VERSION } from "../../util/version.js";
 import type { ServerState } from "../server/state.js";
 import { requireReady } from "./ready.js";
 import { uiSettings } from "../server/ui-settings.js";
+import { ENDPOINTS } from "../../http/endpoints.js";
+import { routeEndpoint } from "./endpoint-route.js";
 
 export const BUILD_INFO = `corral-${VERSION} (node-llama-cpp 3.21.1)`;
 
 export function registerInfoRoutes(app: FastifyInstance, state: ServerState): void {
-  for (const path of ["/health", "/v1/health"]) {
-    app.get(path, async () => {
-      requireReady(state);
-      return { status: "ok" };
-    });
-  }
+  routeEndpoint(app, ENDPOINTS.health, async () => {
+    requireReady(state);
+    return { status: "ok" };
+  });
 
-  for (const path of ["/v1/models", "/models"]) {
-    app.get(path, async () => ({ object: "list", data: [modelEntry(state)] }));
-  }
+  routeEndpoint(app, ENDPOINTS.models, async () => ({ object: "list", data: [modelEntry(state)] }));
 
-  app.get("/props", async () => {
+  routeEndpoint(app, ENDPOINTS.props, async () => {
     const { engine, template } = requireReady(state);
     const f = engine.facts;
     const o = state.opts;
@@ -44,7 +42,7 @@ export function registerInfoRoutes(app: FastifyInstance, state: ServerState): vo
     };
   });
 
-  app.get("/slots", async (req) => {
+  routeEndpoint(app, ENDPOINTS.slots, async (req) => {
     if (!state.opts.slots) throw new ApiError(501, "This server does not support slots endpoint. Start it with `--slots`");
     const { engine, pool } = requireReady(state);
     const query = req.query as Record<string, unknown>;

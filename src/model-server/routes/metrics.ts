@@ -3,10 +3,12 @@
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../http/errors.js";
 import type { ServerState } from "../server/state.js";
+import { ENDPOINTS } from "../../http/endpoints.js";
+import { routeEndpoint } from "./endpoint-route.js";
 
 export async function registerMetricsRoute(app: FastifyInstance, state: ServerState): Promise<void> {
   if (!state.opts.metrics) {
-    app.get("/metrics", async () => {
+    routeEndpoint(app, ENDPOINTS.metrics, async () => {
       throw new ApiError(501, "This server does not support metrics endpoint. Start it with `--metrics`");
     });
     return;
@@ -29,7 +31,7 @@ export async function registerMetricsRoute(app: FastifyInstance, state: ServerSt
     s.predictedSecondsTotal > 0 ? s.predictedTokensTotal / s.predictedSecondsTotal : 0);
   gauge("llamacpp:requests_processing", "Number of requests processing.", () => state.ready?.pool.processing ?? 0);
   gauge("llamacpp:requests_deferred", "Number of requests deferred.", () => state.ready?.pool.deferred ?? 0);
-  app.get("/metrics", async (_req, reply) => {
+  routeEndpoint(app, ENDPOINTS.metrics, async (_req, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });

@@ -3,9 +3,11 @@
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../http/errors.js";
 import type { ServerState } from "../server/state.js";
+import { ENDPOINTS } from "../../http/endpoints.js";
+import { routeEndpoint } from "./endpoint-route.js";
 
 export function registerPropsUpdateRoute(app: FastifyInstance, state: ServerState): void {
-  app.post("/props", async () => {
+  routeEndpoint(app, ENDPOINTS.propsUpdate, async () => {
     if (!state.opts.props) {
       throw new ApiError(501, "This server does not support changing global properties. Start it with `--props`");
     }

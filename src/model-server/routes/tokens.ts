@@ -7,6 +7,8 @@ import type { ServerState } from "../server/state.js";
 import { requireReady } from "./ready.js";
 import type { Engine } from "../engine/engine.js";
 import { tokenPieces } from "../generation/token-pieces.js";
+import { ENDPOINTS } from "../../http/endpoints.js";
+import { routeEndpoint } from "./endpoint-route.js";
 
 const piecesOf = new WeakMap<Engine, (id: Token) => string | number[]>();
 
@@ -34,7 +36,7 @@ function pieceOf(engine: Engine): (id: Token) => string | number[] {
 }
 
 export function registerTokenRoutes(app: FastifyInstance, state: ServerState): void {
-  app.post("/tokenize", async (req) => {
+  routeEndpoint(app, ENDPOINTS.tokenize, async (req) => {
     const body = requireObjectBody(req.body);
     const { engine } = requireReady(state);
     const content = optString(body, "content");
@@ -50,7 +52,7 @@ export function registerTokenRoutes(app: FastifyInstance, state: ServerState): v
     return { tokens: tokens.map((id) => ({ id, piece: piece(id) })) };
   });
 
-  app.post("/detokenize", async (req) => {
+  routeEndpoint(app, ENDPOINTS.detokenize, async (req) => {
     const body = requireObjectBody(req.body);
     const { engine } = requireReady(state);
     const tokens = optArray(body, "tokens") ?? [];
@@ -64,7 +66,7 @@ export function registerTokenRoutes(app: FastifyInstance, state: ServerState): v
 
   // the prompt a chat request would get, as llama-server's: chat_template_kwargs, reasoning_effort, tool_choice
   // "none" and an assistant prefill all count
-  app.post("/apply-template", async (req) => {
+  routeEndpoint(app, ENDPOINTS.applyTemplate, async (req) => {
     const body = requireObjectBody(req.body);
     const { template } = requireReady(state);
     return { prompt: renderChatPrompt(template, body).text };

@@ -44,16 +44,6 @@ export function subscribeModels(fn: () => void): () => void {
   };
 }
 
-/** A download entry's progress is an object; the views read a fraction in `progress` and the rest in `download`. */
-function normalise(m: ModelInfo): ModelInfo {
-  const p = m.status.progress as unknown;
-  if (p === null || typeof p !== "object") return m;
-  const download = p as DownloadProgress;
-  const { progress: _raw, ...status } = m.status;
-  const progress = downloadFraction(download);
-  return { ...m, status: { ...status, download, ...(progress !== undefined ? { progress } : {}) } };
-}
-
 /** How far a download got, where its size is known. */
 function downloadFraction(d: DownloadProgress | undefined): number | undefined {
   return d && d.total > 0 ? d.done / d.total : undefined;
@@ -79,7 +69,7 @@ export function refreshModels(soon = false): Promise<void> {
     (r) => {
       // an older read answering late must not undo a newer one
       if (mine !== reading) return;
-      const models = r.data.map(normalise);
+      const models = r.data;
       // the shape tells the mode until /props has (/props needs the key; /models does not)
       const mode = state.mode ?? (models.some((m) => m.source !== undefined) ? "router" : models.length > 0 ? "single" : undefined);
       set({ models, mode, error: undefined, ...(mode === "single" ? { live: true } : {}) });
@@ -201,8 +191,9 @@ function apply(ev: ModelEvent): void {
       const status: ModelInfo["status"] = { value: d.status, ...(download ? { download } : {}), ...(progress !== undefined ? { progress } : {}) };
       const { [ev.model]: _gone, ...failedDownloads } = state.failedDownloads;
       if (i < 0) {
+        const listed: ModelInfo = { id: ev.model, status, source: "cache", size_bytes: download?.total ?? null };
         set({
-          models: [...models, { id: ev.model, status, source: "cache", size_bytes: download?.total ?? null }].sort((a, b) => a.id.localeCompare(b.id)),
+          models: [...models, listed].sort((a, b) => a.id.localeCompare(b.id)),
           failedDownloads,
         });
       } else {

@@ -1,9 +1,13 @@
 // OpenAI chat.completion.chunk events → Anthropic's streaming events. OpenAI streams flat deltas; Anthropic
 // streams numbered content blocks that open, grow and close one at a time (thinking, then text, then each
 // tool call), framed by message_start and message_delta/message_stop. This translator keeps that state.
-import { type AnthropicStopReason, toAnthropicId, toAnthropicUsage, toStopReason } from "./anthropic.js";
-import type { ChatCompletionChunk, ChatUsage } from "./openai-chat.js";
-import { idSuffix } from "./openai-chat.js";
+import type { ApiError } from "../../http/errors.js";
+import type { ChatCompletionChunk, ChatUsage } from "../openai/chat.js";
+import { idSuffix } from "../openai/chat.js";
+import type { ChatStreamOptions } from "../dialect.js";
+import type { StreamTranslator } from "../stream.js";
+import { type AnthropicStopReason, toAnthropicId, toAnthropicUsage, toStopReason } from "./answer.js";
+import { anthropicError } from "./errors.js";
 
 /** One SSE event, written as `event: <event>` and `data: <json>`. */
 export interface AnthropicSseEvent {
@@ -11,19 +15,9 @@ export interface AnthropicSseEvent {
   data: Record<string, unknown>;
 }
 
-export interface AnthropicStreamOptions {
-  /** The model name to report; else the chunks' own. */
-  model?: string;
-  /**
-   * Prompt tokens, for message_start. OpenAI streams report usage only at the end, but Anthropic clients read the
-   * input size from the first event, so the caller counts it beforehand where it can.
-   */
-  inputTokens?: number;
-}
-
 type BlockKind = "thinking" | "text" | "tool_use";
 
-export class AnthropicStreamTranslator {
+export class AnthropicStreamTranslator implements StreamTranslator {
   private started = false;
   private finished = false;
   private blocks = 0;
@@ -34,7 +28,11 @@ export class AnthropicStreamTranslator {
   private matchedStop: unknown = null;
   private usage: ChatUsage | undefined;
 
-  constructor(private readonly o: AnthropicStreamOptions = {}) {}
+  /**
+   * `inputTokens` is for message_start: OpenAI streams report usage only at the end, but Anthropic clients read the
+   * input size from the first event, so the caller counts it beforehand where it can.
+   */
+  constructor(private readonly o: ChatStreamOptions = {}) {}
 
   /** The events one OpenAI chunk becomes (none for chunks that carry nothing Anthropic has a place for). */
   push(chunk: ChatCompletionChunk): AnthropicSseEvent[] {
@@ -94,6 +92,11 @@ export class AnthropicStreamTranslator {
     }));
     out.push(ev("message_stop", {}));
     return out;
+  }
+
+  /** Anthropic's `error` event, which ends a stream that failed after it started. */
+  error(e: ApiError): AnthropicSseEvent {
+    return { event: "error", data: { ...anthropicError(e.status, e.message) } };
   }
 
   private stopReason(): { stop_reason: AnthropicStopReason; stop_sequence: string | null } {

@@ -3,8 +3,10 @@
 // then response.completed with the whole Response. llama.cpp's telemetry rides along as it does on
 // llama-server: `prompt_progress` on a response.in_progress event, `timings` on the event a chunk produced last
 // and on response.completed.
-import { type ChatCompletionChunk, type ChatToolCall, type ChatUsage, idSuffix } from "./openai-chat.js";
-import { functionCallItem, messageItem, outputTextPart, reasoningItem, responseFrame, responseIds, toResponseUsage } from "./responses.js";
+import type { ApiError } from "../../http/errors.js";
+import { type ChatCompletionChunk, type ChatToolCall, type ChatUsage, idSuffix } from "../openai/chat.js";
+import type { StreamTranslator } from "../stream.js";
+import { functionCallItem, messageItem, outputTextPart, reasoningItem, responseFrame, responseIds, toResponseUsage } from "./answer.js";
 
 export interface ResponsesSseEvent {
   event: string;
@@ -16,7 +18,7 @@ type Open =
   | { kind: "message"; index: number; id: string; text: string }
   | { kind: "function_call"; index: number; call: ChatToolCall; nth: number; args: string };
 
-export class ResponsesStreamTranslator {
+export class ResponsesStreamTranslator implements StreamTranslator {
   private ids: ReturnType<typeof responseIds> | undefined;
   private model = "";
   private createdAt = 0;
@@ -76,6 +78,11 @@ export class ResponsesStreamTranslator {
     if (this.timings) completed["timings"] = this.timings;
     out.push(this.ev("response.completed", completed));
     return out;
+  }
+
+  /** The `error` event, which ends a stream that failed after it started. */
+  error(e: ApiError): ResponsesSseEvent {
+    return { event: "error", data: { type: "error", code: e.type, message: e.message, param: null } };
   }
 
   private start(chunk: ChatCompletionChunk, out: ResponsesSseEvent[]): void {

@@ -1,8 +1,8 @@
 // OpenAI answers as Ollama's: a chat completion becomes an /api/chat or /api/generate answer, an embeddings list an
 // /api/embed one. Ollama reports durations in nanoseconds; the prompt and generation times come from llama.cpp's
 // `timings` where the engine sends them (llama-server and corral do), else they are 0.
-import type { Json, JsonObject } from "../http/validate.js";
-import { type ChatCompletion, type ChatToolCall, type ChatUsage, type CompletionResponse, parseArguments } from "./openai-chat.js";
+import type { Json, JsonObject } from "../../http/validate.js";
+import { type ChatCompletion, type ChatToolCall, type ChatUsage, type CompletionResponse, parseArguments } from "../openai/chat.js";
 
 /** What the caller measured: the whole request, and the part of it spent loading the model. */
 export interface AnswerTiming {

@@ -1,11 +1,7 @@
-// OpenAI's Responses API as a dialect of chat completions: a Responses request becomes a chat-completions body and
-// a chat.completion becomes a Response object. Pure functions, shared by the model server and (later) the router.
+// OpenAI Responses requests as chat-completions bodies. Pure functions, shared by the model server and the router.
 // Nothing is stored, so `previous_response_id` cannot be honoured: clients send the whole conversation in `input`.
-// The streaming half is in responses-stream.ts.
-import { type Json, type JsonObject, optNumber, optObject, optString, requireObjectBody, typeName } from "../http/validate.js";
-import { fail, isObject, requireString } from "./fields.js";
-import { type ChatCompletion, type ChatToolCall, idSuffix, readUsage } from "./openai-chat.js";
-
+import { type Json, type JsonObject, optNumber, optObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
+import { fail, isObject, requireString } from "../fields.js";
 
 /**
  * Fields that only the Responses API has (translated below, or meaningless without stored responses). Every other
@@ -181,88 +177,4 @@ function readTextFormat(v: Json | undefined): JsonObject | undefined {
     return { type: "json_schema", json_schema: { name: optString(format, "name", "text.format.") ?? "response", schema } };
   }
   return fail("text.format.type", `must be text, json_object or json_schema, got ${typeName(type ?? null)}`);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Response: chat.completion → Response
-
-export interface ResponseUsage {
-  input_tokens: number;
-  input_tokens_details: { cached_tokens: number };
-  output_tokens: number;
-  output_tokens_details: { reasoning_tokens: number };
-  total_tokens: number;
-}
-
-export function toResponseUsage(u: ChatCompletion["usage"]): ResponseUsage {
-  const { prompt, cached, completion } = readUsage(u);
-  return {
-    input_tokens: prompt,
-    input_tokens_details: { cached_tokens: cached },
-    output_tokens: completion,
-    output_tokens_details: { reasoning_tokens: 0 },
-    total_tokens: prompt + completion,
-  };
-}
-
-/** The ids of a response and its items, all derived from the chat completion's id. */
-export function responseIds(openAiId: string | undefined): { response: string; message: string; reasoning: string } {
-  const s = idSuffix(openAiId);
-  return { response: `resp_${s}`, message: `msg_${s}`, reasoning: `rs_${s}` };
-}
-
-export const messageItem = (id: string, text: string, status: "in_progress" | "completed") => ({
-  id, type: "message", status, role: "assistant",
-  content: status === "completed" ? [outputTextPart(text)] : [],
-});
-
-export const outputTextPart = (text: string) => ({ type: "output_text", text, annotations: [], logprobs: [] });
-
-export const reasoningItem = (id: string, text: string, status: "in_progress" | "completed") => ({
-  id, type: "reasoning", status, summary: [],
-  content: status === "completed" ? [{ type: "reasoning_text", text }] : [],
-});
-
-export const functionCallItem = (call: ChatToolCall, status: "in_progress" | "completed", index: number) => ({
-  id: `fc_${idSuffix(call.id)}${index > 0 ? `_${index}` : ""}`,
-  type: "function_call",
-  status,
-  call_id: call.id ?? `call_${idSuffix(undefined)}`,
-  name: call.function?.name ?? "",
-  arguments: status === "completed" ? (call.function?.arguments ?? "") : "",
-});
-
-/**
- * The Response object's frame. A response cut short by max_output_tokens still says "completed", as llama-server
- * does: its streaming clients wait for response.completed, and the Responses API would send another event.
- */
-export function responseFrame(ids: { response: string }, model: string, createdAt: number, status: "in_progress" | "completed") {
-  return {
-    id: ids.response,
-    object: "response",
-    created_at: createdAt,
-    status,
-    model,
-    output: [] as unknown[],
-    error: null,
-    incomplete_details: null,
-    usage: null as ResponseUsage | null,
-  };
-}
-
-export function chatToResponse(c: ChatCompletion, now: number = Math.floor(Date.now() / 1000)) {
-  const ids = responseIds(c.id);
-  const msg = c.choices?.[0]?.message;
-  const output: unknown[] = [];
-  if (msg?.reasoning_content) output.push(reasoningItem(ids.reasoning, msg.reasoning_content, "completed"));
-  const calls = msg?.tool_calls ?? [];
-  // like the Anthropic answer: an empty answer still has its (empty) message, which clients read output_text from
-  if (msg?.content || calls.length === 0) output.push(messageItem(ids.message, msg?.content ?? "", "completed"));
-  calls.forEach((call, i) => output.push(functionCallItem(call, "completed", i)));
-  return {
-    ...responseFrame(ids, c.model ?? "", c.created ?? now, "completed"),
-    completed_at: now,
-    output,
-    usage: toResponseUsage(c.usage),
-  };
 }

@@ -1,21 +1,8 @@
-// Ollama's native API (/api/chat, /api/generate, /api/embed, /api/embeddings) as a dialect of OpenAI's: requests
-// become chat-completions, completions or embeddings bodies; the answers' half is in ollama-answer.ts, the NDJSON
-// stream's in ollama-stream.ts, the model listings' in ollama-models.ts. Pure functions, shared by `corral -m` and
-// the router. Everything the dialect exports can be imported from here.
-import { ApiError } from "../http/errors.js";
-import { type Json, type JsonObject, optArray, optBool, optNumber, optObject, optString, requireObjectBody, typeName } from "../http/validate.js";
-import { fail, isObject } from "./fields.js";
-
-export { ollamaChatAnswer, ollamaEmbedAnswer, ollamaError, ollamaGenerateAnswer, ollamaLoadAnswer, type AnswerTiming } from "./ollama-answer.js";
-export { OllamaStreamTranslator } from "./ollama-stream.js";
-export { ollamaCapabilities, ollamaDetails, ollamaDigest, ollamaPsEntry, ollamaShow, ollamaTag } from "./ollama-models.js";
-
-/**
- * The version /api/version reports. Clients gate features on it (tools, `think`, structured outputs all came in
- * 0.4-0.9, and some integrations refuse anything older than a recent release), so it names a release whose API
- * this dialect covers, not corral's own version.
- */
-export const OLLAMA_VERSION = "0.12.0";
+// Ollama's native requests (/api/chat, /api/generate, /api/embed, /api/embeddings) as OpenAI chat-completions,
+// completions or embeddings bodies. Pure functions, shared by `corral -m` and the router.
+import { ApiError } from "../../http/errors.js";
+import { type Json, type JsonObject, optArray, optBool, optNumber, optObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
+import { fail, isObject } from "../fields.js";
 
 export type KeepAlive = number | "forever" | undefined;
 

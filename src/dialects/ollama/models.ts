@@ -1,8 +1,16 @@
-// Ollama's descriptions of models: /api/tags entries, /api/ps entries, the /api/show answer. They are built from
-// a GGUF header's summary (src/gguf/metadata.ts), so that a model that is not loaded is described as well.
+// Ollama's descriptions of the server and its models: the version, /api/tags entries, /api/ps entries, the
+// /api/show answer. Models are described from a GGUF header's summary (src/gguf/metadata.ts), so that a model that
+// is not loaded is described as well.
 import { createHash } from "node:crypto";
-import { formatParameterSize, type GgufSummary } from "../gguf/metadata.js";
-import type { JsonObject } from "../http/validate.js";
+import { formatParameterSize, type GgufSummary } from "../../gguf/metadata.js";
+import type { JsonObject } from "../../http/validate.js";
+
+/**
+ * The version /api/version reports. Clients gate features on it (tools, `think`, structured outputs all came in
+ * 0.4-0.9, and some integrations refuse anything older than a recent release), so it names a release whose API
+ * this dialect covers, not corral's own version.
+ */
+export const OLLAMA_VERSION = "0.12.0";
 
 export function ollamaDetails(s: GgufSummary | undefined): JsonObject {
   const family = s?.architecture ?? "";

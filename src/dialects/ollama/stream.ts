@@ -2,9 +2,9 @@
 // once each is whole (Ollama sends arguments as an object, which a fragment cannot be), and a last object with
 // done: true, done_reason and the counts and durations. Takes chat-completion chunks, text-completion chunks and
 // llama.cpp's native /completion events alike, so that /api/generate's raw prompts stream through it too.
-import type { JsonObject } from "../http/validate.js";
-import { doneReason, nowRfc3339, ollamaLogprobs, ollamaStats, ollamaToolCalls, timingFields } from "./ollama-answer.js";
-import type { ChatCompletionChunk, ChatToolCall, ChatUsage, CompletionChunk } from "./openai-chat.js";
+import type { JsonObject } from "../../http/validate.js";
+import { doneReason, nowRfc3339, ollamaLogprobs, ollamaStats, ollamaToolCalls, timingFields } from "./answer.js";
+import type { ChatCompletionChunk, ChatToolCall, ChatUsage, CompletionChunk } from "../openai/chat.js";
 
 type AnyChunk = ChatCompletionChunk | CompletionChunk;
 type AnyChoice = NonNullable<ChatCompletionChunk["choices"]>[number] & { text?: string; logprobs?: unknown };
