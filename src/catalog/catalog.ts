@@ -24,6 +24,8 @@ export interface ModelSpec {
   pin: boolean;
   /** Requests served at once by this model; past it 429 (preset key max-concurrent). */
   maxConcurrent?: number;
+  /** In a cluster: how many nodes may run a copy at once when every copy is busy (preset key replicas; default 1). */
+  replicas?: number;
   env: Record<string, string>;
   /** What the user asked for (preset `engine`, else --engine); `cmd` and `remote` follow from `cmd` / `proxy`. */
   engine: EngineChoice;
@@ -135,6 +137,7 @@ function mergeSection(base: ModelSpec, s: PresetSection): ModelSpec {
   if (x.ttlS !== undefined) spec.ttlS = x.ttlS;
   if (x.pin !== undefined) spec.pin = x.pin;
   if (x.maxConcurrent !== undefined) spec.maxConcurrent = x.maxConcurrent;
+  if (x.replicas !== undefined) spec.replicas = x.replicas;
   if (x.engine) spec.engine = x.engine as ModelSpec["engine"];
   if (x.llamaServer) spec.llamaServer = x.llamaServer;
   if (x.cmd) spec.cmd = x.cmd;
@@ -160,5 +163,6 @@ function applyGlobalExtras(spec: ModelSpec, section: PresetSection): void {
   if (g.ttlS !== undefined && spec.ttlS === undefined) spec.ttlS = g.ttlS;
   if (g.tags && spec.tags.length === 0) spec.tags = g.tags;
   if (g.maxConcurrent !== undefined && spec.maxConcurrent === undefined) spec.maxConcurrent = g.maxConcurrent;
+  if (g.replicas !== undefined && spec.replicas === undefined) spec.replicas = g.replicas;
   if (g.memoryBytes !== undefined && spec.memoryBytes === undefined) spec.memoryBytes = g.memoryBytes;
 }

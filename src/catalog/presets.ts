@@ -26,6 +26,8 @@ export interface PresetExtras {
   ttlS?: number;
   pin?: boolean;
   maxConcurrent?: number;
+  /** In a cluster: copies of the model the nodes may run at once when every copy is busy. */
+  replicas?: number;
   env?: Record<string, string>;
   /** auto | node | llama-server */
   engine?: string;
@@ -87,6 +89,7 @@ const EXTRA_KEYS: Record<string, { key: ExtraKey; type: "path" | "string" | "boo
   ttl: { key: "ttlS", type: "seconds" },
   pin: { key: "pin", type: "bool" },
   "max-concurrent": { key: "maxConcurrent", type: "count" },
+  replicas: { key: "replicas", type: "count" },
   env: { key: "env", type: "env" },
   engine: { key: "engine", type: "engine" },
   "llama-server": { key: "llamaServer", type: "path" },

@@ -20,6 +20,8 @@ export interface UpstreamTarget {
   basePath?: string;
   /** Bearer key the upstream itself wants (a remote server's `api-key`). */
   apiKey?: string;
+  /** Headers sent with every request (another corral node's cluster key). */
+  headers?: Record<string, string>;
 }
 
 /** What a process reports while it loads; an engine's readiness strategy calls these. */

@@ -61,6 +61,8 @@ export interface RouterServerOptions {
   webuiDir?: string;
   /** One line per request (and the metrics' count of it). */
   requestLog?: RequestLog;
+  /** A request another node of the cluster sent, proven by the cluster key: no API key is asked of it. */
+  isPeer?(req: IncomingMessage): boolean;
 }
 
 
@@ -102,7 +104,7 @@ export function createRouterServer(o: RouterServerOptions): RouterServer {
         throw new ApiError(404, `File Not Found: ${req.method} ${path}`);
       }
       if (o.corsOrigins && cors(req, res)) return;
-      if (checkKey && keyRequired(req.method, path)) checkKey(req.headers);
+      if (checkKey && keyRequired(req.method, path) && !o.isPeer?.(req)) checkKey(req.headers);
       const file = o.staticDir && (req.method === "GET" || req.method === "HEAD") ? staticFile(o.staticDir, path) : undefined;
       if (file) {
         res.writeHead(200, { "content-type": file.type, "content-length": file.body.length });

@@ -1,6 +1,7 @@
 // `corral` without -m: the router. It reads the catalog, listens at once (like llama-server's router, it is ready
 // before any model is), and loads each model in its own process when a request first names it.
 import { resolveBudget } from "./memory/budget.js";
+import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { modelOptionsFrom } from "../options/child-args.js";
@@ -16,7 +17,8 @@ import { DEMO_MODEL_ID, type DemoModel } from "../catalog/demo-model.js";
 import { checkStaticDir } from "../util/static-files.js";
 import { WEBUI_DIR } from "../util/webui.js";
 import { routerRoutes } from "./api.js";
-import { createRouterServer } from "./http-server.js";
+import { createRouterServer, type Handler } from "./http-server.js";
+import type { RouterMetrics } from "./metrics.js";
 import { DiscoveryError } from "../catalog/discover.js";
 import { loadCatalog } from "../catalog/load.js";
 import { PresetError } from "../catalog/presets.js";
@@ -27,6 +29,17 @@ const COOLDOWN_MS = 5000;
 /** How long requests in flight may finish after SIGINT/SIGTERM before the models are stopped. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/**
+ * What a layer above the router adds to it (the cluster): routes of its own and wrapped ones, a check that lets its
+ * peers in without an API key, and a life that starts once the router listens and ends before its models stop.
+ */
+export interface RouterExtension {
+  attach(router: Router, routes: Map<string, Handler>, metrics: RouterMetrics | undefined): void;
+  isPeer?(req: IncomingMessage): boolean;
+  started(port: number): void;
+  close(): Promise<void>;
+}
+
 export interface RouterStart {
   options: ServerOptions;
   fromArgv: ReadonlySet<keyof ServerOptions>;
@@ -34,6 +47,7 @@ export interface RouterStart {
   passthrough: string[];
   /** The generated demo model, served when no folder or presets file is given. */
   demoModels?: readonly DemoModel[];
+  extension?: RouterExtension;
 }
 
 export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
@@ -94,8 +108,12 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
   const tls = readTlsFiles(opts);
   // prom-client is loaded only when asked for: it costs start-up time and memory
   const metrics = opts.metrics ? (await import("./metrics.js")).createRouterMetrics(router) : undefined;
+  const routes = routerRoutes(router, { autoload: opts.modelsAutoload, modelsMax: opts.modelsMax, ...(metrics ? { metrics } : {}) });
+  const ext = s.extension;
+  ext?.attach(router, routes, metrics);
   const http = createRouterServer({
-    routes: routerRoutes(router, { autoload: opts.modelsAutoload, modelsMax: opts.modelsMax, ...(metrics ? { metrics } : {}) }),
+    routes,
+    ...(ext?.isPeer ? { isPeer: (req: IncomingMessage) => ext.isPeer!(req) } : {}),
     requestLog: new RequestLog(log, opts.logFormat === "json", metrics),
     apiKeys, maxBody: opts.maxBody, timeoutS: opts.timeout, log,
     corsOrigins: corsOriginsFor(opts, []), // the router keeps CORS off unless asked (llama-server's default is *)
@@ -111,6 +129,7 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
   }
   log.info(`router: ${models.length} model(s) available: ${models.map((m) => m.id + (m.aliases.length ? ` (${m.aliases.join(", ")})` : "")).join(", ") || "none"}`);
   router.start(port);
+  ext?.started(port);
   log.info(`server is listening on ${tls ? "https" : "http"}://${opts.host}:${port}`);
   if (!opts.host.endsWith(".sock")) {
     logFirstSteps(log, reachableUrl(tls ? "https" : "http", opts.host, port) + (opts.apiPrefix ?? ""), models.map((m) => m.id), {
@@ -128,6 +147,7 @@ export async function runRouter(s: RouterStart, log: Logger): Promise<void> {
     log.info(`${sig}: stopping (requests in flight have ${SHUTDOWN_GRACE_MS / 1000} s to finish)`);
     const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
     await Promise.race([http.close(), grace]);
+    await ext?.close();
     await router.stopAll();
     process.exit(0);
   };

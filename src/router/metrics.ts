@@ -16,6 +16,8 @@ export interface MetricsSource {
 }
 
 export interface RouterMetrics extends RequestObserver {
+  /** Where a layer above the router (the cluster) registers metrics of its own. */
+  readonly registry: Registry;
   readonly contentType: string;
   render(): Promise<string>;
   close(): void;
@@ -188,6 +190,7 @@ export function createRouterMetrics(source: MetricsSource): RouterMetrics {
   };
 
   return {
+    registry: register,
     contentType: register.contentType,
     request(res: RouterResponse, status: number, durationMs: number) {
       const c = countsOf(res.model ?? "");

@@ -54,4 +54,6 @@ export type ModelEntry = {
   n_params?: number;
   n_vocab?: number;
   slots?: number;
+  /** In a cluster: every node that has the model, and its status there (the entry's status is the best of them). */
+  nodes?: Array<{ name: string; status: ModelStatus }>;
 };

@@ -126,6 +126,7 @@ export function presetText(spec: ModelSpec): string {
   if (spec.ttlS !== undefined) lines.push(`ttl = ${spec.ttlS}`);
   if (spec.pin) lines.push("pin = true");
   if (spec.maxConcurrent !== undefined) lines.push(`max-concurrent = ${spec.maxConcurrent}`);
+  if (spec.replicas !== undefined) lines.push(`replicas = ${spec.replicas}`);
   // values may be secrets (tokens), and /models is readable without the API key
   for (const k of Object.keys(spec.env)) lines.push(`env = ${k}=***`);
   return lines.join("\n") + "\n\n";

@@ -16,6 +16,8 @@ export class RouterResponse extends ServerResponse {
   routePath = "";
   /** The model the request was routed to, once resolved (never an unknown name: metrics label it). */
   model: string | undefined = undefined;
+  /** In a cluster: the node that served it (this one, or the peer it was forwarded to). */
+  node: string | undefined = undefined;
   /** Token counts the answer reported, -1 while unknown. */
   promptTokens = -1;
   completionTokens = -1;
@@ -35,6 +37,11 @@ export class RouterResponse extends ServerResponse {
     }
     return typeof a === "string" ? super.writeHead(statusCode, a, b) : super.writeHead(statusCode, a);
   }
+}
+
+/** The cluster node that served a request (the request log shows it). */
+export function noteNode(res: ServerResponse, node: string): void {
+  if (res instanceof RouterResponse) res.node = node;
 }
 
 /** The model a request was routed to (the request log and metrics show it). */
@@ -168,6 +175,7 @@ export class RequestLog {
       this.log[level]("request", {
         id: res.requestId, method, path: res.routePath,
         ...(res.model !== undefined ? { model: res.model } : {}),
+        ...(res.node !== undefined ? { node: res.node } : {}),
         status, duration_ms: Math.round(ms * 10) / 10,
         ...(res.promptTokens >= 0 ? { prompt_tokens: res.promptTokens } : {}),
         ...(res.completionTokens >= 0 ? { completion_tokens: res.completionTokens } : {}),
@@ -175,7 +183,7 @@ export class RequestLog {
       });
       return;
     }
-    const model = res.model !== undefined ? ` model=${res.model}` : "";
+    const model = (res.model !== undefined ? ` model=${res.model}` : "") + (res.node !== undefined ? ` node=${res.node}` : "");
     const tokens = res.promptTokens >= 0 || res.completionTokens >= 0
       ? ` tokens=${res.promptTokens >= 0 ? res.promptTokens : "?"}+${res.completionTokens >= 0 ? res.completionTokens : "?"}`
       : "";

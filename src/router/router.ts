@@ -23,7 +23,7 @@ import type { ModelEntry } from "./model-entry.js";
 import { ModelEvents, type ModelStatus } from "./model-events.js";
 import { factsOf, ModelInstance, type InstanceContext, type ModelFacts } from "./model-instance.js";
 import { Refused, type RouterError } from "./refusal.js";
-import { Scheduler, type Effects, type KeepAlive, type ModelConfig, type ModelView } from "./scheduler.js";
+import { Scheduler, type Effects, type KeepAlive, type Memory, type ModelConfig, type ModelView } from "./scheduler.js";
 import type { Lease, LeaseSource } from "./serve.js";
 import { Supervisor, type ProcessEnd } from "./supervisor.js";
 
@@ -285,6 +285,16 @@ export class Router implements LeaseSource {
     if (!instance || !view) return undefined;
     const child = this.processes.info(model);
     return { spec: instance.spec, view, engine: instance.facts.engine, args: instance.facts.args, ...(child ? { child } : {}) };
+  }
+
+  /** A model's memory estimate, once it is known. */
+  memoryEstimate(model: string): Memory | undefined {
+    return this.instances.get(model)?.memoryEstimate;
+  }
+
+  /** How many models may run at once (0: no limit) and what they may take together (bytes). */
+  get limits(): { modelsMax: number; memoryBudget?: { ram?: number; vram?: number } } {
+    return { modelsMax: this.o.modelsMax, ...(this.o.memoryBudget ? { memoryBudget: this.o.memoryBudget } : {}) };
   }
 
   /** The engine that serves a model (what it speaks, which paths it lacks). */

@@ -16,13 +16,16 @@ const HOP_BY_HOP = new Set([
   "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding",
   // the client's key is the router's, never the upstream's: a remote server gets its own (or none)
   "authorization", "x-api-key",
+  // a cluster node's proof of being one is for the node it calls, never passed on (see src/cluster/)
+  "x-corral-cluster-key", "x-corral-hop",
 ]);
 
 /** Keep-alive connections to one upstream, over its Unix socket when it has one (cheaper than TCP). */
 export class Upstream {
   private readonly pool: Pool;
   private readonly basePath: string;
-  private readonly auth: string | undefined;
+  /** Headers of the upstream's own (its key), as a flat [name, value, …] list. */
+  private readonly own: string[];
 
   constructor(target: UpstreamTarget) {
     this.pool = new Pool(target.origin, {
@@ -35,12 +38,14 @@ export class Upstream {
       bodyTimeout: 0,
     });
     this.basePath = (target.basePath ?? "").replace(/\/+$/, "");
-    this.auth = target.apiKey ? `Bearer ${target.apiKey}` : undefined;
+    const extra = Object.entries(target.headers ?? {}).flat();
+    if (target.apiKey) extra.push("authorization", `Bearer ${target.apiKey}`);
+    this.own = extra;
   }
 
   /** See forward() below. */
   forward(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer | undefined, model: string, dialect: ErrorDialect = "openai"): Promise<Unreachable | undefined> {
-    return forward(this.pool, req, res, this.basePath + path, body, model, this.auth, dialect);
+    return forward(this.pool, req, res, this.basePath + path, body, model, this.own, dialect);
   }
 
   /**
@@ -53,7 +58,7 @@ export class Upstream {
       const r = await this.pool.request({
         path: this.basePath + path,
         method: "POST",
-        headers: { "content-type": "application/json", ...(this.auth ? { authorization: this.auth } : {}) },
+        headers: ["content-type", "application/json", ...this.own],
         body: JSON.stringify(json),
         signal,
       });
@@ -89,12 +94,12 @@ export class Upstream {
 }
 
 /** The client's headers for the upstream, as a flat [name, value, …] list (no object built per request). */
-function requestHeaders(raw: readonly string[], auth: string | undefined): string[] {
+function requestHeaders(raw: readonly string[], own: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
   }
-  if (auth) out.push("authorization", auth);
+  for (let i = 0; i < own.length; i++) out.push(own[i]!);
   return out;
 }
 
@@ -130,7 +135,7 @@ function forward(
   path: string,
   body: Buffer | undefined,
   model: string,
-  auth: string | undefined,
+  own: readonly string[],
   dialect: ErrorDialect,
 ): Promise<Unreachable | undefined> {
   return new Promise<Unreachable | undefined>((resolve) => {
@@ -161,7 +166,7 @@ function forward(
     const options: Parameters<Pool["dispatch"]>[0] = {
       path,
       method: method as "GET",
-      headers: requestHeaders(req.rawHeaders, auth),
+      headers: requestHeaders(req.rawHeaders, own),
       ...(body !== undefined && method !== "GET" && method !== "HEAD" ? { body } : {}),
     };
     const handler: Parameters<Pool["dispatch"]>[1] = {
