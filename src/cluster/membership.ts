@@ -77,9 +77,12 @@ export class Membership {
   private debounce?: NodeJS.Timeout;
   private connected = false;
   private closed = false;
-  private putting = false;
+  /** The put under way, if any. */
+  private putting?: Promise<void>;
   private putAgain = false;
-  private putFailing = false;
+  /** What the last put threw; undefined after one that worked. */
+  private lastPutError?: unknown;
+  private putWarned = false;
   private reopening?: Promise<void>;
   private duplicateWarnedAt = 0;
   /** Revision of this run's first entry: an entry under this name written after it is another live node's. */
@@ -161,7 +164,9 @@ export class Membership {
     this.watchGen++;
     this.watcher?.stop();
     if (opts.leave !== false && this.connected) {
-      await withTimeout(Promise.all([this.locks.releaseAll(), this.nodes?.delete(this.ownKey)]), 2000).catch(() => {});
+      // a put still under way would bring the entry back after the delete
+      await withTimeout(Promise.all([this.putting, this.locks.releaseAll()]), 2000).catch(() => {});
+      await withTimeout(this.nodes?.delete(this.ownKey) ?? Promise.resolve(), 2000).catch(() => {});
     }
     this.connected = false;
     await this.nc?.close().catch(() => {});
@@ -204,7 +209,8 @@ export class Membership {
       try {
         await this.openBuckets();
         await this.startWatch();
-        await this.put(true);
+        await this.put();
+        if (this.lastPutError !== undefined || this.firstRevision === undefined) throw this.lastPutError ?? new Error("this node's state could not be read");
         break;
       } catch (err) {
         if (!warned) log.warn(`cluster: cannot register with NATS yet (${describe(err)}); retrying`);
@@ -294,35 +300,41 @@ export class Membership {
     };
   }
 
-  /** Puts this node's entry; one put at a time, a change during one gives one more after it. */
-  private async put(mustSucceed = false): Promise<void> {
-    if (this.putting && !mustSucceed) {
+  /**
+   * Puts this node's entry: one put at a time, and a change during one gives one more after it. Never throws; the
+   * returned promise settles when the entry is as current as it can be made (lastPutError says how the last went).
+   */
+  private put(): Promise<void> {
+    if (this.putting) {
       this.putAgain = true;
-      return;
+      return this.putting;
     }
-    this.putting = true;
-    try {
-      do {
-        this.putAgain = false;
-        if (this.closed || !this.nodes) return;
-        const state = this.selfState();
-        if (!state) return;
-        try {
-          const revision = await this.nodes.put(this.ownKey, JSON.stringify(state), { timeout: Math.max(500, this.heartbeatMs) });
-          this.firstRevision ??= revision;
-          if (this.putFailing) this.opts.log.info("cluster: this node's heartbeat reaches NATS again");
-          this.putFailing = false;
-        } catch (err) {
-          if (mustSucceed) throw err;
-          if (isMissingStream(err)) void this.reopen().then(() => this.put(), () => {});
-          // while NATS is away the disconnect has been said once; nothing more per heartbeat
-          if (this.connected && !this.putFailing) this.opts.log.warn(`cluster: cannot put this node's heartbeat (${describe(err)}); retrying`);
-          this.putFailing = true;
+    this.putting = this.putLoop().finally(() => (this.putting = undefined));
+    return this.putting;
+  }
+
+  private async putLoop(): Promise<void> {
+    do {
+      this.putAgain = false;
+      if (this.closed || !this.nodes) return;
+      const state = this.selfState();
+      if (!state) return;
+      try {
+        const revision = await this.nodes.put(this.ownKey, JSON.stringify(state), { timeout: Math.max(500, this.heartbeatMs) });
+        this.firstRevision ??= revision;
+        if (this.putWarned) this.opts.log.info("cluster: this node's heartbeat reaches NATS again");
+        this.putWarned = false;
+        this.lastPutError = undefined;
+      } catch (err) {
+        if (isMissingStream(err)) void this.reopen().then(() => this.put(), () => {});
+        // before registration the registration says it; while NATS is away the disconnect has said it
+        if (this.firstRevision !== undefined && this.connected && !this.putWarned) {
+          this.putWarned = true;
+          this.opts.log.warn(`cluster: cannot put this node's heartbeat (${describe(err)}); retrying`);
         }
-      } while (this.putAgain);
-    } finally {
-      this.putting = false;
-    }
+        this.lastPutError = err;
+      }
+    } while (this.putAgain && !this.closed);
   }
 
   // ---- the other nodes ---------------------------------------------------------------------------------------

@@ -5,6 +5,9 @@ import { parseArgs } from "../../src/options/parse.js";
 import { resolveClusterConfig, ClusterConfigError, type ClusterFlags, type ConfigContext } from "../../src/cluster/config.js";
 import { parseNatsServers } from "../../src/cluster/nats-servers.js";
 import { StartupError } from "../../src/util/startup-error.js";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 const files: Record<string, string> = { "/keys/good": "s3cret\nignored second line\n", "/keys/empty": "\n" };
 const ctx: ConfigContext = {
@@ -99,5 +102,30 @@ describe("NATS server URLs", () => {
     assert.deepEqual([t.token, t.user, t.tls, t.servers], ["tok", undefined, true, ["n:4443"]]);
     assert.deepEqual(parseNatsServers(["127.0.0.1:5000"]).servers, ["127.0.0.1:5000"]);
     assert.throws(() => parseNatsServers([]), /at least one NATS URL/);
+  });
+});
+
+describe("loading", () => {
+  test("the start-up checks load no NATS code (a router without --cluster must not), the entry point does", () => {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    /** Every package a compiled module imports, following its relative imports. */
+    const packages = (entry: string): Set<string> => {
+      const seen = new Set<string>();
+      const found = new Set<string>();
+      const visit = (file: string) => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        for (const m of readFileSync(file, "utf8").matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)/gm)) {
+          const spec = m[1] ?? m[2]!;
+          if (spec.startsWith(".")) visit(path.resolve(path.dirname(file), spec));
+          else found.add(spec);
+        }
+      };
+      visit(entry);
+      return found;
+    };
+    const src = path.resolve(here, "../../src/cluster");
+    assert.ok(![...packages(path.join(src, "config.js"))].some((p) => p.startsWith("@nats-io/")));
+    assert.ok(packages(path.join(src, "cluster.js")).has("@nats-io/kv"));
   });
 });

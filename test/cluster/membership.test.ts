@@ -94,6 +94,33 @@ describe("cluster membership", { skip, timeout: 60_000 }, () => {
     await a.m.close();
   });
 
+  test("the entry point the router loads: startCluster registers, routes by the live view, and leaves", async () => {
+    const { startCluster } = await import("../../src/cluster/cluster.js");
+    const { resolveClusterConfig } = await import("../../src/cluster/config.js");
+    const lines: string[] = [];
+    const log = { info: (s: string) => lines.push(s), warn: (s: string) => lines.push(s), debug: () => {} };
+    const start = (name: string, port: number, models: Record<string, "loaded">) => {
+      const { config } = resolveClusterConfig({ cluster: [nats.url], nodeName: name, clusterTtl: 2, host: "127.0.0.1" }, { hostname: "h", port, readFile: () => "" });
+      const slots = Object.fromEntries(Object.entries(models).map(([id, status]) => [id, { status, inFlight: 0, waiting: 0, slots: 2 }]));
+      return startCluster(config!, { snapshot: () => ({ memory: {}, modelsMax: 0, catalog: { x: {}, y: {} }, models: slots }) }, log);
+    };
+    const one = start("one", 8001, {});
+    const two = start("two", 8002, { y: "loaded" });
+    try {
+      await withTimeout(Promise.all([one.ready(), two.ready()]), 10_000, "registration");
+      await until("one sees two", () => one.view().has("two"), 1000);
+      const y = one.route("y");
+      assert.deepEqual(y.action === "serve" ? [y.node, y.url, y.local, y.why] : y, ["two", "http://127.0.0.1:8002", false, "free-slot"]);
+      const x = one.route("x");
+      assert.deepEqual(x.action === "place" ? [x.node, x.local] : x, ["one", true], "placement ties go to this node");
+      assert.equal(one.route("z").action, "not-found");
+      assert.equal(one.isConnected(), true);
+    } finally {
+      await two.close();
+      await until("two is gone", () => !one.view().has("two"), 1000).finally(() => one.close());
+    }
+  });
+
   test("two live members under one name: a warning", async () => {
     const [a, a2] = [join("same"), join("same")];
     await withTimeout(Promise.all([a.m.ready(), a2.m.ready()]), 10_000, "registration");

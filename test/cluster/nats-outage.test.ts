@@ -76,4 +76,18 @@ describe("NATS down and back", { skip, timeout: 90_000 }, () => {
     assert.match(a.log.at(-1)!, /^I cluster: connected to NATS at nats:\/\/127\.0\.0\.1:\d+ after \d+ s$/);
     assert.equal(a.log.filter((l) => l.startsWith("W ")).length, 1, a.log.join("\n"));
   });
+
+  test("credentials in the --cluster URL reach the server; wrong ones are said once, and retried", async () => {
+    const nats = await startNats({ args: ["--user", "corral", "--pass", "s3cret"] });
+    servers.push(nats);
+    const ok = join(nats.url.replace("nats://", "nats://corral:s3cret@"), "good-creds");
+    const wrong = join(nats.url.replace("nats://", "nats://corral:wrong@"), "bad-creds");
+    await withTimeout(ok.m.ready(), 8000, "registration with the right password");
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(wrong.m.isConnected(), false);
+    const said = wrong.log.filter((l) => l.startsWith("W "));
+    assert.equal(said.length, 1, wrong.log.join("\n"));
+    assert.match(said[0]!, /^W cluster: cannot reach NATS at nats:\/\/\*\*\*@127\.0\.0\.1:\d+ \(.*[Aa]uthorization.*\)/);
+    assert.ok(!wrong.log.join("\n").includes("wrong") && !ok.log.join("\n").includes("s3cret"), "no password in the log");
+  });
 });

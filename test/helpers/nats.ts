@@ -45,8 +45,11 @@ const READY_MS = 10_000;
 const running = new Set<ChildProcess>();
 let exitHook = false;
 
-/** Starts nats-server; `started: false` only picks the port and store (for a member that must find NATS down). */
-export async function startNats(opts: { started?: boolean } = {}): Promise<NatsServer> {
+/**
+ * Starts nats-server; `started: false` only picks the port and store (for a member that must find NATS down);
+ * `args` are more server flags (e.g. --user U --pass P).
+ */
+export async function startNats(opts: { started?: boolean; args?: string[] } = {}): Promise<NatsServer> {
   const bin = natsServerPath();
   if (!bin) throw new Error(NO_NATS);
   if (!exitHook) {
@@ -63,7 +66,7 @@ export async function startNats(opts: { started?: boolean } = {}): Promise<NatsS
   const start = async ({ fresh = false } = {}): Promise<void> => {
     if (proc) throw new Error("nats-server is already running");
     if (fresh) rmSync(path.join(storeDir, "jetstream"), { recursive: true, force: true });
-    const p = spawn(bin, ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir], { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(bin, ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, ...(opts.args ?? [])], { stdio: ["ignore", "pipe", "pipe"] });
     proc = p;
     running.add(p);
     p.on("exit", () => {
