@@ -121,6 +121,14 @@ describe("cluster membership", { skip, timeout: 60_000 }, () => {
     }
   });
 
+  test("a member with another TTL than the bucket's: a warning naming both", async () => {
+    const odd = member(nats.url, "odd", { ttlMs: 3000 });
+    members.push(odd);
+    await withTimeout(odd.m.ready(), 10_000, "registration");
+    assert.ok(odd.log.includes("W cluster: the corral-nodes bucket keeps entries 4 s, made by a node with another --cluster-ttl; this node's TTL is 3 s"), odd.log.join("\n"));
+    await odd.m.close();
+  });
+
   test("two live members under one name: a warning", async () => {
     const [a, a2] = [join("same"), join("same")];
     await withTimeout(Promise.all([a.m.ready(), a2.m.ready()]), 10_000, "registration");
