@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { parseArgs } from "../../src/options/parse.js";
 import { resolveClusterConfig, ClusterConfigError, type ClusterFlags, type ConfigContext } from "../../src/cluster/config.js";
 import { parseNatsServers } from "../../src/cluster/nats-servers.js";
+import { forwardHeaders, isPeerRequest } from "../../src/cluster/peer-auth.js";
 import { StartupError } from "../../src/util/startup-error.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -102,6 +103,19 @@ describe("NATS server URLs", () => {
     assert.deepEqual([t.token, t.user, t.tls, t.servers], ["tok", undefined, true, ["n:4443"]]);
     assert.deepEqual(parseNatsServers(["127.0.0.1:5000"]).servers, ["127.0.0.1:5000"]);
     assert.throws(() => parseNatsServers([]), /at least one NATS URL/);
+  });
+});
+
+describe("forwarded requests", () => {
+  test("a peer's request says who forwarded it and carries the key; without the right key it is a client's", () => {
+    const h = forwardHeaders("node-a", "k3y");
+    assert.deepEqual(h, { "x-corral-forwarded-by": "node-a", "x-corral-cluster-key": "k3y" });
+    assert.equal(isPeerRequest(h, "k3y"), true);
+    assert.equal(isPeerRequest({ ...h, "x-corral-cluster-key": "k3z" }, "k3y"), false);
+    assert.equal(isPeerRequest({ ...h, "x-corral-cluster-key": "k3" }, "k3y"), false);
+    assert.equal(isPeerRequest({ "x-corral-forwarded-by": "node-a" }, "k3y"), false);
+    assert.equal(isPeerRequest({ "x-corral-cluster-key": "k3y" }, "k3y"), false, "a key alone is not a forwarded request");
+    assert.equal(isPeerRequest(forwardHeaders("node-a", undefined), undefined), true, "no key configured: the mark is enough");
   });
 });
 
