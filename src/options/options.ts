@@ -188,6 +188,14 @@ export interface RouterOnlyOptions {
   path?: string;
   help: boolean;
   version: boolean;
+  /** --cluster: the NATS server(s) of the cluster, as given; undefined = no cluster. */
+  cluster?: string[];
+  nodeName?: string;
+  advertise?: string;
+  clusterKey?: string;
+  clusterKeyFile?: string;
+  /** Seconds without a heartbeat before a node counts as down. */
+  clusterTtl: number;
 }
 
 /** Everything the command line sets. */
@@ -269,6 +277,7 @@ export const DEFAULTS: ServerOptions = {
   xtcThreshold: 0.1,
   help: false,
   version: false,
+  clusterTtl: 10,
 };
 
 /** llama.cpp's KV cache types (common/arg.cpp's kv_cache_types). */
@@ -517,6 +526,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "router: what runs each model (per model: preset key engine): llama.cpp's llama-server, corral's built-in node engine, or auto = llama-server when a binary is found, else node" },
   { key: "llamaServer", names: ["--llama-server"], type: "string", valueName: "PATH", group: "router", routerOnly: true,
     help: "router: the llama-server binary (per model: preset key llama-server; default: $LLAMA_SERVER_BIN, the one `corral engine build` made, or llama-server on PATH)" },
+  { key: "cluster", names: ["--cluster"], type: "list", valueName: "URL[,URL...]", env: "CORRAL_CLUSTER", group: "router", routerOnly: true,
+    help: "router: join the cluster whose shared state is on these NATS servers (nats://[USER:PASS@|TOKEN@]HOST:PORT, JetStream on): requests for a model another node serves go there over HTTP" },
+  { key: "nodeName", names: ["--node-name"], type: "string", valueName: "NAME", env: "CORRAL_NODE_NAME", group: "router", routerOnly: true,
+    help: "router: this node's name in the cluster; a node started again under the same name replaces its old entry (default: HOSTNAME:PORT)" },
+  { key: "advertise", names: ["--advertise"], type: "string", valueName: "URL", env: "CORRAL_ADVERTISE", group: "router", routerOnly: true,
+    help: "router: the URL the other nodes of the cluster reach this one at (default: http://HOST:PORT; needed when --host is 0.0.0.0 or ::)" },
+  { key: "clusterKey", names: ["--cluster-key"], type: "string", valueName: "KEY", env: "CORRAL_CLUSTER_KEY", group: "router", routerOnly: true,
+    help: "router: the secret shared by the nodes of the cluster, carried by the requests one node forwards to another" },
+  { key: "clusterKeyFile", names: ["--cluster-key-file"], type: "string", valueName: "FILE", env: "CORRAL_CLUSTER_KEY_FILE", group: "router",
+    routerOnly: true, help: "router: file holding the cluster's shared secret (its first line)" },
+  { key: "clusterTtl", names: ["--cluster-ttl"], type: "int", valueName: "SECONDS", env: "CORRAL_CLUSTER_TTL", group: "router", routerOnly: true,
+    min: 1, max: 3600, help: "router: a node that has not sent a heartbeat for this long counts as down (it sends one every third of it)" },
 ];
 
 /**
