@@ -56,9 +56,10 @@ async function main(): Promise<void> {
     demoModels = await ensureDemoModels(log);
     log.info(`no -m, --models-dir or --models-preset: serving the Hugging Face cache and the generated demo models ${demoModels.map((m) => `'${m.id}'`).join(" and ")} (random weights: their output is random text)`);
   }
-  // imported here so that model processes never load the router's code
+  // imported here so that model processes never load the router's code, nor a router without --cluster NATS's
   const { runRouter } = await import("../router/main.js");
-  await runRouter({ options, fromArgv, passthrough, ...(demoModels ? { demoModels } : {}) }, log);
+  const extension = options.cluster?.length ? (await import("../cluster/attach.js")).clusterExtension(options, log) : undefined;
+  await runRouter({ options, fromArgv, passthrough, ...(demoModels ? { demoModels } : {}), ...(extension ? { extension } : {}) }, log);
 }
 
 main().catch((err: unknown) => {

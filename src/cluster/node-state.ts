@@ -27,6 +27,10 @@ export interface CatalogEntry {
   /** Memory estimate in bytes; absent = not known. */
   ram?: number;
   vram?: number;
+  /** Other names the model answers to on that node. */
+  aliases?: string[];
+  /** Copies the cluster may run when every copy is busy (its preset's replicas). */
+  replicas?: number;
 }
 
 /** What the local router reports: called for every heartbeat, so it must be cheap. */
@@ -79,7 +83,11 @@ export function parseNodeState(text: string): NodeState | undefined {
   const cat: Record<string, CatalogEntry> = {};
   for (const [id, e] of Object.entries(catalog)) {
     if (!isObject(e)) continue;
-    cat[id] = { ...(isCount(e["ram"]) ? { ram: e["ram"] } : {}), ...(isCount(e["vram"]) ? { vram: e["vram"] } : {}) };
+    const aliases = Array.isArray(e["aliases"]) ? e["aliases"].filter((a): a is string => typeof a === "string") : [];
+    cat[id] = {
+      ...(isCount(e["ram"]) ? { ram: e["ram"] } : {}), ...(isCount(e["vram"]) ? { vram: e["vram"] } : {}),
+      ...(aliases.length > 0 ? { aliases } : {}), ...(isCount(e["replicas"]) && e["replicas"] >= 1 ? { replicas: e["replicas"] } : {}),
+    };
   }
   const mods: Record<string, NodeModel> = {};
   for (const [id, m] of Object.entries(models)) {

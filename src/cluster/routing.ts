@@ -28,6 +28,8 @@ export type RouteDecision =
 export interface RouteOptions {
   /** Copies the model may have across the cluster (its preset's replicas); default 1. */
   replicas?: number;
+  /** Nodes to pass over as if they were down (one that refused a connection a moment ago). */
+  exclude?(node: string): boolean;
 }
 
 interface Copy {
@@ -36,7 +38,7 @@ interface Copy {
 }
 
 export function route(view: ClusterView, self: string, model: string, opts: RouteOptions = {}): RouteDecision {
-  const up = [...view.values()].filter((n) => n.status === "up");
+  const up = [...view.values()].filter((n) => n.status === "up" && !opts.exclude?.(n.state.name));
   const copies: Copy[] = [];
   for (const node of up) {
     const m = node.state.models[model];
@@ -52,7 +54,9 @@ export function route(view: ClusterView, self: string, model: string, opts: Rout
   }
 
   // replicas: another copy when every one is busy and requests wait
-  const replicas = Math.max(1, Math.floor(opts.replicas ?? 1));
+  // the model's own setting, as any node's catalog publishes it, unless the caller says otherwise
+  const published = Math.max(...up.map((n) => n.state.catalog[model]?.replicas ?? 1));
+  const replicas = Math.max(1, Math.floor(opts.replicas ?? published));
   const allLoaded = copies.every((c) => c.model.status === "loaded");
   const waiting = copies.reduce((n, c) => n + c.model.waiting, 0);
   if (copies.length > 0 && copies.length < replicas && allLoaded && waiting > 0) {

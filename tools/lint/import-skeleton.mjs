@@ -22,6 +22,8 @@ const DYNAMIC_IMPORT = /\bimport\s*\(\s*(["'])(\.{1,2}\/[^"']*)\1\s*\)/g;
 
 /** @param {string} source @returns {string} the skeleton: one line per import, static ones first */
 function importSkeleton(source) {
+  // comment lines (`//`, and the lines of a `/** … */` block) may show an import as an example
+  source = source.replace(/^\s*(\/\/|\/\*|\*).*$/gm, "");
   const lines = [];
   for (const re of STATIC_IMPORTS) for (const m of source.matchAll(re)) lines.push(`import ${JSON.stringify(m[2])};`);
   for (const m of source.matchAll(DYNAMIC_IMPORT)) lines.push(`import(${JSON.stringify(m[2])});`);
