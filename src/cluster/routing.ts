@@ -6,7 +6,8 @@
 //     model, the one with the most free memory;
 //  4. none fits so: the node of the catalog with the most free memory anyway (its own scheduler queues or evicts);
 //  5. no node has it: not found.
-// Replicas: when every copy is loaded and busy, requests already wait, and there are fewer copies than the
+// Replicas: when every copy is loaded and busy, requests already wait (in a router's queue, or past a process's slots
+// in its own), and there are fewer copies than the
 // model's `replicas`, another copy is placed on a node without one (rule 3 only: a replica never evicts a busy
 // model; without room the request waits as in rule 2). Down nodes are never chosen.
 import type { CatalogEntry, NodeModel, NodeState } from "./node-state.js";
@@ -58,7 +59,8 @@ export function route(view: ClusterView, self: string, model: string, opts: Rout
   const published = Math.max(...up.map((n) => n.state.catalog[model]?.replicas ?? 1));
   const replicas = Math.max(1, Math.floor(opts.replicas ?? published));
   const allLoaded = copies.every((c) => c.model.status === "loaded");
-  const waiting = copies.reduce((n, c) => n + c.model.waiting, 0);
+  // requests that wait: in the router's queue, or (granted past the slots) in the model process's own
+  const waiting = copies.reduce((n, c) => n + c.model.waiting + Math.max(0, c.model.inFlight - c.model.slots), 0);
   if (copies.length > 0 && copies.length < replicas && allLoaded && waiting > 0) {
     const without = up.filter((n) => n.state.models[model] === undefined);
     const target = bestPlacement(without, model, self, true);
