@@ -30,6 +30,7 @@ const SKIPPED: ReadonlyArray<{ first: string; reason: string }> = [
   { first: "bin/corral engine build", reason: "compiles llama.cpp (about 15 minutes); test/cli/engine-command.test.ts covers it with fakes" },
   { first: "node dist/src/gguf/make-model-cli.js", reason: "writes a 200 MB model; test/gguf/ covers the generator" },
   { first: "npm run test:llamacpp", reason: "llama.cpp's own pytest suite, which CI runs after npm test" },
+  { first: "nats-server -js", reason: "starts NATS and two more routers on fixed ports; test/cluster/nodes.test.ts runs the same steps with three nodes" },
 ];
 
 const LANGS = new Set(["sh", "bash", "js", "mjs", "ini"]);
