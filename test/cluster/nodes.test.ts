@@ -62,7 +62,7 @@ describe("a cluster of three nodes", { skip }, () => {
     // `spread` may run as two copies when one is busy
     for (const dir of Object.values(dirs)) writeFileSync(path.join(dir, "presets.ini"), "[spread]\nreplicas = 2\n");
     await Promise.all([
-      startNode("a", dirs.a, ["--models-memory", "2G", "--models-preset", path.join(dirs.a, "presets.ini")]),
+      startNode("a", dirs.a, ["--metrics", "--models-memory", "2G", "--models-preset", path.join(dirs.a, "presets.ini")]),
       startNode("b", dirs.b, ["--models-memory", "6G", "--models-preset", path.join(dirs.b, "presets.ini")]),
       startNode("c", dirs.c, ["--models-memory", "4G", "--models-preset", path.join(dirs.c, "presets.ini")]),
     ]);
@@ -95,6 +95,9 @@ describe("a cluster of three nodes", { skip }, () => {
     const shared = listed.find((m) => m.id === "shared") as { nodes?: Array<{ name: string }> } | undefined;
     assert.deepEqual(shared?.nodes?.map((n) => n.name), ["a", "b", "c"], "one entry for a model every node has");
     assert.match(nodes.get("a")!.server.output(), /model=beta node=b POST \/v1\/chat\/completions 200/, "the request log names the node");
+    const metrics = await (await fetch(`${url("a")}/metrics`)).text();
+    assert.match(metrics, /^corral_cluster_nodes\{status="up"\} 3$/m);
+    assert.match(metrics, /^corral_cluster_forwarded_requests_total\{peer="b"\} 1$/m);
   });
 
   test("a burst of first requests at all three nodes loads a model on one node, the roomiest", async () => {
