@@ -1,20 +1,12 @@
 // The cluster flags checked and completed at start-up, before anything connects: a mistake is one line naming the
 // flag, at start rather than as a node the others cannot reach. Pure but for the key file, read through `ctx`.
 // Loads no NATS code, so the router may import it statically.
+import type { ServerOptions } from "../options/options.js";
 import { StartupError } from "../util/startup-error.js";
 import { parseNatsServers, type NatsServers } from "./nats-servers.js";
 
-/** The options this module reads (a slice of the router's ServerOptions). */
-export interface ClusterFlags {
-  cluster?: string[];
-  nodeName?: string;
-  advertise?: string;
-  clusterKey?: string;
-  clusterKeyFile?: string;
-  clusterTtl: number;
-  host: string;
-  sslCertFile?: string;
-}
+/** The options this module reads (a slice of the router's). */
+export type ClusterFlags = Pick<ServerOptions, "cluster" | "nodeName" | "advertise" | "clusterKey" | "clusterKeyFile" | "clusterTtl" | "host" | "sslCertFile">;
 
 export interface ClusterConfig {
   nats: NatsServers;

@@ -14,3 +14,20 @@ export function requireString(o: JsonObject, field: string, where: string): stri
   if (typeof v !== "string") return fail(`${where}.${field}`, v === undefined ? "is required" : `must be a string, got ${typeName(v)}`);
   return v;
 }
+
+/**
+ * An optional array of objects (`field` absent or null: none), each given to `read` with its place (`tools[2]`);
+ * what `read` returns undefined for is left out.
+ */
+export function readObjects<T>(v: Json | undefined, field: string, read: (o: JsonObject, at: string) => T | undefined): T[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) return fail(field, `must be an array, got ${typeName(v)}`);
+  const out: T[] = [];
+  v.forEach((item, i) => {
+    const at = `${field}[${i}]`;
+    if (!isObject(item)) return fail(at, `must be an object, got ${typeName(item)}`);
+    const r = read(item, at);
+    if (r !== undefined) out.push(r);
+  });
+  return out;
+}

@@ -1,7 +1,7 @@
 // Anthropic Messages requests as OpenAI chat-completions bodies. Pure functions with no server state, so that the
 // model server and the router (translating for any OpenAI-compatible engine) share them.
 import { type Json, type JsonObject, optBool, optNumber, optObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
-import { fail, isObject, requireString } from "../fields.js";
+import { fail, isObject, readObjects, requireString } from "../fields.js";
 
 /**
  * Translates a Messages request into a chat-completions body. Every field is checked, and a bad one is a 400 that
@@ -202,21 +202,15 @@ function toolResultMessage(block: JsonObject, at: string): JsonObject {
  * left out rather than refused.
  */
 function readTools(v: Json | undefined): JsonObject[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) return fail("tools", `must be an array, got ${typeName(v)}`);
-  const out: JsonObject[] = [];
-  v.forEach((t, i) => {
-    const at = `tools[${i}]`;
-    if (!isObject(t)) return fail(at, `must be an object, got ${typeName(t)}`);
+  return readObjects(v, "tools", (t, at) => {
     const type = t["type"];
-    if (type !== undefined && type !== null && type !== "custom") return;
+    if (type !== undefined && type !== null && type !== "custom") return undefined;
     const name = requireString(t, "name", at);
     if (name === "") fail(`${at}.name`, "must not be empty");
     const description = optString(t, "description", `${at}.`);
     const schema = optObject(t, "input_schema", `${at}.`) ?? { type: "object", properties: {} };
-    out.push({ type: "function", function: { name, ...(description !== undefined ? { description } : {}), parameters: schema } });
+    return { type: "function", function: { name, ...(description !== undefined ? { description } : {}), parameters: schema } };
   });
-  return out;
 }
 
 function readToolChoice(v: Json | undefined): JsonObject {

@@ -20,39 +20,33 @@ export interface ChatUsage {
   prompt_tokens_details?: { cached_tokens?: number } | null;
 }
 
-export interface ChatCompletion {
+/** What an answer and each chunk of a streamed one share: ids, the model, usage and llama.cpp's timings. */
+interface ChatEnvelope<Choice> {
   id?: string;
   object?: string;
   created?: number;
   model?: string;
-  choices?: Array<{
+  choices?: Array<Choice & {
     index?: number;
-    message?: { role?: string; content?: string | null; reasoning_content?: string | null; tool_calls?: ChatToolCall[] | null };
     finish_reason?: string | null;
     /** vLLM's extension: the stop string that ended the answer, when one did. */
     stop_reason?: string | number | null;
   }>;
   usage?: ChatUsage | null;
+  /** llama.cpp: per-token or final timings. */
   timings?: Record<string, unknown>;
 }
 
-export interface ChatCompletionChunk {
-  id?: string;
-  object?: string;
-  created?: number;
-  model?: string;
-  choices?: Array<{
-    index?: number;
-    delta?: { role?: string; content?: string | null; reasoning_content?: string | null; tool_calls?: ChatToolCallDelta[] | null };
-    finish_reason?: string | null;
-    stop_reason?: string | number | null;
-  }>;
-  usage?: ChatUsage | null;
-  /** llama.cpp: per-token or final timings. */
-  timings?: Record<string, unknown>;
+export type ChatCompletion = ChatEnvelope<{
+  message?: { role?: string; content?: string | null; reasoning_content?: string | null; tool_calls?: ChatToolCall[] | null };
+}>;
+
+export type ChatCompletionChunk = ChatEnvelope<{
+  delta?: { role?: string; content?: string | null; reasoning_content?: string | null; tool_calls?: ChatToolCallDelta[] | null };
+}> & {
   /** llama.cpp: prompt processing progress, with `return_progress`. */
   prompt_progress?: Record<string, unknown>;
-}
+};
 
 /** The random part of an OpenAI id (`chatcmpl-abc` → `abc`), so that a translated id keeps its link to the original. */
 export function idSuffix(id: string | undefined): string {

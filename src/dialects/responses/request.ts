@@ -1,7 +1,7 @@
 // OpenAI Responses requests as chat-completions bodies. Pure functions, shared by the model server and the router.
 // Nothing is stored, so `previous_response_id` cannot be honoured: clients send the whole conversation in `input`.
 import { type Json, type JsonObject, optNumber, optObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
-import { fail, isObject, requireString } from "../fields.js";
+import { fail, isObject, readObjects, requireString } from "../fields.js";
 
 /**
  * Fields that only the Responses API has (translated below, or meaningless without stored responses). Every other
@@ -138,21 +138,15 @@ function readReasoning(item: JsonObject, at: string): string {
 
 /** Function tools become chat tools; built-in tools (web search, file search...) have no counterpart and are left out. */
 function readTools(v: Json | undefined): JsonObject[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) return fail("tools", `must be an array, got ${typeName(v)}`);
-  const out: JsonObject[] = [];
-  v.forEach((t, i) => {
-    const at = `tools[${i}]`;
-    if (!isObject(t)) return fail(at, `must be an object, got ${typeName(t)}`);
-    if (t["type"] !== "function") return;
+  return readObjects(v, "tools", (t, at) => {
+    if (t["type"] !== "function") return undefined;
     const fn: JsonObject = { name: requireString(t, "name", at) };
     const description = optString(t, "description", `${at}.`);
     if (description !== undefined) fn["description"] = description;
     fn["parameters"] = optObject(t, "parameters", `${at}.`) ?? { type: "object", properties: {} };
     if (typeof t["strict"] === "boolean") fn["strict"] = t["strict"];
-    out.push({ type: "function", function: fn });
+    return { type: "function", function: fn };
   });
-  return out;
 }
 
 function readToolChoice(v: Json | undefined): Json | undefined {

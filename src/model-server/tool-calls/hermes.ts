@@ -2,10 +2,11 @@
 // Qwen 3, Hermes 2 Pro and 3, Granite 4, SmolLM3, MiMo, and corral's own default template.
 import { type CallKeys, readCallArray, readCallObject } from "./call-object.js";
 import type { ThinkingTags } from "./content.js";
-import { grammarLiteral, jsonCallRule } from "./grammar-text.js";
+import { jsonCallRule } from "./grammar-text.js";
 import { skipWs } from "./json-scan.js";
-import { type BodyRead, parseSections } from "./sections.js";
-import type { GrammarCall, ParseContext, ParseResult, ParsedCall, ToolCallFormat } from "./types.js";
+import { blockFormat } from "./block-format.js";
+import type { BodyRead } from "./sections.js";
+import type { ParsedCall, ToolCallFormat } from "./types.js";
 
 export const HERMES_KEYS: CallKeys = { name: ["name"], args: ["arguments", "parameters"], nested: ["function"] };
 const OPEN = "<tool_call>";
@@ -34,19 +35,8 @@ function readBlock(s: string, i: number): BodyRead {
 }
 
 export function hermesFormat(o: { thinking?: ThinkingTags } = {}): ToolCallFormat {
-  return {
-    name: "hermes",
-    preservedTokens: [OPEN, CLOSE],
-    idStyle: "openai",
-    thinking: o.thinking,
-    parse: (text: string, ctx: ParseContext): ParseResult =>
-      parseSections(text, ctx, { open: [OPEN], close: CLOSE, thinking: o.thinking, readBody: readBlock }),
-    grammar: (calls: readonly GrammarCall[], parallel: boolean) => {
-      const one = `${grammarLiteral(`${OPEN}\n`)} tc-call ${grammarLiteral(`\n${CLOSE}`)}`;
-      return [
-        `tc-root ::= ${one}${parallel ? ` (${grammarLiteral("\n")} ${one})*` : ""}`,
-        `tc-call ::= ${calls.map((c) => jsonCallRule(c, "name", "arguments")).join(" | ")}`,
-      ].join("\n");
-    },
-  };
+  return blockFormat({
+    name: "hermes", open: OPEN, close: CLOSE, thinking: o.thinking, readBody: readBlock, body: "tc-call",
+    rules: (calls) => [`tc-call ::= ${calls.map((c) => jsonCallRule(c, "name", "arguments")).join(" | ")}`],
+  });
 }

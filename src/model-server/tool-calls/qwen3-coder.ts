@@ -4,8 +4,9 @@
 import { mayBecome, partialMarkerSuffix, type ThinkingTags } from "./content.js";
 import { grammarLiteral } from "./grammar-text.js";
 import { encodeStringPrefix, skipWs } from "./json-scan.js";
-import { type BodyRead, parseSections } from "./sections.js";
-import type { GrammarCall, ParseContext, ParseResult, ParsedCall, ToolCallFormat, ToolSpec } from "./types.js";
+import { blockFormat } from "./block-format.js";
+import type { BodyRead } from "./sections.js";
+import type { GrammarCall, ParseContext, ParsedCall, ToolCallFormat, ToolSpec } from "./types.js";
 
 const OPEN = "<tool_call>";
 const CLOSE = "</tool_call>";
@@ -117,22 +118,13 @@ function valueRule(p: Record<string, unknown>): string {
 }
 
 export function qwen3CoderFormat(o: { thinking?: ThinkingTags } = {}): ToolCallFormat {
-  return {
-    name: "qwen3-coder",
-    preservedTokens: [OPEN, CLOSE],
-    idStyle: "openai",
-    thinking: o.thinking,
-    parse: (text: string, ctx: ParseContext): ParseResult =>
-      parseSections(text, ctx, { open: [OPEN], close: CLOSE, thinking: o.thinking, readBody: readBlock }),
+  return blockFormat({
+    name: "qwen3-coder", open: OPEN, close: CLOSE, thinking: o.thinking, readBody: readBlock, body: "tc-function",
     // arguments are not JSON here, so the grammar writes each required parameter itself, typed as far as text
     // allows; optional ones may follow, untyped
-    grammar: (calls: readonly GrammarCall[], parallel: boolean) => {
-      const one = `${grammarLiteral(`${OPEN}\n`)} tc-function ${grammarLiteral(`\n${CLOSE}`)}`;
-      return [
-        `tc-root ::= ${one}${parallel ? ` (${grammarLiteral("\n")} ${one})*` : ""}`,
-        `tc-function ::= ${calls.map(functionRule).join(" | ")}`,
-        `tc-param ::= ${grammarLiteral(PARAM)} [a-zA-Z0-9_]+ ${grammarLiteral(">\n")} [^<]* ${grammarLiteral(`\n${PARAM_END}\n`)}`,
-      ].join("\n");
-    },
-  };
+    rules: (calls) => [
+      `tc-function ::= ${calls.map(functionRule).join(" | ")}`,
+      `tc-param ::= ${grammarLiteral(PARAM)} [a-zA-Z0-9_]+ ${grammarLiteral(">\n")} [^<]* ${grammarLiteral(`\n${PARAM_END}\n`)}`,
+    ],
+  });
 }
