@@ -2,6 +2,7 @@
 // stop condition, and yield text as it becomes safe to emit.
 import type { LlamaContextSequenceDryRepeatPenalty, SequenceEvaluateOptions, Token } from "node-llama-cpp";
 import { ApiError } from "../../http/errors.js";
+import type { ModelOptions } from "../../options/options.js";
 import type { Engine } from "../engine/engine.js";
 import { reuseCachedChunks } from "./cache-reuse.js";
 import { draftCounters, draftTimings } from "../engine/draft.js";
@@ -13,18 +14,12 @@ import type { Slot, SlotPool } from "./slots.js";
 import { commonPrefix } from "./slots.js";
 import { StopMatcher, TokenTextDecoder } from "./text-stream.js";
 
-export interface SamplingParams {
+/** One generation's sampling: the server's flags of the same names, as a request overrides them, and more. */
+export interface SamplingParams extends Pick<ModelOptions, "topK" | "topP" | "minP" | "repeatPenalty" | "repeatLastN" | "presencePenalty" | "frequencyPenalty"> {
   maxTokens: number; // -1 = until the slot's context is full
   temperature: number;
-  topK: number;
-  topP: number;
-  minP: number;
   /** Resolved: never -1 here, so the answer can report the seed used. */
   seed: number;
-  repeatPenalty: number;
-  repeatLastN: number;
-  presencePenalty: number;
-  frequencyPenalty: number;
   stop: string[];
   logitBias: Array<[Token, number]>;
   grammar?: OutputGrammar;
