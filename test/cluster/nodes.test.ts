@@ -109,13 +109,36 @@ describe("a cluster of three nodes", { skip }, () => {
     }, 10_000);
   });
 
-  test("POST /models/load with a node loads there; /models/unload with it unloads there", async () => {
+  test("POST /models/load with a node loads there; /models/unload with it unloads there; /models/sse says so", async () => {
+    const ac = new AbortController();
+    const sse = await fetch(`${url("a")}/models/sse`, { signal: ac.signal });
+    const events: Array<{ model: string; node?: string; data: { status: string } }> = [];
+    void (async () => {
+      const dec = new TextDecoder();
+      let buf = "";
+      try {
+        for await (const chunk of sse.body!) {
+          buf += dec.decode(chunk as Uint8Array, { stream: true });
+          for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            if (block.startsWith("data: ")) events.push(JSON.parse(block.slice(6)));
+          }
+        }
+      } catch {
+        // aborted at the end
+      }
+    })();
     const load = await fetch(`${url("a")}/models/load`, { method: "POST", body: JSON.stringify({ model: "mover", node: "c", wait: true }) });
     assert.equal(load.status, 200, await load.text());
     await waitFor("mover loaded on c", async () => (await nodesRunning(url("a"), "mover", "loaded")).join() === "c", 5000);
     const unload = await fetch(`${url("b")}/models/unload`, { method: "POST", body: JSON.stringify({ model: "mover", node: "c" }) });
     assert.equal(unload.status, 200, await unload.text());
     await waitFor("mover unloaded on c", async () => (await nodesRunning(url("a"), "mover")).length === 0, 10_000);
+    await waitFor("another node's events on this node's /models/sse", () =>
+      events.some((e) => e.model === "mover" && e.node === "c" && e.data.status === "loaded") &&
+      events.some((e) => e.model === "mover" && e.node === "c" && e.data.status === "unloaded"), 5000);
+    ac.abort();
     const unknown = await fetch(`${url("a")}/models/load`, { method: "POST", body: JSON.stringify({ model: "mover", node: "zz" }) });
     assert.equal(unknown.status, 404);
     assert.match(await unknown.text(), /node 'zz' is not in the cluster/);
@@ -202,5 +225,26 @@ describe("a cluster of three nodes", { skip }, () => {
     assert.match(await streamed.text(), /data: \[DONE\]/, "the stream on c finished");
     await waitFor("b shown down, then gone", async () => !(await clusterOf(url("a"))).some((n) => n.name === "b"), (TTL_S * 3 + 5) * 1000);
     await waitFor("b's model processes die with it", () => bPids.every((p) => !isAlive(p)), 10_000);
+  });
+});
+
+describe("a node that cannot reach NATS at start-up", { skip }, () => {
+  test("serves its own models meanwhile, says so once, and joins when NATS starts", async () => {
+    const nats = await startNats({ started: false });
+    const dir = await makeModelsDir({ "solo.gguf": 12 });
+    const node = await startRouter(["--models-dir", dir, "--cluster", nats.url, "--node-name", "solo", "--cluster-ttl", String(TTL_S)], {}, engine);
+    try {
+      const res = await chat(node.url, "solo", { max_tokens: 2 });
+      assert.equal(res.status, 200, await res.text());
+      await new Promise((r) => setTimeout(r, 1500));
+      const said = node.output().split("\n").filter((l) => /cannot reach NATS/.test(l));
+      assert.equal(said.length, 1, `one line, not one per retry: ${JSON.stringify(said)}`);
+      await nats.start();
+      await waitFor("solo registered", async () => ((await (await fetch(`${node.url}/cluster`)).json()) as { connected: boolean }).connected, 15_000);
+      assert.deepEqual((await clusterOf(node.url)).map((n) => [n.name, n.status]), [["solo", "up"]]);
+    } finally {
+      await node.stop();
+      await nats.close();
+    }
   });
 });
