@@ -17,7 +17,7 @@ const HOP_BY_HOP = new Set([
   // the client's key is the router's, never the upstream's: a remote server gets its own (or none)
   "authorization", "x-api-key",
   // a cluster node's proof of being one is for the node it calls, never passed on (see src/cluster/)
-  "x-corral-cluster-key", "x-corral-hop",
+  "x-corral-cluster-key", "x-corral-forwarded-by",
 ]);
 
 /** Keep-alive connections to one upstream, over its Unix socket when it has one (cheaper than TCP). */
