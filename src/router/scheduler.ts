@@ -16,6 +16,7 @@
 import { pickVictim } from "./eviction.js";
 import type { StopCause } from "./model-events.js";
 import type { Refusal } from "./refusal.js";
+import type { KeepAlive } from "../util/keep-alive.js";
 
 export type ModelState = "unloaded" | "loading" | "loaded" | "stopping";
 
@@ -95,8 +96,7 @@ export interface ModelView {
   failure?: { exitCode: number | null; reason: string; coolUntil: number };
 }
 
-/** A client's wish for how long a model stays loaded once idle (Ollama's keep_alive): ms, or for ever. */
-export type KeepAlive = number | "forever";
+export type { KeepAlive };
 
 interface ModelRec {
   cfg: ModelConfig;

@@ -8,16 +8,17 @@ import { ApiError } from "../http/errors.js";
 import { sendError } from "../http/respond.js";
 import { noteModel } from "./request-log.js";
 import type { Unreachable, Upstream } from "./upstream.js";
+import type { KeepAlive } from "../util/keep-alive.js";
 
 export interface Lease {
   model: string;
   upstream: Upstream;
   /**
-   * The response is finished (or aborted): the model's in-flight count drops. `keepAliveMs` (Ollama's keep_alive)
+   * The response is finished (or aborted): the model's in-flight count drops. `keepAlive` (Ollama's keep_alive)
    * sets how long the model stays loaded once idle: 0 unloads it now if nothing else is in flight, "forever" never.
    * Idempotent.
    */
-  release(keepAliveMs?: number | "forever"): void;
+  release(keepAlive?: KeepAlive): void;
 }
 
 export interface LeaseSource {

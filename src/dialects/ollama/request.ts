@@ -4,14 +4,16 @@ import { ApiError } from "../../http/errors.js";
 import { type Json, type JsonObject, optArray, optBool, optNumber, optObject, optString, requireObjectBody, typeName } from "../../http/validate.js";
 import { fail, isObject } from "../fields.js";
 
-export type KeepAlive = number | "forever" | undefined;
+import type { KeepAlive } from "../../util/keep-alive.js";
+
+export type { KeepAlive };
 
 export interface OllamaTranslated {
   /** As the client named it (with any ":tag"); the caller resolves it. */
   model: string;
   stream: boolean;
   /** Milliseconds, "forever" (a negative keep_alive), or undefined (the server's default). */
-  keepAlive: KeepAlive;
+  keepAlive: KeepAlive | undefined;
   path: "/v1/chat/completions" | "/v1/completions";
   openai: JsonObject;
   /** Ollama's load/unload idiom: a chat without messages, a generate without a prompt. Nothing is generated. */
@@ -31,7 +33,7 @@ const PLAIN_NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)$/;
  * Negative means keep the model loaded for good, 0 unload it now. A duration below a millisecond still counts as
  * one, so that it does not turn into an unload.
  */
-export function parseKeepAlive(v: unknown): KeepAlive {
+export function parseKeepAlive(v: unknown): KeepAlive | undefined {
   if (v === undefined || v === null) return undefined;
   let ms: number | undefined;
   if (typeof v === "number" && Number.isFinite(v)) ms = v * 1000;
@@ -99,7 +101,7 @@ export function ollamaGenerateRequest(raw: unknown): OllamaTranslated {
 }
 
 /** The fields /api/chat and /api/generate share: model, stream (on unless turned off), keep_alive, options, logprobs. */
-function readCommon(body: JsonObject, kind: "chat" | "completion"): { model: string; stream: boolean; keepAlive: KeepAlive; fields: JsonObject } {
+function readCommon(body: JsonObject, kind: "chat" | "completion"): { model: string; stream: boolean; keepAlive: KeepAlive | undefined; fields: JsonObject } {
   const model = readModel(body);
   const stream = optBool(body, "stream") ?? true;
   const keepAlive = parseKeepAlive(body["keep_alive"]);
@@ -327,7 +329,7 @@ function withImages(text: string, images: string[]): Json {
 
 export interface OllamaEmbedTranslated {
   model: string;
-  keepAlive: KeepAlive;
+  keepAlive: KeepAlive | undefined;
   /** An OpenAI embeddings body (always `encoding_format: "float"`). */
   openai: JsonObject;
   /** No input at all: Ollama's way to load the model, answered with no embeddings. */
