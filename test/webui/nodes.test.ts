@@ -135,7 +135,7 @@ describe("web UI: a cluster's nodes", { skip }, () => {
     assert.deepEqual(ui.errors, []);
   });
 
-  test("a plain router (no --cluster) has no Nodes tab and no node badges", async () => {
+  test("a plain router (no --cluster) has no Nodes tab and no node badges; one that comes back as a node has", async () => {
     const other = await openPage(browser, plain.url);
     try {
       const { page } = other;
@@ -146,6 +146,14 @@ describe("web UI: a cluster's nodes", { skip }, () => {
       assert.equal(await page.locator('[data-tab="logs"]').count(), 1);
       assert.equal(await page.locator('[data-tab="nodes"]').count(), 0);
       assert.equal(await page.locator(".node-badge, .model-nodes").count(), 0);
+
+      // the same address answers again, now as node c of the cluster: the page asks again when it reconnects
+      const port = new URL(plain.url).port;
+      await plain.stop();
+      const dir = await makeModelsDir({ "gamma.gguf": 3 }, QUIET_BYTES);
+      plain = await startRouter(["--models-dir", dir, "--port", port, "--cluster", nats.url, "--node-name", "c", "--cluster-ttl", "3"]);
+      await page.locator('[data-tab="nodes"]').waitFor({ timeout: 30_000 });
+      await card(page, "gamma").locator('.node-badge[data-node="c"]').waitFor();
       assert.deepEqual(other.errors, []);
     } finally {
       await other.close();

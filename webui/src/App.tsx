@@ -33,6 +33,7 @@ export function App() {
   if (cluster) tabs.push("nodes");
   const shown = tabs.includes(tab) ? tab : "models";
 
+  // data-cluster: whether the server has said if it is a node of a cluster (a hidden Nodes tab may just not be known yet)
   return (
     <div className="app" data-cluster={cluster === undefined ? undefined : String(cluster)}>
       <header className="topbar">
