@@ -5,15 +5,16 @@ import { KeyDialog } from "./KeyDialog";
 import { LogsView } from "./logs/LogsView";
 import { ModelsView } from "./models/ModelsView";
 import { useModelsState } from "./models/useModels";
+import { NodesView } from "./nodes/NodesView";
 
-type Tab = "models" | "chat" | "logs";
+type Tab = "models" | "chat" | "logs" | "nodes";
 
 export function App() {
   const [tab, setTab] = useState<Tab>("models");
   const [logsModel, setLogsModel] = useState<string>();
   // undefined: no prompt; otherwise whether a 401 brought it up (rather than the key button)
   const [keyPrompt, setKeyPrompt] = useState<{ rejected: boolean }>();
-  const { models, mode, live } = useModelsState();
+  const { models, mode, live, cluster } = useModelsState();
 
   // once dismissed, a 401 (a view polling every second) marks the key button instead of bringing the prompt back
   const dismissed = useRef(false);
@@ -27,12 +28,14 @@ export function App() {
     [],
   );
 
-  // `corral -m` has one model and no logs endpoint
+  // `corral -m` has one model and no logs endpoint; only a node of a cluster has nodes to show
   const tabs: Tab[] = mode === "single" ? ["models", "chat"] : ["models", "chat", "logs"];
+  if (cluster) tabs.push("nodes");
   const shown = tabs.includes(tab) ? tab : "models";
 
+  // data-cluster: whether the server has said if it is a node of a cluster (a hidden Nodes tab may just not be known yet)
   return (
-    <div className="app">
+    <div className="app" data-cluster={cluster === undefined ? undefined : String(cluster)}>
       <header className="topbar">
         <span className="brand">corral</span>
         <nav role="tablist">
@@ -76,6 +79,7 @@ export function App() {
         )}
         {shown === "chat" && <ChatView models={models} />}
         {shown === "logs" && <LogsView models={models} model={logsModel} onSelect={setLogsModel} />}
+        {shown === "nodes" && <NodesView />}
       </main>
       {keyPrompt && (
         <KeyDialog

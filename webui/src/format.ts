@@ -20,11 +20,12 @@ export function formatDuration(seconds: number): string {
   return `${Math.round(seconds / 86400)} d`;
 }
 
-/** A Unix time (seconds) as "just now", "5 min ago". */
-export function formatAgo(unixS: number | null | undefined, nowMs = Date.now()): string {
+/** A Unix time (seconds) as "just now" (within `justNowS`), "3 s ago", "5 min ago". */
+export function formatAgo(unixS: number | null | undefined, nowMs = Date.now(), justNowS = 10): string {
   if (!unixS) return "never";
-  const s = nowMs / 1000 - unixS;
-  return s < 10 ? "just now" : `${formatDuration(s)} ago`;
+  // another machine's clock may be a little ahead
+  const s = Math.max(0, nowMs / 1000 - unixS);
+  return s < justNowS ? "just now" : `${formatDuration(s)} ago`;
 }
 
 export function formatCount(n: number | undefined): string {

@@ -1,6 +1,10 @@
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useMemo, useState, type FormEvent } from "react";
 import { apiJson, statusWord, type DownloadProgress, type ModelInfo } from "../api";
+import { Fact } from "../Fact";
 import { formatAgo, formatBytes, formatCount, formatDuration } from "../format";
+import { useNow } from "../useNow";
+import { ModelActions } from "./ModelActions";
+import { NodeBadges } from "./NodeBadges";
 import { refreshModels, type ServerMode } from "./store";
 import { useModelsState } from "./useModels";
 
@@ -56,7 +60,8 @@ function filterModels(models: ModelInfo[], query: string): ModelInfo[] {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return models;
   return models.filter((m) => {
-    const hay = [m.id, ...(m.aliases ?? []), ...(m.tags ?? []), m.engine ?? "", m.source ?? "", statusWord(m)].join(" ").toLowerCase();
+    const nodes = (m.nodes ?? []).map((n) => n.name);
+    const hay = [m.id, ...(m.aliases ?? []), ...(m.tags ?? []), m.engine ?? "", m.source ?? "", statusWord(m), ...nodes].join(" ").toLowerCase();
     return words.every((w) => hay.includes(w));
   });
 }
@@ -102,25 +107,9 @@ function ModelCard({ model: m, router, now, onShowLogs }: { model: ModelInfo; ro
           {word}
           {percent !== undefined && (st === "loading" || downloading) ? ` ${percent}%` : ""}
         </span>
-        {router && !downloading && (
-          <div className="actions">
-            {st === "loaded" || st === "loading" ? (
-              <button onClick={() => act("/models/unload", { model: m.id })} disabled={busy}>Unload</button>
-            ) : (
-              <button className="primary" onClick={() => act("/models/load", { model: m.id })} disabled={busy || st === "unloading"}>Load</button>
-            )}
-            <button
-              onClick={() => act("/models/pin", { model: m.id, pin: !m.pinned })}
-              disabled={busy}
-              aria-pressed={m.pinned === true}
-              title={m.pinned ? "let it be evicted to make room again" : "never evict it to make room"}
-            >
-              {m.pinned ? "Unpin" : "Pin"}
-            </button>
-            <button onClick={() => onShowLogs(m.id)}>Logs</button>
-          </div>
-        )}
+        {router && !downloading && <ModelActions model={m} busy={busy} act={(path, body) => void act(path, body)} onShowLogs={onShowLogs} />}
       </div>
+      <NodeBadges nodes={m.nodes} />
       {(st === "loading" || downloading) && <ProgressBar fraction={m.status.progress} label={downloading ? "download" : "load"} />}
       {downloading && m.status.download && <DownloadLine d={m.status.download} />}
       <dl className="facts">
@@ -143,15 +132,6 @@ function ModelCard({ model: m, router, now, onShowLogs }: { model: ModelInfo; ro
       )}
       {actionError && <p className="error" role="alert">{actionError}</p>}
     </li>
-  );
-}
-
-function Fact({ k, v }: { k: string; v: string }) {
-  return (
-    <div className="fact">
-      <dt>{k}</dt>
-      <dd>{v}</dd>
-    </div>
   );
 }
 
@@ -230,13 +210,4 @@ function DownloadBox() {
       ))}
     </form>
   );
-}
-
-function useNow(everyMs: number): number {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), everyMs);
-    return () => clearInterval(t);
-  }, [everyMs]);
-  return now;
 }

@@ -2,7 +2,9 @@
 // /models/sse for what changes between two reads (status changes, load and download progress). The stream is read
 // with fetch rather than EventSource, because EventSource cannot send the API key. Counters that change with every
 // request (in flight, last used, measured memory) have no events, so the list is also read again every few seconds.
-import { apiFetch, apiJson, HttpError, onKeyChanged, readSse, type DownloadProgress, type ModelEvent, type ModelInfo } from "../api";
+// Whether the server is a node of a cluster (GET /cluster answers) is asked at start and at every reconnection: the
+// page may be talking to another server by then.
+import { apiFetch, apiJson, HttpError, onKeyChanged, readSse, type DownloadProgress, type ModelEvent, type ModelInfo, type ModelStatus } from "../api";
 
 /** "router": corral without -m (load, unload, logs, downloads); "single": `corral -m`, one model. */
 export type ServerMode = "router" | "single";
@@ -17,13 +19,16 @@ export interface ModelsState {
   error: string | undefined;
   /** Downloads that failed since the page opened, by the name they were asked for. */
   failedDownloads: Record<string, string>;
+  /** Whether the server is a node of a cluster; undefined until GET /cluster has answered. */
+  cluster: boolean | undefined;
 }
 
 const REFRESH_MS = 4000;
 const SINGLE_POLL_MS = 1500;
 
-let state: ModelsState = { models: [], mode: undefined, live: false, error: undefined, failedDownloads: {} };
+let state: ModelsState = { models: [], mode: undefined, live: false, error: undefined, failedDownloads: {}, cluster: undefined };
 const listeners = new Set<() => void>();
+const eventListeners = new Set<(ev: ModelEvent) => void>();
 
 function set(patch: Partial<ModelsState>): void {
   state = { ...state, ...patch };
@@ -42,6 +47,12 @@ export function subscribeModels(fn: () => void): () => void {
     listeners.delete(fn);
     if (listeners.size === 0) stop();
   };
+}
+
+/** Called with every /models/sse event, after the list has taken it in (views with data of their own read it again). */
+export function onModelEvent(fn: (ev: ModelEvent) => void): () => void {
+  eventListeners.add(fn);
+  return () => eventListeners.delete(fn);
 }
 
 /** How far a download got, where its size is known. */
@@ -80,6 +91,25 @@ export function refreshModels(soon = false): Promise<void> {
   );
 }
 
+let probing: Promise<void> | undefined;
+
+/** Asks GET /cluster whether the server is a node of a cluster (one request at a time). */
+function probeCluster(): Promise<void> {
+  probing ??= apiFetch("/cluster")
+    .then(
+      (res) => {
+        void res.body?.cancel();
+        set({ cluster: true });
+      },
+      (err: Error) => {
+        // a 401 tells nothing (a new key reconnects the stream, which asks again); no answer at all keeps what was known
+        if (err instanceof HttpError && err.status !== 401) set({ cluster: false });
+      },
+    )
+    .finally(() => (probing = undefined));
+  return probing;
+}
+
 function start(): void {
   running = true;
   offKey = onKeyChanged(() => {
@@ -88,6 +118,7 @@ function start(): void {
   });
   void refreshModels();
   void readProps();
+  void probeCluster();
   schedule();
 }
 
@@ -134,14 +165,18 @@ async function follow(signal: AbortSignal, failures: number): Promise<void> {
     const res = await apiFetch("/models/sse", { signal });
     connected = true;
     set({ live: true });
-    // events may have been missed while the stream was down
+    // events may have been missed while the stream was down, and the server may be another one
     void refreshModels();
+    void probeCluster();
     await readSse(res, (data) => {
+      let ev: ModelEvent;
       try {
-        apply(JSON.parse(data) as ModelEvent);
+        ev = JSON.parse(data) as ModelEvent;
+        apply(ev);
       } catch {
-        // not an event of ours: ignored
+        return; // not an event of ours: ignored
       }
+      for (const fn of eventListeners) fn(ev);
     });
   } catch (err) {
     if (signal.aborted) return;
@@ -165,7 +200,18 @@ function apply(ev: ModelEvent): void {
   switch (ev.event) {
     case "status_change": {
       if (i < 0) return void refreshModels(true);
-      const old = models[i]!;
+      let old = models[i]!;
+      if (ev.node !== undefined && old.nodes) {
+        // a cluster's entry: the node's badge changes; the entry's status (the best of all nodes) may not
+        const known = old.nodes.some((n) => n.name === ev.node);
+        const nodes = old.nodes.map((n) => (n.name === ev.node ? { ...n, status: d.status } : n));
+        old = { ...old, nodes };
+        const best = bestStatus(nodes);
+        if (best !== d.status || !known) {
+          replace(i, best === old.status.value ? old : { ...old, status: { ...old.status, value: best } });
+          return void refreshModels(true);
+        }
+      }
       const status: ModelInfo["status"] = { ...old.status, value: d.status };
       if (d.progress !== undefined) status.progress = d.progress;
       else delete status.progress;
@@ -210,6 +256,13 @@ function apply(ev: ModelEvent): void {
     case "model_remove":
       return void refreshModels(true);
   }
+}
+
+/** A cluster's merged entry shows its best status of all nodes (as GET /models merges them), best first. */
+const RANK: Record<ModelStatus, number> = { loaded: 0, loading: 1, downloading: 2, unloading: 3, unloaded: 4 };
+
+function bestStatus(nodes: ReadonlyArray<{ status: ModelStatus }>): ModelStatus {
+  return nodes.reduce<ModelStatus>((b, n) => (RANK[n.status] < RANK[b] ? n.status : b), "unloaded");
 }
 
 function replace(i: number, m: ModelInfo): void {
