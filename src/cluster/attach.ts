@@ -19,6 +19,7 @@ import type { Router } from "../router/router.js";
 import { Upstream } from "../router/upstream.js";
 import type { Logger } from "../util/log.js";
 import { startCluster, type Cluster, type RouteDecision } from "./cluster.js";
+import type { ClusterList } from "./cluster-entry.js";
 import { resolveClusterConfig, type ClusterConfig, type ClusterFlags } from "./config.js";
 import { localSnapshot } from "./local-snapshot.js";
 import { mergeModelLists, type NodeList } from "./model-lists.js";
@@ -60,10 +61,11 @@ class ClusterLayer implements RouterExtension {
       const original = routes.get(key)!;
       routes.set(key, (ctx) => this.listModels(ctx, original));
     }
-    const load = routes.get("POST /models/load")!;
-    routes.set("POST /models/load", (ctx) => this.admin(ctx, load, "load"));
-    const unload = routes.get("POST /models/unload")!;
-    routes.set("POST /models/unload", (ctx) => this.admin(ctx, unload, "unload"));
+    // what one model's node does: the `node` named, or the node the model runs on, or the one it would go to
+    for (const [key, running] of [["POST /models/load", false], ["POST /models/unload", true], ["POST /models/pin", true], ["GET /models/logs", true]] as const) {
+      const original = routes.get(key)!;
+      routes.set(key, (ctx) => this.onModelsNode(ctx, original, running));
+    }
     const events = routes.get("GET /models/sse")!;
     routes.set("GET /models/sse", (ctx) => this.events(ctx, events));
     routes.set("GET /cluster", () => this.nodes());
@@ -185,12 +187,13 @@ class ClusterLayer implements RouterExtension {
   }
 
   /** Forwards the request to a peer; resolves with why when the peer could not be reached at all. */
-  private async forward(ctx: RequestContext, id: string, node: string, url: string): Promise<string | undefined> {
-    noteModel(ctx.res, id);
+  private async forward(ctx: RequestContext, id: string | undefined, node: string, url: string): Promise<string | undefined> {
+    // the metrics label only names a model some node has (never a name a client made up)
+    if (id !== undefined) noteModel(ctx.res, id);
     noteNode(ctx.res, node);
     this.forwarded?.inc({ peer: node });
     const peer = this.peer(url);
-    const unreachable = await peer.forward(ctx.req, ctx.res, ctx.req.url ?? ctx.path, ctx.rawBody, id, ctx.dialect);
+    const unreachable = await peer.forward(ctx.req, ctx.res, ctx.req.url ?? ctx.path, ctx.rawBody, id ?? node, ctx.dialect);
     return unreachable;
   }
 
@@ -219,26 +222,32 @@ class ClusterLayer implements RouterExtension {
 
   // ---- the router's own routes, cluster-wide -------------------------------------------------------------------
 
-  /** POST /models/load and /models/unload, with an optional `node`: the model's node does it. */
-  private async admin(ctx: RequestContext, original: Handler, what: "load" | "unload"): Promise<unknown> {
+  /**
+   * POST /models/load, /unload, /pin and GET /models/logs take an optional `node` (in the body, or ?node=). Without
+   * one, a model this node does not have goes to a node that runs it (`running`) or, for a load, to the node the
+   * routing choice names.
+   */
+  private async onModelsNode(ctx: RequestContext, original: Handler, running: boolean): Promise<unknown> {
     const c = this.cluster;
     if (!c || this.isPeer(ctx.req)) return original(ctx);
     const body = (ctx.body ?? {}) as { model?: unknown; node?: unknown };
-    if (body.node !== undefined && typeof body.node !== "string") throw new ApiError(400, `'node' must be a string, got ${typeof body.node}`);
-    const name = typeof body.model === "string" ? body.model : undefined;
-    let node = body.node as string | undefined;
+    const given = ctx.query.get("node") ?? body.node;
+    if (given !== undefined && typeof given !== "string") throw new ApiError(400, `'node' must be a string, got ${typeof given}`);
+    const model = ctx.query.get("model") ?? body.model;
+    const name = typeof model === "string" ? model : undefined;
+    let node = given;
     if (node === undefined && name !== undefined && this.router.resolve(name) === undefined) {
-      // not in this node's catalog: the node that has it running (unload), or the one the routing choice names
       const id = this.resolveRemote(name);
       if (id !== undefined) {
         const d = c.route(id);
-        node = what === "unload" ? this.nodesWith(id)[0] : d.action !== "not-found" ? d.node : undefined;
+        node = running ? this.nodesWith(id)[0] : d.action !== "not-found" ? d.node : undefined;
       }
     }
     if (node === undefined || node === c.name) return original(ctx);
     const target = c.view().get(node);
     if (!target) throw new ApiError(404, `node '${node}' is not in the cluster (GET /cluster lists the nodes)`);
-    const gone = await this.forward(ctx, name ?? "", node, target.state.url);
+    const id = name === undefined ? undefined : (this.router.resolve(name) ?? this.resolveRemote(name));
+    const gone = await this.forward(ctx, id, node, target.state.url);
     if (gone) throw new ApiError(502, `node '${node}' did not answer (${gone})`, { type: "server_error" });
     return HANDLED;
   }
@@ -271,9 +280,9 @@ class ClusterLayer implements RouterExtension {
   }
 
   /** GET /cluster */
-  private nodes(): unknown {
+  private nodes(): ClusterList {
     const c = this.cluster;
-    if (!c) return { object: "list", connected: false, data: [] };
+    if (!c) throw new ApiError(503, "this node is not in the cluster now (it is starting or leaving)");
     const data = [...c.view().values()].sort((a, b) => a.state.name.localeCompare(b.state.name)).map((n) => ({
       name: n.state.name,
       url: n.state.url,
@@ -295,7 +304,7 @@ class ClusterLayer implements RouterExtension {
     const res: ServerResponse = ctx.res;
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
     res.flushHeaders();
-    const send = (ev: ModelEvent & { node: string }) => {
+    const send = (ev: ModelEvent) => {
       if (!res.destroyed) res.write(`data: ${JSON.stringify(ev)}\n\n`);
     };
     const offLocal = this.router.events.subscribe((ev) => send({ ...ev, node: c.name }));

@@ -17,6 +17,8 @@ export interface DownloadProgress {
 
 export interface ModelEvent {
   model: string;
+  /** In a cluster: the node it happened on (on /models/sse). */
+  node?: string;
   /** status_change for loads and unloads; the download_* events and model_remove (llama.cpp's names) for downloads. */
   event: "status_change" | "download_progress" | "download_finished" | "download_failed" | "model_remove";
   data: {

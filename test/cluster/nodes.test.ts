@@ -132,6 +132,11 @@ describe("a cluster of three nodes", { skip }, () => {
     const load = await fetch(`${url("a")}/models/load`, { method: "POST", body: JSON.stringify({ model: "mover", node: "c", wait: true }) });
     assert.equal(load.status, 200, await load.text());
     await waitFor("mover loaded on c", async () => (await nodesRunning(url("a"), "mover", "loaded")).join() === "c", 5000);
+    const logs = await fetch(`${url("a")}/models/logs?model=mover&node=c`);
+    assert.equal(logs.status, 200);
+    assert.ok((await logs.text()).trim().length > 0, "c's process output, read through a");
+    const pin = await fetch(`${url("b")}/models/pin`, { method: "POST", body: JSON.stringify({ model: "mover", node: "c", pin: false }) });
+    assert.equal(pin.status, 200, await pin.text());
     const unload = await fetch(`${url("b")}/models/unload`, { method: "POST", body: JSON.stringify({ model: "mover", node: "c" }) });
     assert.equal(unload.status, 200, await unload.text());
     await waitFor("mover unloaded on c", async () => (await nodesRunning(url("a"), "mover")).length === 0, 10_000);

@@ -3,13 +3,12 @@
 
 import { createParser } from "eventsource-parser";
 // The wire format's types come from the server's own definitions (types only: nothing of the server is bundled)
-import type { DownloadProgress, ModelEvent as RouterModelEvent, ModelStatus } from "../../src/router/model-events";
+import type { DownloadProgress, ModelEvent, ModelStatus } from "../../src/router/model-events";
 import type { ModelEntry, ModelEntryStatus } from "../../src/router/model-entry";
-import type { LocalSnapshot, ModelStatus as NodeModelStatus } from "../../src/cluster/node-state";
 export type { DownloadProgress, ModelStatus };
 
 /** A /models/sse event; in a cluster it names the node it happened on. */
-export type ModelEvent = RouterModelEvent & { node?: string };
+export type { ModelEvent };
 
 const KEY_STORAGE = "corral.apiKey";
 
@@ -116,31 +115,5 @@ export function statusWord(m: ModelInfo): string {
 /** A model's status on one node of a cluster (a GET /models entry's `nodes`). */
 export type ModelNode = NonNullable<ModelEntry["nodes"]>[number];
 
-/** One node of GET /cluster: its last published state, as the node serving the page sees it. */
-export interface ClusterNode {
-  name: string;
-  /** The base URL the other nodes reach it at. */
-  url: string;
-  status: "up" | "down";
-  /** The node serving this page. */
-  self: boolean;
-  /** Unix seconds, by the node's own clock. */
-  last_seen: number;
-  version: string;
-  /** Models loaded at once; 0 = no limit. */
-  models_max: number;
-  /** Bytes; an absent pool is no limit of that kind. */
-  memory: LocalSnapshot["memory"];
-  /** Models with a process there. */
-  models: Array<{ id: string; status: NodeModelStatus; in_flight: number; waiting: number; slots: number }>;
-}
-
-/** GET /cluster: only a router started with --cluster has the route. */
-export interface ClusterList {
-  object: "list";
-  /** The name of the node serving this page. */
-  node: string;
-  /** Whether that node is connected to NATS (when not, the others' states may be out of date). */
-  connected: boolean;
-  data: ClusterNode[];
-}
+/** One node of GET /cluster, and the whole answer (the server's types). */
+export type { ClusterNodeEntry as ClusterNode, ClusterList } from "../../src/cluster/cluster-entry";
