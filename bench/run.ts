@@ -1,10 +1,16 @@
 // `npm run bench`: what the router costs and how fast it switches models, measured over real HTTP against real
 // processes. Every scenario is measured side by side in one run (routed against the same model served directly,
 // or routers taking turns), because absolute times on shared machines drift. Scenarios: proxy overhead,
-// streaming, cold load, swap, generation, memory, scale (see bench/scenarios/).
+// streaming, cold load, swap, generation, memory, scale, cluster (see bench/scenarios/).
 // With a llama.cpp llama-server binary (LLAMA_SERVER_BIN, else the one corral finds: `corral engine build`), every
-// scenario runs for three impls: corral's router on its Node engine, corral's router on llama-server, and
+// scenario but cluster runs for three impls: corral's router on its Node engine, corral's router on llama-server, and
 // llama.cpp's own router (see bench/lib/servers.ts).
+// cluster: two corral nodes, A and B, on one real nats-server (--cluster-ttl 3; skipped with one line where there is
+// no nats-server). Forwarding cost: the proxy scenario's request for a model only B has, sent to B directly against
+// entering A and forwarded to B, at 1 and 8 clients in alternating rounds (rps, ratio, p50/p95, p50 added by the hop).
+// Failover: a model loaded on B and also in A's folder, B's router SIGKILLed, then requests to A back to back: the
+// time from the kill to the first 200 and how many failed before it. It runs on one impl, corral+ls where llama-server
+// exists, else corral (llama.cpp's router has no cluster).
 // `--quick` runs the same harness with tiny settings (npm test smoke-runs it so it never rots).
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -14,6 +20,7 @@ import { REPO_ROOT } from "../test/helpers/server.js";
 import type { BenchContext, Result } from "./lib/context.js";
 import { removeTempDirs } from "./lib/temp-dirs.js";
 import { findLlamaServerBin, impls as makeImpls, median, startDirect, type Impl, type ImplName } from "./lib/servers.js";
+import { cluster } from "./scenarios/cluster.js";
 import { generation } from "./scenarios/generation.js";
 import { coldLoad, swap } from "./scenarios/loading.js";
 import { memory } from "./scenarios/memory.js";
@@ -44,6 +51,7 @@ const SCENARIOS: Record<string, Scenario> = {
   scale: eachImpl("scale", scale),
   spawn: spawnToReady,
   "model-server": modelServer,
+  cluster,
 };
 
 interface Args {

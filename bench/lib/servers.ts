@@ -66,7 +66,8 @@ export function startRouter(impl: Impl, args: string[]): Promise<Server> {
   return startServer(impl.name, impl.router, args);
 }
 
-function descendants(pid: number): number[] {
+/** A process's children, their children, and so on (pids). */
+export function descendants(pid: number): number[] {
   const kids = childPids(pid);
   return [...kids, ...kids.flatMap(descendants)];
 }
@@ -98,7 +99,8 @@ async function startServer(label: string, command: Command, args: string[]): Pro
     proc,
     spawnToReadyMs: performance.now() - t0,
     async stop() {
-      if (proc.exitCode !== null) return;
+      // gone already (exited, or killed by a signal: a scenario's SIGKILL): its 'exit' has been emitted
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       // a model process left behind by a router would eat CPU in every later measurement
       const kids = descendants(proc.pid!);
       proc.kill("SIGTERM");
