@@ -181,10 +181,11 @@ export class Router implements LeaseSource {
    * Waits until `model` may serve one more request (loading it, and making room, as needed). Rejects with a
    * Refused: not loaded (autoload off), busy, queue full, a failed load, the client gone.
    */
-  async acquire(model: string, autoload: boolean, onGone: (cancel: () => void) => () => void): Promise<Lease> {
-    // admission needs the model's memory estimate: the first request for it waits for its header to be read
+  acquire(model: string, autoload: boolean, onGone: (cancel: () => void) => () => void): Promise<Lease> {
+    // admission needs the model's memory estimate: the first request for it waits for its header to be read (not
+    // an async function: the common case, an estimate known, adds no promise of its own to the proxy path)
     const instance = this.instances.get(model);
-    if (instance && !instance.estimated) await instance.ensureEstimate();
+    if (instance && !instance.estimated) return instance.ensureEstimate().then(() => this.acquire(model, autoload, onGone));
     const reqId = `r${++this.seq}`;
     return new Promise<Lease>((resolve, reject) => {
       let stopWatching: (() => void) | undefined;
