@@ -61,6 +61,11 @@ class ClusterLayer implements RouterExtension {
       const original = routes.get(key)!;
       routes.set(key, (ctx) => this.listModels(ctx, original));
     }
+    // Ollama's listings (every model; the running ones), merged by name
+    for (const key of ["GET /api/tags", "GET /api/ps"]) {
+      const original = routes.get(key)!;
+      routes.set(key, (ctx) => this.ollamaList(ctx, original, key.slice(4)));
+    }
     // what one model's node does: the `node` named, or the node the model runs on, or the one it would go to
     for (const [key, running] of [["POST /models/load", false], ["POST /models/unload", true], ["POST /models/pin", true], ["GET /models/logs", true]] as const) {
       const original = routes.get(key)!;
@@ -113,7 +118,7 @@ class ClusterLayer implements RouterExtension {
       }
       const name = e.model === "query" ? ctx.query.get("model") : (ctx.body as { model?: unknown } | undefined)?.model;
       if (typeof name !== "string" || name === "") return original(ctx);
-      const id = this.router.resolve(name) ?? this.resolveRemote(name);
+      const id = this.resolve(name) ?? (e.errors === "ollama" ? this.resolveOllama(name) : undefined);
       if (id === undefined) return original(ctx);
       return this.dispatch(ctx, id, original);
     };
@@ -211,6 +216,16 @@ class ClusterLayer implements RouterExtension {
     return p;
   }
 
+  /** A model's id, by this node's catalog or another node's. */
+  private resolve(name: string): string | undefined {
+    return this.router.resolve(name) ?? this.resolveRemote(name);
+  }
+
+  /** Ollama's names carry a tag: `name:latest` is `name`, as the Ollama routes take it (the node served reads it so). */
+  private resolveOllama(name: string): string | undefined {
+    return name.endsWith(":latest") ? this.resolve(name.slice(0, -":latest".length)) : undefined;
+  }
+
   /** A name no model of this node answers to: an id or alias in another node's catalog. */
   private resolveRemote(name: string): string | undefined {
     for (const n of this.cluster?.view().values() ?? []) {
@@ -246,7 +261,7 @@ class ClusterLayer implements RouterExtension {
     if (node === undefined || node === c.name) return original(ctx);
     const target = c.view().get(node);
     if (!target) throw new ApiError(404, `node '${node}' is not in the cluster (GET /cluster lists the nodes)`);
-    const id = name === undefined ? undefined : (this.router.resolve(name) ?? this.resolveRemote(name));
+    const id = name === undefined ? undefined : this.resolve(name);
     const gone = await this.forward(ctx, id, node, target.state.url);
     if (gone) throw new ApiError(502, `node '${node}' did not answer (${gone})`, { type: "server_error" });
     return HANDLED;
@@ -269,11 +284,35 @@ class ClusterLayer implements RouterExtension {
     return { object: "list", data: mergeModelLists(lists) };
   }
 
+  /** Ollama's /api/tags or /api/ps on every up node, each model once (by name), this node's first. */
+  private async ollamaList(ctx: RequestContext, original: Handler, path: string): Promise<unknown> {
+    const own = (await original(ctx)) as { models: Array<{ name: string }> };
+    const c = this.cluster;
+    if (!c || this.isPeer(ctx.req)) return own;
+    const others = [...c.view().values()].filter((n) => !n.self && n.status === "up");
+    const lists = await Promise.all(others.map((n) => this.peerGet<{ models?: Array<{ name: string }> }>(n.state.url, path)));
+    const seen = new Set(own.models.map((m) => m.name));
+    const models = [...own.models];
+    for (const list of lists) {
+      for (const m of list?.models ?? []) {
+        if (seen.has(m.name)) continue;
+        seen.add(m.name);
+        models.push(m);
+      }
+    }
+    return { ...own, models };
+  }
+
   private async peerList(url: string): Promise<ModelEntry[] | undefined> {
+    return (await this.peerGet<{ data?: ModelEntry[] }>(url, "/models"))?.data;
+  }
+
+  /** A peer's own answer to a GET (as a peer asks it: its own models only), or undefined when it gave none in time. */
+  private async peerGet<T>(url: string, path: string): Promise<T | undefined> {
     try {
-      const res = await fetch(`${url}/models`, { headers: forwardHeaders(this.cluster!.name, this.config!.key), signal: AbortSignal.timeout(LIST_TIMEOUT_MS) });
+      const res = await fetch(`${url}${path}`, { headers: forwardHeaders(this.cluster!.name, this.config!.key), signal: AbortSignal.timeout(LIST_TIMEOUT_MS) });
       if (!res.ok) return undefined;
-      return ((await res.json()) as { data?: ModelEntry[] }).data;
+      return (await res.json()) as T;
     } catch {
       return undefined;
     }

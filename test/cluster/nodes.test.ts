@@ -95,6 +95,15 @@ describe("a cluster of three nodes", { skip }, () => {
     const shared = listed.find((m) => m.id === "shared") as { nodes?: Array<{ name: string }> } | undefined;
     assert.deepEqual(shared?.nodes?.map((n) => n.name), ["a", "b", "c"], "one entry for a model every node has");
     assert.match(nodes.get("a")!.server.output(), /model=beta node=b POST \/v1\/chat\/completions 200/, "the request log names the node");
+    // an Ollama client at any node: tagged names, and listings of the whole cluster
+    const ollamaChat = await fetch(`${url("a")}/api/chat`, {
+      method: "POST", body: JSON.stringify({ model: "gamma:latest", messages: [{ role: "user", content: "hi" }], stream: false, options: { num_predict: 2 } }),
+    });
+    assert.equal(ollamaChat.status, 200, await ollamaChat.text());
+    const tags = ((await (await fetch(`${url("a")}/api/tags`)).json()) as { models: Array<{ name: string }> }).models.map((m) => m.name);
+    for (const m of ["alpha", "beta", "gamma", "shared"]) assert.equal(tags.filter((t) => t.startsWith(`${m}:`) || t === m).length, 1, `${m} once in ${tags.join(", ")}`);
+    const ps = ((await (await fetch(`${url("a")}/api/ps`)).json()) as { models: Array<{ name: string }> }).models.map((m) => m.name.replace(/:latest$/, ""));
+    assert.deepEqual(ps.sort(), ["alpha", "beta", "gamma"], "the models running on every node");
     const metrics = await (await fetch(`${url("a")}/metrics`)).text();
     assert.match(metrics, /^corral_cluster_nodes\{status="up"\} 3$/m);
     assert.match(metrics, /^corral_cluster_forwarded_requests_total\{peer="b"\} 1$/m);
