@@ -4,7 +4,7 @@
 // GET /cluster, and lets a peer's forwarded request in without an API key. The local router is never told about the
 // cluster: it serves what reaches it, exactly as without one.
 import { readFileSync } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import os from "node:os";
 import { Counter, Gauge } from "prom-client";
 import { ENDPOINT_LIST, routeKeys, type Endpoint } from "../http/endpoints.js";
@@ -13,7 +13,7 @@ import { HANDLED, type Handler, type RequestContext } from "../router/http-serve
 import type { RouterExtension } from "../router/main.js";
 import type { RouterMetrics } from "../router/metrics.js";
 import type { ModelEntry } from "../router/model-entry.js";
-import type { ModelEvent } from "../router/model-events.js";
+import { streamModelEvents } from "../router/model-events-stream.js";
 import { noteModel, noteNode } from "../router/request-log.js";
 import type { Router } from "../router/router.js";
 import { Upstream } from "../router/upstream.js";
@@ -89,11 +89,13 @@ class ClusterLayer implements RouterExtension {
     this.log.info(`cluster: node '${config.nodeName}' at ${config.advertise}, joining ${this.flags.cluster!.join(", ")}`);
     const snapshot = localSnapshot(this.router);
     this.cluster = startCluster(config, { snapshot: () => snapshot.get() }, this.log);
-    // the other nodes hear of this node's changes at once (the membership gathers them into one write)
+    // the other nodes hear of this node's changes at once (the membership gathers them into one write): model
+    // status changes, and requests starting, waiting and ending (the counts the routing choice reads)
     this.router.events.subscribe(() => {
       snapshot.invalidate();
       this.cluster?.changed();
     });
+    this.router.watchActivity(() => this.cluster?.changed());
   }
 
   async close(): Promise<void> {
@@ -340,26 +342,18 @@ class ClusterLayer implements RouterExtension {
   private events(ctx: RequestContext, original: Handler): unknown {
     const c = this.cluster;
     if (!c || this.isPeer(ctx.req)) return original(ctx);
-    const res: ServerResponse = ctx.res;
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
-    res.flushHeaders();
-    const send = (ev: ModelEvent) => {
-      if (!res.destroyed) res.write(`data: ${JSON.stringify(ev)}\n\n`);
-    };
-    const offLocal = this.router.events.subscribe((ev) => send({ ...ev, node: c.name }));
-    const offRemote = c.onChange((changes) => {
-      for (const ch of changes) {
-        if (ch.kind !== "model" || ch.node === c.name) continue;
-        send({ model: ch.model, event: "status_change", node: ch.node, data: { status: ch.status === "downloading" ? "loading" : ch.status } });
-      }
-    });
-    const keepAlive = setInterval(() => {
-      if (!res.destroyed) res.write(": keep-alive\n\n");
-    }, 15_000);
-    res.on("close", () => {
-      offLocal();
-      offRemote();
-      clearInterval(keepAlive);
+    streamModelEvents(ctx.res, (send) => {
+      const offLocal = this.router.events.subscribe((ev) => send({ ...ev, node: c.name }));
+      const offRemote = c.onChange((changes) => {
+        for (const ch of changes) {
+          if (ch.kind !== "model" || ch.node === c.name) continue;
+          send({ model: ch.model, event: "status_change", node: ch.node, data: { status: ch.status === "downloading" ? "loading" : ch.status } });
+        }
+      });
+      return () => {
+        offLocal();
+        offRemote();
+      };
     });
     return HANDLED;
   }

@@ -39,6 +39,7 @@ function read(router: Router): LocalSnapshot {
       ...(estimate ? { ram: estimate.ram, vram: estimate.vram } : {}),
       ...(spec.aliases.length > 0 ? { aliases: [...spec.aliases] } : {}),
       ...(spec.replicas !== undefined ? { replicas: spec.replicas } : {}),
+      source: spec.source,
     };
     const state = m.view.state;
     if (state === "unloaded") continue;

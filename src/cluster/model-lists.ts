@@ -49,7 +49,8 @@ function fromState(state: NodeState): ModelEntry[] {
     return {
       id, aliases: [...(c.aliases ?? [])].sort(), tags: [], object: "model", owned_by: "llamacpp", created,
       status: { value: m?.status ?? "unloaded", args: [], preset: "" },
-      path: null, size_bytes: null, source: "models_dir", in_flight: m?.inFlight ?? 0, waiting: m?.waiting ?? 0,
+      // a node of an older version may not say where the model comes from
+      path: null, size_bytes: null, source: c.source ?? "models_dir", in_flight: m?.inFlight ?? 0, waiting: m?.waiting ?? 0,
       last_used: null, pinned: false,
       ...(c.ram !== undefined ? { memory: { estimate: { ram: c.ram, vram: c.vram ?? 0 }, measured: null } } : {}),
     };

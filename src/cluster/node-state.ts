@@ -31,7 +31,12 @@ export interface CatalogEntry {
   aliases?: string[];
   /** Copies the cluster may run when every copy is busy (its preset's replicas). */
   replicas?: number;
+  /** Where the node's catalog found it (GET /models `source`). */
+  source?: ModelSource;
 }
+
+const SOURCES = ["models_dir", "cache", "preset", "builtin"] as const;
+export type ModelSource = (typeof SOURCES)[number];
 
 /** What the local router reports: called for every heartbeat, so it must be cheap. */
 export interface LocalSnapshot {
@@ -87,6 +92,7 @@ export function parseNodeState(text: string): NodeState | undefined {
     cat[id] = {
       ...(isCount(e["ram"]) ? { ram: e["ram"] } : {}), ...(isCount(e["vram"]) ? { vram: e["vram"] } : {}),
       ...(aliases.length > 0 ? { aliases } : {}), ...(isCount(e["replicas"]) && e["replicas"] >= 1 ? { replicas: e["replicas"] } : {}),
+      ...(SOURCES.includes(e["source"] as ModelSource) ? { source: e["source"] as ModelSource } : {}),
     };
   }
   const mods: Record<string, NodeModel> = {};

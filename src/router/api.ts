@@ -8,6 +8,7 @@ import { requireModelBody } from "../http/validate.js";
 import { VERSION } from "../util/version.js";
 import { sendText } from "../http/respond.js";
 import { addRoute, HANDLED, type Handler, type RequestContext } from "./http-server.js";
+import { streamModelEvents } from "./model-events-stream.js";
 import type { Router } from "./router.js";
 import { noteModel } from "./request-log.js";
 import { serve } from "./serve.js";
@@ -121,19 +122,7 @@ export function routerRoutes(router: Router, o: ApiOptions): Map<string, Handler
   });
 
   on(ENDPOINTS.modelsEvents, ({ res }) => {
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
-    res.flushHeaders();
-    const off = router.events.subscribe((ev) => {
-      if (!res.destroyed) res.write(`data: ${JSON.stringify(ev)}\n\n`);
-    });
-    // a comment line now and then keeps proxies from closing a quiet stream
-    const keepAlive = setInterval(() => {
-      if (!res.destroyed) res.write(": keep-alive\n\n");
-    }, 15_000);
-    res.on("close", () => {
-      off();
-      clearInterval(keepAlive);
-    });
+    streamModelEvents(res, (send) => router.events.subscribe(send));
     return HANDLED;
   });
 

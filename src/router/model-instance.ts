@@ -114,9 +114,9 @@ export class ModelInstance {
   private memory: Memory | null | undefined;
   private estimating: Promise<void> | undefined;
 
-  private specOf: ModelSpec;
-  private factsOf: ModelFacts;
-  private engineOf: EngineModule;
+  #spec: ModelSpec;
+  #facts: ModelFacts;
+  #engine: EngineModule;
 
   constructor(
     spec: ModelSpec,
@@ -125,26 +125,26 @@ export class ModelInstance {
     private readonly socketPath: string | undefined,
     private readonly ctx: InstanceContext,
   ) {
-    this.specOf = spec;
-    this.factsOf = facts;
-    this.engineOf = engine;
+    this.#spec = spec;
+    this.#facts = facts;
+    this.#engine = engine;
   }
 
   /** The engine that runs it (what it speaks, which paths it lacks). */
   get engine(): EngineModule {
-    return this.engineOf;
+    return this.#engine;
   }
 
   get id(): string {
-    return this.specOf.id;
+    return this.#spec.id;
   }
 
   get spec(): ModelSpec {
-    return this.specOf;
+    return this.#spec;
   }
 
   get facts(): ModelFacts {
-    return this.factsOf;
+    return this.#facts;
   }
 
   /** Where its requests go while it is serving. */
@@ -167,11 +167,11 @@ export class ModelInstance {
    * process); "fetched": the download this load was waiting for has put its file in place, and the load goes on.
    */
   update(spec: ModelSpec, facts: ModelFacts, engine: EngineModule): "unchanged" | "changed" | "fetched" {
-    const changed = facts.launchKey !== this.factsOf.launchKey;
-    this.specOf = spec;
-    this.factsOf = facts;
+    const changed = facts.launchKey !== this.#facts.launchKey;
+    this.#spec = spec;
+    this.#facts = facts;
     // a process already running keeps the plan it was started with
-    this.engineOf = engine;
+    this.#engine = engine;
     if (!changed) return "unchanged";
     this.memory = undefined;
     this.estimating = undefined;

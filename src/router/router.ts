@@ -96,6 +96,7 @@ export class Router implements LeaseSource {
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
   private port = 0;
+  private activity: (() => void) | undefined;
   private tick?: NodeJS.Timeout;
 
   constructor(private readonly o: RouterOptions, parts: RouterParts = {}) {
@@ -200,14 +201,24 @@ export class Router implements LeaseSource {
         },
       });
       this.scheduler.onRequest(reqId, model, autoload);
+      this.activity?.();
       // granted or failed at once (the common case): nothing to watch
       if (!this.pending.has(reqId)) return;
       stopWatching = onGone(() => {
         if (!this.pending.has(reqId)) return;
         this.scheduler.onCancel(reqId);
+        this.activity?.();
         this.settle(reqId, { kind: "client-gone", model });
       });
     });
+  }
+
+  /**
+   * Calls `fn` whenever requests start, wait or end (in-flight and waiting counts change): a layer above the router
+   * keeps other nodes informed with it. One watcher; none by default, which costs the proxy path one check.
+   */
+  watchActivity(fn: () => void): void {
+    this.activity = fn;
   }
 
   /** POST /models/load. With `wait`, resolves once the model is ready and rejects with the reason if it fails. */
@@ -358,6 +369,7 @@ export class Router implements LeaseSource {
         if (released) return;
         released = true;
         this.scheduler.onServeDone(reqId, keepAlive);
+        this.activity?.();
       },
     });
   }
