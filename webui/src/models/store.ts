@@ -91,6 +91,11 @@ export function refreshModels(soon = false): Promise<void> {
   );
 }
 
+/** A read of GET /models sent before an event answers with the state before it: its answer is not to be applied. */
+function dropReadsInFlight(): void {
+  reading++;
+}
+
 let probing: Promise<void> | undefined;
 
 /** Asks GET /cluster whether the server is a node of a cluster (one request at a time). */
@@ -208,6 +213,7 @@ function apply(ev: ModelEvent): void {
         old = { ...old, nodes };
         const best = bestStatus(nodes);
         if (best !== d.status || !known) {
+          dropReadsInFlight();
           replace(i, best === old.status.value ? old : { ...old, status: { ...old.status, value: best } });
           return void refreshModels(true);
         }
@@ -225,8 +231,10 @@ function apply(ev: ModelEvent): void {
         status.failed = true;
         if (d.exit_code !== undefined) status.exit_code = d.exit_code;
       }
+      // progress ticks change nothing else; a new status changes pid, memory, context: read them (again: a read
+      // sent before this event would answer with the old status)
+      if (d.progress === undefined) dropReadsInFlight();
       replace(i, { ...old, status });
-      // progress ticks change nothing else; a new status changes pid, memory, context: read them
       if (d.progress === undefined) void refreshModels(true);
       return;
     }
